@@ -1,0 +1,72 @@
+// Events and their total order.
+//
+// Sorting by time alone makes the order of coincident events depend on insertion order,
+// and so on the queue, the thread count and the history of the run. The key below is
+// total: two distinct events never compare equal, because a source numbers the events
+// it creates (seq) and (target, source, seq) is unique. The order is therefore a pure
+// function of the events, whatever order they were scheduled in.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/payload.hpp"
+#include "engine/time.hpp"
+
+namespace spikenn {
+
+// Kinds in the order they run at one time (see docs/semantics in the README):
+// a refractory period that ends at t admits an input at t; a spike scheduled at t
+// resets the neuron before any further input at t reaches it.
+enum class EventKind: std::uint8_t {
+    refractory_end = 0,
+    decay_update = 1,
+    spike = 2,
+    input = 3,
+};
+inline constexpr int event_kind_count = 4;
+
+std::string_view to_string(EventKind k);
+
+// Entities are neurons (ids from 0) and external sources such as stimuli
+// (ids with the top bit set), so that both fit one field of the key.
+using EntityId = std::uint32_t;
+inline constexpr EntityId external_bit = 0x8000'0000u;
+constexpr EntityId external_source(std::uint32_t index) { return external_bit | index; }
+constexpr bool is_external(EntityId id) { return (id & external_bit) != 0; }
+constexpr std::uint32_t external_index(EntityId id) { return id & ~external_bit; }
+
+struct EventKey {
+    Time time;
+    EventKind kind = EventKind::input;
+    EntityId target = 0;
+    EntityId source = 0;
+    std::uint64_t seq = 0; // the source's own count of events it created
+
+    friend constexpr auto operator<=>(const EventKey&, const EventKey&) = default;
+};
+
+struct Event {
+    EventKey key;
+    PayloadId payload = no_payload;
+    // Number of the processed event that scheduled this one; 0 for events scheduled
+    // before the run (initial state, stimuli). Event numbers start at 1.
+    std::uint64_t cause = 0;
+};
+
+// What handling an event did. Every processed event has exactly one outcome.
+enum class Outcome: std::uint8_t {
+    accumulated = 0,    // input added to the potential, threshold not reached
+    dropped = 1,        // input arrived during the refractory period
+    spiked = 2,         // input added, threshold reached: a spike is scheduled now
+    delivered = 3,      // spike: reset, output sent to the targets
+    decay_update = 4,   // the potential reached 0 by decay
+    refractory_end = 5, // the refractory period is over
+    cancelled = 6,      // made stale by a later input; nothing happened
+};
+inline constexpr int outcome_count = 7;
+
+std::string_view to_string(Outcome o);
+
+} // namespace spikenn

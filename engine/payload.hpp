@@ -1,0 +1,50 @@
+// Tensors carried by events, held once and shared by reference count.
+//
+// A stimulus sent to 1,000 neurons, or a spike delivered to 1,000 targets, holds one
+// tensor and 1,000 references. Every pending event that names a payload owns one
+// reference; the simulator releases it once the event has been handled and observed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace spikenn {
+
+// A row-major float32 matrix: seq_len rows of embed_dim values.
+struct Tensor {
+    std::int32_t rows = 0;
+    std::int32_t cols = 0;
+    std::vector<float> data;
+
+    Tensor() = default;
+    Tensor(std::int32_t r, std::int32_t c): rows(r), cols(c), data(static_cast<std::size_t>(r) * static_cast<std::size_t>(c)) {}
+    Tensor(std::int32_t r, std::int32_t c, std::vector<float> d): rows(r), cols(c), data(std::move(d)) {}
+    float& operator()(std::int32_t r, std::int32_t c) { return data[static_cast<std::size_t>(r) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)]; }
+    float operator()(std::int32_t r, std::int32_t c) const { return data[static_cast<std::size_t>(r) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)]; }
+    bool operator==(const Tensor&) const = default;
+};
+
+using PayloadId = std::uint32_t;
+inline constexpr PayloadId no_payload = 0xffff'ffffu;
+
+// Slots are reused after release; ids are therefore not stable across runs of
+// different length and are never recorded, only the tensors they name.
+class PayloadStore {
+public:
+    // Stores t with `references` owners (at least one).
+    PayloadId add(Tensor t, std::uint32_t references);
+    const Tensor& get(PayloadId id) const { return slots_[id].tensor; }
+    void retain(PayloadId id, std::uint32_t n = 1) { slots_[id].references += n; }
+    void release(PayloadId id);
+    std::size_t live() const { return slots_.size() - free_.size(); }
+
+private:
+    struct Slot {
+        Tensor tensor;
+        std::uint32_t references = 0;
+    };
+    std::vector<Slot> slots_;
+    std::vector<PayloadId> free_;
+};
+
+} // namespace spikenn

@@ -1,0 +1,104 @@
+#include "engine/simulator.hpp"
+
+#include <fmt/format.h>
+
+namespace spikenn {
+
+std::string_view to_string(StopReason r) {
+    switch (r) {
+    case StopReason::queue_empty: return "no events left";
+    case StopReason::end_time: return "end time reached";
+    case StopReason::max_events: return "event limit reached";
+    }
+    return "unknown";
+}
+
+SimulationError::SimulationError(std::uint64_t number, const Event& e, const std::string& what):
+    std::runtime_error(fmt::format("event {} ({} at {} for neuron {}): {}", number, to_string(e.key.kind), e.key.time,
+        e.key.target, what)),
+    event_number(number),
+    event(e) {}
+
+std::size_t Simulator::KeyHash::operator()(const EventKey& k) const {
+    std::uint64_t h = static_cast<std::uint64_t>(k.time.ticks()) * 0x9E3779B97F4A7C15ull;
+    h ^= (static_cast<std::uint64_t>(k.target) << 32 | k.source) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+    h ^= k.seq * 0xBF58476D1CE4E5B9ull + static_cast<std::uint64_t>(k.kind);
+    return static_cast<std::size_t>(h ^ (h >> 31));
+}
+
+Simulator::Simulator(Model& model, std::unique_ptr<EventQueue> queue): model_(model), queue_(std::move(queue)) {}
+
+void Simulator::start() {
+    if (started_) return;
+    started_ = true;
+    model_.start(*this);
+}
+
+void Simulator::schedule(const Event& e) {
+    if (e.key.time < now_) {
+        throw std::logic_error(fmt::format("an event for neuron {} was scheduled at {}, before the current time {}",
+            e.key.target, e.key.time, now_));
+    }
+    queue_->push(e);
+}
+
+void Simulator::cancel(const EventKey& key) {
+    if (!cancelled_.insert(key).second) {
+        throw std::logic_error(fmt::format("the event at {} for neuron {} was cancelled twice", key.time, key.target));
+    }
+}
+
+std::optional<EventRecord> Simulator::step() {
+    start();
+    if (queue_->empty()) {
+        stop_ = StopReason::queue_empty;
+        return std::nullopt;
+    }
+    if (queue_->top().key.time > limits_.end) {
+        stop_ = StopReason::end_time;
+        return std::nullopt;
+    }
+    if (processed_ >= limits_.max_events) {
+        stop_ = StopReason::max_events;
+        return std::nullopt;
+    }
+    stop_.reset();
+    EventRecord rec;
+    rec.event = queue_->pop();
+    now_ = rec.event.key.time;
+    rec.number = ++processed_;
+    if (!cancelled_.empty() && cancelled_.erase(rec.event.key) > 0) {
+        rec.result = model_.cancelled(rec.event, *this);
+        rec.result.outcome = Outcome::cancelled;
+    }
+    else {
+        try {
+            rec.result = model_.handle(rec.event, *this);
+        }
+        catch (const SimulationError&) {
+            throw;
+        }
+        catch (const std::exception& ex) {
+            throw SimulationError(rec.number, rec.event, ex.what());
+        }
+    }
+    for (const auto& o: observers_) o(rec, *this);
+    if (rec.event.payload != no_payload) payloads_.release(rec.event.payload);
+    if (rec.result.produced != no_payload) payloads_.release(rec.result.produced);
+    return rec;
+}
+
+StopReason Simulator::run() { return run_until(limits_.end); }
+
+StopReason Simulator::run_until(Time t) {
+    const RunLimits saved = limits_;
+    if (t < limits_.end) limits_.end = t;
+    while (step()) {}
+    const Time reached = limits_.end;
+    limits_ = saved;
+    // Time advances to the end of the interval, even when no event was left in it.
+    if (*stop_ != StopReason::max_events && reached != Time::max() && now_ < reached) now_ = reached;
+    return *stop_;
+}
+
+} // namespace spikenn

@@ -1,0 +1,127 @@
+// The simulator: one object per run, built from a model; no globals.
+//
+// The event loop pops the smallest pending key, hands the event to the model, tells the
+// observers what happened, and releases the event's payload. step() processes exactly one
+// event; run() and run_until() are loops of step() and stop at the limits. Nothing here
+// reads a clock: a run is a function of the model and its inputs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/event.hpp"
+#include "engine/event_queue.hpp"
+#include "engine/payload.hpp"
+#include "engine/time.hpp"
+
+namespace spikenn {
+
+class Simulator;
+
+// What handling one event produced.
+struct EventResult {
+    Outcome outcome = Outcome::accumulated;
+    double potential = 0; // the target's potential after the event
+    // A payload the event produced (a spike's output), with one reference that the
+    // simulator releases after the observers have seen it.
+    PayloadId produced = no_payload;
+};
+
+// The record of one processed event, as observers see it.
+struct EventRecord {
+    std::uint64_t number = 0; // 1 for the first processed event
+    Event event;
+    EventResult result;
+};
+
+// The model: what the events mean. The engine knows only this interface.
+class Model {
+public:
+    virtual ~Model() = default;
+    // Schedules the model's initial events. Called once, by Simulator::start().
+    virtual void start(Simulator& sim) = 0;
+    // Handles one event that is due now. It may schedule events at or after now.
+    virtual EventResult handle(const Event& e, Simulator& sim) = 0;
+    // Reports a cancelled event as it comes due (the outcome is Outcome::cancelled);
+    // it must not change the model's state.
+    virtual EventResult cancelled(const Event& e, Simulator& sim) = 0;
+};
+
+struct RunLimits {
+    Time end = Time::max();                           // events after `end` are not processed
+    std::uint64_t max_events = UINT64_MAX;            // processed events, cancelled ones included
+};
+
+enum class StopReason { queue_empty, end_time, max_events };
+std::string_view to_string(StopReason r);
+
+// A failure inside the model during a run, with where it happened.
+class SimulationError: public std::runtime_error {
+public:
+    SimulationError(std::uint64_t number, const Event& e, const std::string& what);
+    std::uint64_t event_number;
+    Event event;
+};
+
+using EventObserver = std::function<void(const EventRecord&, const Simulator&)>;
+
+class Simulator {
+public:
+    explicit Simulator(Model& model, std::unique_ptr<EventQueue> queue = make_default_queue());
+
+    // Calls model.start() once; step()/run() call it if it has not been called.
+    void start();
+
+    // Schedules e. Throws std::logic_error if e is earlier than now: that is a model bug,
+    // and it is checked in every build.
+    void schedule(const Event& e);
+    // Marks a pending event as stale; when it comes due it is recorded as cancelled and
+    // not handed to the model. Cancelling a key that is not pending is a model bug.
+    void cancel(const EventKey& key);
+
+    // Processes exactly one event, unless the queue is empty or a limit stops the run.
+    std::optional<EventRecord> step();
+    StopReason run();
+    // Processes every event at or before t (within the limits); now() is t afterwards
+    // unless a limit stopped the run first.
+    StopReason run_until(Time t);
+
+    void set_limits(const RunLimits& limits) { limits_ = limits; }
+    const RunLimits& limits() const { return limits_; }
+    void add_observer(EventObserver o) { observers_.push_back(std::move(o)); }
+
+    Time now() const { return now_; }
+    // Number of the event being handled (during handle()) or of the last one processed.
+    std::uint64_t event_number() const { return processed_; }
+    std::uint64_t events_processed() const { return processed_; }
+    std::optional<StopReason> stop_reason() const { return stop_; }
+
+    PayloadStore& payloads() { return payloads_; }
+    const PayloadStore& payloads() const { return payloads_; }
+    const EventQueue& queue() const { return *queue_; }
+    bool is_cancelled(const EventKey& key) const { return cancelled_.contains(key); }
+
+private:
+    struct KeyHash {
+        std::size_t operator()(const EventKey& k) const;
+    };
+
+    Model& model_;
+    std::unique_ptr<EventQueue> queue_;
+    PayloadStore payloads_;
+    std::unordered_set<EventKey, KeyHash> cancelled_;
+    std::vector<EventObserver> observers_;
+    RunLimits limits_;
+    Time now_ = Time::zero();
+    std::uint64_t processed_ = 0;
+    bool started_ = false;
+    std::optional<StopReason> stop_;
+};
+
+} // namespace spikenn

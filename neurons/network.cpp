@@ -1,0 +1,188 @@
+#include "neurons/network.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "engine/rng.hpp"
+
+namespace spikenn {
+
+std::optional<Time> Stimulus::occurrence_time(std::uint64_t k) const {
+    if (every == Time::zero()) {
+        if (k < at.size()) return at[k];
+        return std::nullopt;
+    }
+    // from + k * every < until, without overflow.
+    const std::int64_t span = until.ticks() - from.ticks();
+    if (span <= 0) return std::nullopt;
+    const auto count = static_cast<std::uint64_t>((span - 1) / every.ticks()) + 1;
+    if (k >= count) return std::nullopt;
+    return from + Time::from_ticks(static_cast<std::int64_t>(k) * every.ticks());
+}
+
+Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k) const {
+    const Stimulus& st = stimuli[s];
+    const StimulusTensor& src = st.tensor;
+    switch (src.kind) {
+    case StimulusTensor::Kind::fixed: return src.tensor;
+    case StimulusTensor::Kind::constant: {
+        Tensor t(src.rows, src.cols);
+        std::fill(t.data.begin(), t.data.end(), src.value);
+        return t;
+    }
+    case StimulusTensor::Kind::random: {
+        // One stream per occurrence: the draw at occurrence k does not depend on how many
+        // occurrences came before it were run.
+        RandomStream rs(seed, entity_id("stimulus:" + st.name), static_cast<std::uint32_t>(k));
+        Tensor t(src.rows, src.cols);
+        for (auto& x: t.data) x = src.value * rs.normal();
+        return t;
+    }
+    }
+    return {};
+}
+
+void Network::schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k) {
+    const Stimulus& st = stimuli[s];
+    auto t = st.occurrence_time(k);
+    if (!t || st.targets.empty()) return;
+    const PayloadId p = sim.payloads().add(stimulus_tensor(s, k), static_cast<std::uint32_t>(st.targets.size()));
+    for (EntityId target: st.targets) {
+        Event e;
+        e.key = {*t, EventKind::input, target, external_source(static_cast<std::uint32_t>(s)), k};
+        e.payload = p;
+        e.cause = 0;
+        sim.schedule(e);
+    }
+}
+
+void Network::start(Simulator& sim) {
+    next_occurrence_.assign(stimuli.size(), 1);
+    for (std::size_t s = 0; s < stimuli.size(); ++s) schedule_occurrence(sim, s, 0);
+    for (EntityId id = 0; id < neurons.size(); ++id) update_decay_event(id, sim);
+}
+
+Event Network::own_event(EntityId id, Time t, EventKind kind, Simulator& sim) {
+    Event e;
+    e.key = {t, kind, id, id, neurons[id].state.seq++};
+    e.cause = sim.event_number();
+    return e;
+}
+
+void Network::update_decay_event(EntityId id, Simulator& sim) {
+    TransformerNeuron& n = neurons[id];
+    const std::optional<Time> due = n.zero_time();
+    if (n.state.pending_decay && due && n.state.pending_decay->time == *due) return;
+    if (n.state.pending_decay) {
+        sim.cancel(*n.state.pending_decay);
+        n.state.pending_decay.reset();
+    }
+    if (due) {
+        Event e = own_event(id, *due, EventKind::decay_update, sim);
+        n.state.pending_decay = e.key;
+        sim.schedule(e);
+    }
+}
+
+EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
+    TransformerNeuron& n = neurons[id];
+    const Time t = e.key.time;
+    // Decay first, refractory or not (the seed's order).
+    n.state.potential = n.potential_at(t);
+    n.state.last_update = t;
+    if (n.refractory_at(t)) {
+        update_decay_event(id, sim);
+        return {Outcome::dropped, n.state.potential, no_payload};
+    }
+    const Tensor& x = sim.payloads().get(e.payload);
+    const Tensor out = block_forward(*n.weights, x);
+    const double r = n.readout(out);
+    if (!std::isfinite(r)) {
+        throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (readout {})", names[id], r));
+    }
+    n.state.potential += r;
+    if (n.state.potential >= n.params.threshold) {
+        // The spike runs at this same time, before any further input to this neuron.
+        sim.payloads().retain(e.payload);
+        n.state.spike_input = e.payload;
+        if (n.state.pending_decay) {
+            sim.cancel(*n.state.pending_decay);
+            n.state.pending_decay.reset();
+        }
+        sim.schedule(own_event(id, t, EventKind::spike, sim));
+        return {Outcome::spiked, n.state.potential, no_payload};
+    }
+    update_decay_event(id, sim);
+    return {Outcome::accumulated, n.state.potential, no_payload};
+}
+
+EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
+    TransformerNeuron& n = neurons[id];
+    const Time t = e.key.time;
+    Tensor output = feed_forward(*n.weights, sim.payloads().get(n.state.spike_input));
+    sim.payloads().release(n.state.spike_input);
+    n.state.spike_input = no_payload;
+    for (float v: output.data) {
+        if (!std::isfinite(v)) {
+            throw std::runtime_error(fmt::format("neuron {}: the spike output is not finite", names[id]));
+        }
+    }
+    n.state.potential = n.params.reset_potential;
+    n.state.last_update = t;
+    n.state.last_spike = t;
+    if (n.params.refractory_period > Time::zero()) {
+        sim.schedule(own_event(id, t + n.params.refractory_period, EventKind::refractory_end, sim));
+    }
+    // Targets with weight 1 share the output itself; other weights get a scaled copy each.
+    const auto& out = synapses[id];
+    std::uint32_t unscaled = 0;
+    for (const Synapse& s: out) unscaled += s.weight == 1.0f ? 1u : 0u;
+    const PayloadId produced = sim.payloads().add(output, 1 + unscaled);
+    for (const Synapse& s: out) {
+        PayloadId p = produced;
+        if (s.weight != 1.0f) {
+            Tensor scaled = output;
+            for (auto& v: scaled.data) v *= s.weight;
+            p = sim.payloads().add(std::move(scaled), 1);
+        }
+        Event d;
+        d.key = {t + s.delay, EventKind::input, s.target, id, n.state.seq++};
+        d.payload = p;
+        d.cause = sim.event_number();
+        sim.schedule(d);
+    }
+    update_decay_event(id, sim);
+    return {Outcome::delivered, n.state.potential, produced};
+}
+
+EventResult Network::handle(const Event& e, Simulator& sim) {
+    const EntityId id = e.key.target;
+    TransformerNeuron& n = neurons[id];
+    switch (e.key.kind) {
+    case EventKind::input: {
+        if (is_external(e.key.source)) {
+            // Keep exactly one future occurrence of each stimulus in the queue.
+            const std::size_t s = external_index(e.key.source);
+            if (next_occurrence_[s] == e.key.seq + 1) {
+                next_occurrence_[s] = e.key.seq + 2;
+                schedule_occurrence(sim, s, e.key.seq + 1);
+            }
+        }
+        return on_input(id, e, sim);
+    }
+    case EventKind::spike: return on_spike(id, e, sim);
+    case EventKind::decay_update:
+        n.state.pending_decay.reset();
+        return {Outcome::decay_update, n.potential_at(e.key.time), no_payload};
+    case EventKind::refractory_end: return {Outcome::refractory_end, n.potential_at(e.key.time), no_payload};
+    }
+    throw std::logic_error("unknown event kind");
+}
+
+EventResult Network::cancelled(const Event& e, Simulator&) {
+    return {Outcome::cancelled, neurons[e.key.target].potential_at(e.key.time), no_payload};
+}
+
+} // namespace spikenn

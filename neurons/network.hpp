@@ -1,0 +1,71 @@
+// The network model: neurons, the connections between them and the stimuli that drive
+// them, as the engine's Model. Built by the scenario loader (or by hand in tests) and
+// trusted: every check on user input happens before a Network is made.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/simulator.hpp"
+#include "neurons/neuron.hpp"
+
+namespace spikenn {
+
+struct Synapse {
+    EntityId target = 0;
+    Time delay = Time::from_ticks(1); // at least one tick
+    float weight = 1.0f;              // scales the delivered output
+};
+
+// Where a stimulus's tensor comes from at each occurrence.
+struct StimulusTensor {
+    enum class Kind { random, constant, fixed } kind = Kind::constant;
+    std::int32_t rows = 0; // seq_len
+    std::int32_t cols = 0; // embed_dim
+    float value = 0;       // constant: every element; random: the standard deviation
+    Tensor tensor;         // fixed: the tensor (from a .npy file)
+};
+
+struct Stimulus {
+    std::string name;
+    std::vector<EntityId> targets; // sorted, distinct
+    // Either explicit times (sorted) or a schedule every `every` from `from` until
+    // (excluding) `until`.
+    std::vector<Time> at;
+    Time every = Time::zero();
+    Time from = Time::zero();
+    Time until = Time::zero();
+    StimulusTensor tensor;
+
+    std::optional<Time> occurrence_time(std::uint64_t k) const;
+};
+
+class Network final: public Model {
+public:
+    std::uint64_t seed = 0;
+    std::vector<std::string> names;           // one per neuron
+    std::vector<TransformerNeuron> neurons;
+    std::vector<std::vector<Synapse>> synapses; // outgoing, per neuron
+    std::vector<Stimulus> stimuli;
+
+    void start(Simulator& sim) override;
+    EventResult handle(const Event& e, Simulator& sim) override;
+    EventResult cancelled(const Event& e, Simulator& sim) override;
+
+    std::size_t size() const { return neurons.size(); }
+    // The tensor stimulus s delivers at occurrence k.
+    Tensor stimulus_tensor(std::size_t s, std::uint64_t k) const;
+
+private:
+    void schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k);
+    EventResult on_input(EntityId id, const Event& e, Simulator& sim);
+    EventResult on_spike(EntityId id, const Event& e, Simulator& sim);
+    void update_decay_event(EntityId id, Simulator& sim);
+    Event own_event(EntityId id, Time t, EventKind kind, Simulator& sim);
+
+    std::vector<std::uint64_t> next_occurrence_; // per stimulus: the first not yet scheduled
+};
+
+} // namespace spikenn

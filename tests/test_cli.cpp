@@ -1,0 +1,195 @@
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+using namespace std::string_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path scratch = fs::temp_directory_path() / "spikenn_test_cli";
+
+struct Result {
+    int code;
+    std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Result spikenn(const std::string& args) {
+    fs::create_directories(scratch);
+    // CTest runs cases in parallel processes: each call captures into files of its own.
+    static int calls = 0;
+    const std::string tag = fmt::format("{}_{}", ::getpid(), calls++);
+    const fs::path out = scratch / ("stdout_" + tag), err = scratch / ("stderr_" + tag);
+    const std::string cmd = fmt::format("cd '{}' && '{}' {} >'{}' 2>'{}' </dev/null", SPIKENN_SOURCE_DIR, SPIKENN_BINARY, args,
+        out.string(), err.string());
+    const int status = std::system(cmd.c_str());
+    Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+}
+
+// Every regular file in a folder, by name.
+std::map<std::string, std::string> files_of(const fs::path& dir) {
+    std::map<std::string, std::string> m;
+    for (const auto& e: fs::directory_iterator(dir)) m[e.path().filename().string()] = slurp(e.path());
+    return m;
+}
+
+} // namespace
+
+// Two runs of one scenario give byte-identical files (wall-clock figures go to the terminal only).
+TEST_CASE("two runs of each bundled scenario give identical files") {
+    for (const char* name: {"demo", "seed"}) {
+        CAPTURE(name);
+        const fs::path a = scratch / (name + "_a"s), b = scratch / (name + "_b"s);
+        fs::remove_all(a);
+        fs::remove_all(b);
+        const Result ra = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, a.string()));
+        const Result rb = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, b.string()));
+        REQUIRE(ra.code == 0);
+        REQUIRE(rb.code == 0);
+        const auto fa = files_of(a), fb = files_of(b);
+        CHECK(fa.size() >= 4);
+        CHECK(fa.contains("summary.json"));
+        CHECK(fa.contains("spikes.csv"));
+        CHECK(fa == fb);
+    }
+}
+
+// The demo is the README's main job: every kind of event and outcome happens in it.
+TEST_CASE("the demo exercises every kind of event") {
+    const fs::path out = scratch / "demo_kinds";
+    const Result r = spikenn(fmt::format("run scenarios/demo.yaml --out '{}' -q", out.string()));
+    REQUIRE(r.code == 0);
+    const std::string summary = slurp(out / "summary.json");
+    for (const char* outcome: {"accumulated", "dropped", "spiked", "delivered", "decay_update", "refractory_end", "cancelled"}) {
+        CAPTURE(outcome);
+        const auto at = summary.find(fmt::format("\"{}\": ", outcome), summary.find("events_by_outcome"));
+        REQUIRE(at != std::string::npos);
+        CHECK(std::stoull(summary.substr(summary.find(':', at) + 1)) > 0);
+    }
+    // Deliveries along connections: the hidden layer only ever gets spikes of the input layer.
+    CHECK(slurp(out / "spikes.csv").find(",hidden[") != std::string::npos);
+    CHECK(slurp(out / "spikes.csv").find(",out[") != std::string::npos);
+    CHECK(r.out.find("events") != std::string::npos);
+    CHECK(r.out.find("events/s") != std::string::npos);
+}
+
+TEST_CASE("--help on every command") {
+    for (const char* cmd: {"--help", "run --help", "validate --help"}) {
+        CAPTURE(cmd);
+        const Result r = spikenn(cmd);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("Usage") != std::string::npos);
+    }
+    CHECK(spikenn("run --help").out.find("--max-events") != std::string::npos);
+}
+
+TEST_CASE("bad input exits with 2 and a message") {
+    Result r = spikenn("validate scenarios/invalid/delay_zero.yaml");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("delay_zero.yaml:14:12: connections[0].delay: a delay must be at least one tick") != std::string::npos);
+    r = spikenn("run scenarios/invalid/npy_truncated.yaml --out " + (scratch / "bad").string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("truncated") != std::string::npos);
+    r = spikenn("run scenarios/demo.yaml --until 1.5 --out " + (scratch / "bad").string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--until") != std::string::npos);
+    r = spikenn("run");
+    CHECK(r.code == 2);
+    r = spikenn("frobnicate");
+    CHECK(r.code == 2);
+    r = spikenn("validate scenarios/demo.yaml");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("valid: 14 neurons") != std::string::npos);
+}
+
+// A NaN or infinity in a block's output stops the run, naming the neuron, the time and the
+// event; what was recorded stays, under names that do not pass for a finished run.
+TEST_CASE("a non-finite block output stops the run") {
+    const fs::path dir = scratch / "nan";
+    fs::create_directories(dir / "out");
+    std::ofstream(dir / "out" / "summary.json") << "{\"stale\": true}\n"; // an earlier run's result
+    std::ofstream(dir / "nan.yaml") << R"(run: {until: 1s}
+neurons:
+  - name: fine
+    embed_dim: 16
+    num_heads: 2
+    hidden_dim: 32
+    threshold: 0.1
+    weights: { norm2: { bias: 1.0 } }
+  - name: blows_up
+    embed_dim: 16
+    num_heads: 2
+    hidden_dim: 32
+stimuli:
+  - name: ok
+    to: fine
+    at: [10ms]
+    tensor: { constant: { seq_len: 2, value: 1 } }
+  - name: huge
+    to: blows_up
+    at: [20ms]
+    tensor: { constant: { seq_len: 2, value: 3e38 } }
+)";
+    const Result r = spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string()));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("blows_up") != std::string::npos);
+    CHECK(r.err.find("not finite") != std::string::npos);
+    CHECK(r.err.find("at 20ms") != std::string::npos);
+    CHECK(r.err.find("event 3") != std::string::npos);
+    CHECK(!fs::exists(dir / "out" / "summary.json"));
+    CHECK(!fs::exists(dir / "out" / "spikes.csv"));
+    REQUIRE(fs::exists(dir / "out" / "spikes.csv.partial"));
+    CHECK(slurp(dir / "out" / "spikes.csv.partial").find(",fine") != std::string::npos); // the spike before the failure
+}
+
+// The weights a run used, saved as a state_dict, load back and give the same run.
+TEST_CASE("saved weights load back and reproduce the run") {
+    const fs::path dir = scratch / "weights";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string body = R"(run: {{seed: 11, until: 1s}}
+neurons:
+  - population: p
+    size: 3
+    embed_dim: 16
+    num_heads: 4
+    hidden_dim: 32
+    threshold: 0.5
+    refractory_period: 30ms
+    weights: {}
+stimuli:
+  - to: all
+    every: 20ms
+    until: 500ms
+    tensor: {{ random: {{ seq_len: 3 }} }}
+record: {{ weights: true, potentials: all }}
+)";
+    std::ofstream(dir / "random.yaml") << fmt::format(fmt::runtime(body), "{ norm2: { bias: 0.2 } }");
+    std::ofstream(dir / "loaded.yaml") << fmt::format(fmt::runtime(body), "{ file: a/weights.safetensors, index: 0 }");
+    REQUIRE(spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "random.yaml").string(), (dir / "a").string())).code == 0);
+    const Result r = spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "loaded.yaml").string(), (dir / "b").string()));
+    REQUIRE(r.code == 0);
+    CHECK(slurp(dir / "a" / "spikes.csv") == slurp(dir / "b" / "spikes.csv"));
+    CHECK(slurp(dir / "a" / "potentials.csv") == slurp(dir / "b" / "potentials.csv"));
+    CHECK(slurp(dir / "a" / "weights.safetensors") == slurp(dir / "b" / "weights.safetensors"));
+    CHECK(slurp(dir / "a" / "spikes.csv").find("p[2]") != std::string::npos);
+}

@@ -1,0 +1,63 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "engine/event_queue.hpp"
+
+using namespace spikenn;
+
+namespace {
+
+// The plain reference: an ordered multiset of keys.
+struct ReferenceQueue {
+    std::multiset<EventKey> keys;
+};
+
+} // namespace
+
+// Every queue implementation must pop exactly what a sorted set pops, under random pushes
+// and pops that respect the engine's rule (never earlier in time than the last pop).
+TEST_CASE_TEMPLATE("queue conformance against a reference under random operations", Q, BinaryHeapQueue) {
+    for (std::uint32_t seed: {1u, 2u, 3u}) {
+        std::mt19937_64 rng(seed);
+        Q q;
+        ReferenceQueue ref;
+        std::int64_t now = 0;
+        std::uint64_t seq = 0;
+        for (int op = 0; op < 20000; ++op) {
+            const bool push = ref.keys.empty() || rng() % 100 < 55;
+            if (push) {
+                Event e;
+                // Many ties in time, so that the rest of the key decides.
+                e.key.time = Time::from_ticks(now + static_cast<std::int64_t>(rng() % 50));
+                e.key.kind = static_cast<EventKind>(rng() % event_kind_count);
+                e.key.target = static_cast<EntityId>(rng() % 8);
+                e.key.source = rng() % 4 == 0 ? external_source(static_cast<std::uint32_t>(rng() % 3)) : static_cast<EntityId>(rng() % 8);
+                e.key.seq = seq++;
+                e.payload = static_cast<PayloadId>(e.key.seq);
+                q.push(e);
+                ref.keys.insert(e.key);
+            }
+            else {
+                REQUIRE(!q.empty());
+                CHECK(q.top().key == *ref.keys.begin());
+                const Event e = q.pop();
+                CHECK(e.key == *ref.keys.begin());
+                CHECK(e.payload == static_cast<PayloadId>(e.key.seq)); // the event travels whole
+                ref.keys.erase(ref.keys.begin());
+                now = e.key.time.ticks();
+            }
+            CHECK(q.size() == ref.keys.size());
+        }
+        // pending() lists everything in pop order without disturbing the queue.
+        const auto pending = q.pending();
+        REQUIRE(pending.size() == ref.keys.size());
+        auto it = ref.keys.begin();
+        for (const auto& e: pending) CHECK(e.key == *it++);
+        while (!q.empty()) {
+            CHECK(q.pop().key == *ref.keys.begin());
+            ref.keys.erase(ref.keys.begin());
+        }
+    }
+}

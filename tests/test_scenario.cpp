@@ -1,0 +1,92 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/error.hpp"
+#include "tools/scenario.hpp"
+
+using namespace spikenn;
+namespace fs = std::filesystem;
+
+// Every file in scenarios/invalid/ starts with "# expect: MESSAGE" and must fail to load
+// with an InputError that contains MESSAGE and names the file.
+TEST_CASE("every invalid scenario fails with its message") {
+    int count = 0;
+    for (const auto& entry: fs::directory_iterator(SPIKENN_SOURCE_DIR "/scenarios/invalid")) {
+        if (entry.path().extension() != ".yaml") continue;
+        std::ifstream in(entry.path());
+        std::string first;
+        std::getline(in, first);
+        REQUIRE(first.rfind("# expect: ", 0) == 0);
+        const std::string expect = first.substr(10);
+        CAPTURE(entry.path().filename().string());
+        std::string message;
+        try {
+            load_scenario(entry.path());
+        }
+        catch (const InputError& e) {
+            message = e.what();
+        }
+        CHECK(message.find(expect) != std::string::npos);
+        CHECK(message.find(entry.path().filename().string()) != std::string::npos);
+        ++count;
+    }
+    CHECK(count >= 25);
+}
+
+// The place in the file is exact: line and column of the offending value.
+TEST_CASE("errors point at line and column") {
+    std::string message;
+    try {
+        load_scenario(SPIKENN_SOURCE_DIR "/scenarios/invalid/unknown_key.yaml");
+    }
+    catch (const InputError& e) {
+        message = e.what();
+    }
+    CHECK(message.find("unknown_key.yaml:7:5: neurons[0].treshold: unknown key 'treshold'") != std::string::npos);
+}
+
+TEST_CASE("bundled scenarios load") {
+    for (const char* name: {"demo.yaml", "seed.yaml"}) {
+        CAPTURE(name);
+        const Scenario sc = load_scenario(fs::path(SPIKENN_SOURCE_DIR "/scenarios") / name);
+        CHECK(sc.network.size() > 0);
+        CHECK(!sc.network.stimuli.empty());
+    }
+}
+
+// Populations expand to named members; selectors take names, members and lists.
+TEST_CASE("populations, selectors, connections, schedules") {
+    const Scenario sc = load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    const Network& n = sc.network;
+    REQUIRE(n.size() == 14);
+    CHECK(n.names[0] == "in[0]");
+    CHECK(n.names[4] == "hidden[0]");
+    CHECK(n.names[13] == "out[1]");
+    CHECK(n.synapses[0].size() == 8); // in -> hidden, all to all
+    CHECK(n.synapses[4].size() == 2); // hidden -> out
+    CHECK(n.synapses[4][0].weight == 0.5f);
+    CHECK(n.synapses[4][0].delay == parse_time("3ms"));
+    CHECK(n.neurons[12].weights == n.neurons[13].weights); // shared weights
+    CHECK(n.neurons[4].weights != n.neurons[5].weights);
+    const Stimulus& s = n.stimuli[0];
+    CHECK(s.occurrence_time(0) == parse_time("10ms"));
+    CHECK(s.occurrence_time(1) == parse_time("60ms"));
+    CHECK(s.occurrence_time(29) == parse_time("1460ms"));
+    CHECK(!s.occurrence_time(30)); // until is exclusive
+    CHECK(sc.record.potentials == std::vector<EntityId>{0, 4, 12, 13});
+}
+
+// A neuron's random weights depend on its name, not on what else the scenario holds.
+TEST_CASE("adding a neuron does not change the others' weights") {
+    const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(d);
+    const std::string neuron = "  - name: {}\n    embed_dim: 16\n    num_heads: 2\n    hidden_dim: 32\n";
+    std::ofstream(d / "one.yaml") << "run: {seed: 5}\nneurons:\n" << fmt::format(fmt::runtime(neuron), "b");
+    std::ofstream(d / "two.yaml") << "run: {seed: 5}\nneurons:\n" << fmt::format(fmt::runtime(neuron), "a") << fmt::format(fmt::runtime(neuron), "b");
+    const Scenario one = load_scenario(d / "one.yaml");
+    const Scenario two = load_scenario(d / "two.yaml");
+    CHECK(one.network.neurons[0].weights->params == two.network.neurons[1].weights->params);
+    CHECK(one.network.neurons[0].weights->params != two.network.neurons[0].weights->params);
+}

@@ -1,0 +1,92 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/error.hpp"
+#include "neurons/tensor_io.hpp"
+
+using namespace spikenn;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_dir() {
+    fs::path d = fs::temp_directory_path() / "spikenn_test_tensor_io";
+    fs::create_directories(d);
+    return d;
+}
+std::string error_of(auto&& f) {
+    try {
+        f();
+    }
+    catch (const InputError& e) {
+        return e.what();
+    }
+    return "";
+}
+void cut(const fs::path& from, const fs::path& to, std::size_t drop) {
+    std::ifstream in(from, std::ios::binary);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(to, std::ios::binary) << s.substr(0, s.size() - drop);
+}
+} // namespace
+
+TEST_CASE("npy round trip") {
+    const fs::path p = temp_dir() / "a.npy";
+    std::vector<float> v(30);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.5f - 3.0f;
+    write_npy(p, {1, 5, 6}, v.data());
+    const NpyArray a = read_npy(p);
+    CHECK(a.shape == std::vector<std::int64_t>{1, 5, 6});
+    CHECK(a.data == v);
+    // numpy requires the header to end on a 64-byte boundary.
+    CHECK((fs::file_size(p) - v.size() * 4) % 64 == 0);
+}
+
+TEST_CASE("npy errors name the file and the problem") {
+    const fs::path d = temp_dir();
+    std::vector<float> v(8, 1.0f);
+    write_npy(d / "ok.npy", {2, 4}, v.data());
+    cut(d / "ok.npy", d / "cut.npy", 4);
+    CHECK(error_of([&] { read_npy(d / "cut.npy"); }).find("cut.npy: truncated: shape [2, 4] needs 32 bytes of data, the file has 28") != std::string::npos);
+    std::ofstream(d / "junk.npy") << "hello";
+    CHECK(error_of([&] { read_npy(d / "junk.npy"); }).find("not a .npy file") != std::string::npos);
+    CHECK(error_of([&] { read_npy(d / "absent.npy"); }).find("absent.npy: no such file") != std::string::npos);
+    CHECK(error_of([&] { read_npy(SPIKENN_SOURCE_DIR "/scenarios/invalid/data/f64.npy"); }).find("dtype '<f8' is not supported") != std::string::npos);
+}
+
+TEST_CASE("safetensors round trip with metadata") {
+    const fs::path p = temp_dir() / "w.safetensors";
+    std::vector<float> a{1, 2, 3, 4, 5, 6}, b{7, 8};
+    write_safetensors(p, {{"z.weight", {2, 3}, a.data()}, {"a.bias", {2}, b.data()}}, {{"format", "pt"}, {"note", "quote \" here"}});
+    const SafetensorsFile f(p);
+    CHECK(f.get_f32("z.weight", {2, 3}) == a);
+    CHECK(f.get_f32("a.bias", {2}) == b);
+    CHECK(f.metadata().at("format") == "pt");
+    CHECK(f.metadata().at("note") == "quote \" here");
+    // The JSON header is padded to 8 bytes, as the format's readers expect.
+    std::ifstream in(p, std::ios::binary);
+    std::uint64_t n = 0;
+    in.read(reinterpret_cast<char*>(&n), 8);
+    CHECK(n % 8 == 0);
+    CHECK(error_of([&] { (void)f.get_f32("z.weight", {3, 2}); }).find("has shape [2, 3]: expected [3, 2]") != std::string::npos);
+    CHECK(error_of([&] { (void)f.get_f32("nothing", {1}); }).find("has no tensor 'nothing'") != std::string::npos);
+}
+
+TEST_CASE("safetensors errors: cut, empty, bad header") {
+    const fs::path d = temp_dir();
+    std::vector<float> a(64, 0.25f);
+    write_safetensors(d / "ok.safetensors", {{"t", {8, 8}, a.data()}});
+    cut(d / "ok.safetensors", d / "cut.safetensors", 10);
+    CHECK(error_of([&] { SafetensorsFile f(d / "cut.safetensors"); }).find("truncated: tensor 't' ends at data byte 256") != std::string::npos);
+    std::ofstream(d / "empty.safetensors");
+    CHECK(error_of([&] { SafetensorsFile f(d / "empty.safetensors"); }).find("not a safetensors file") != std::string::npos);
+    {
+        std::ofstream o(d / "badjson.safetensors", std::ios::binary);
+        std::string h = "{\"t\": [";
+        std::uint64_t n = h.size();
+        o.write(reinterpret_cast<const char*>(&n), 8);
+        o << h;
+    }
+    CHECK(error_of([&] { SafetensorsFile f(d / "badjson.safetensors"); }).find("header JSON") != std::string::npos);
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what spike-nn needs (Debian packages, as root, only those missing), then
+# configures and builds it.
+#   tools/build.sh              Release build with tests, in build/
+#   tools/build.sh --sanitize   Debug build with AddressSanitizer + UBSan, in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "spike-nn: installing ${missing[*]}" >&2
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "spike-nn: run as root, or install these first: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ${1:-} == --sanitize ]]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPIKENN_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j2
+else
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j2
+fi

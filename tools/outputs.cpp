@@ -1,0 +1,192 @@
+#include "tools/outputs.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+#include "neurons/tensor_io.hpp"
+
+namespace spikenn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* result_files[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
+
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c: s) {
+        if (c == '"' || c == '\\') { out += '\\'; out += c; }
+        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else out += c;
+    }
+    return out + "\"";
+}
+
+// Shortest text that reads back as the same double; JSON has no NaN or infinity.
+std::string number_text(double v) {
+    if (!std::isfinite(v)) return "null";
+    return fmt::format("{}", v);
+}
+
+void open_or_fail(std::ofstream& f, const fs::path& p) {
+    f.open(p, std::ios::binary | std::ios::trunc);
+    if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", p.string()));
+}
+
+} // namespace
+
+std::string seconds_text(Time t) {
+    const std::int64_t ticks = t.ticks();
+    const char* sign = ticks < 0 ? "-" : "";
+    const std::uint64_t mag = ticks < 0 ? std::uint64_t(0) - static_cast<std::uint64_t>(ticks) : static_cast<std::uint64_t>(ticks);
+    const std::uint64_t per = static_cast<std::uint64_t>(Time::ticks_per_second);
+    std::string frac = fmt::format("{:09}", mag % per);
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    return frac.empty() ? fmt::format("{}{}", sign, mag / per) : fmt::format("{}{}.{}", sign, mag / per, frac);
+}
+
+void RunCounts::add(const EventRecord& r) {
+    ++events;
+    ++by_kind[static_cast<std::size_t>(r.event.key.kind)];
+    ++by_outcome[static_cast<std::size_t>(r.result.outcome)];
+    if (r.result.outcome == Outcome::delivered) ++spikes[r.event.key.target];
+    if (r.result.outcome == Outcome::dropped) ++drops[r.event.key.target];
+}
+
+OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc): dir_(dir), sc_(sc) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) throw InputError(fmt::format("{}: cannot create the output directory: {}", dir_.string(), ec.message()));
+    // Results of an earlier run must not pass for this run's.
+    for (const char* name: result_files) {
+        fs::remove(dir_ / name, ec);
+        fs::remove(partial(name), ec);
+    }
+    fs::remove(partial("outputs.bin"), ec);
+    record_potential_.assign(sc.network.size(), 0);
+    for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
+    open_or_fail(spikes_, partial("spikes.csv"));
+    spikes_ << "time_ticks,time_s,neuron_id,neuron" << (sc.record.outputs ? ",output" : "") << "\n";
+    if (!sc.record.potentials.empty()) {
+        open_or_fail(potentials_, partial("potentials.csv"));
+        potentials_ << "event,time_ticks,time_s,neuron_id,neuron,kind,outcome,potential\n";
+    }
+    if (sc.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
+}
+
+OutputFiles::~OutputFiles() = default;
+
+void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
+    const EventKey& k = r.event.key;
+    const std::string& name = sc_.network.names[k.target];
+    if (r.result.outcome == Outcome::delivered) {
+        spikes_ << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name;
+        if (sc_.record.outputs && r.result.produced != no_payload) {
+            const Tensor& t = sim.payloads().get(r.result.produced);
+            const std::string key = fmt::format("spike.{}", outputs_.size());
+            spikes_ << ',' << key;
+            output_data_.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+            outputs_.push_back({key, t.rows, t.cols, name, k.time.ticks()});
+        }
+        spikes_ << '\n';
+    }
+    if (potentials_.is_open() && record_potential_[k.target]) {
+        potentials_ << r.number << ',' << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name << ','
+                    << to_string(k.kind) << ',' << to_string(r.result.outcome) << ',' << number_text(r.result.potential) << '\n';
+    }
+}
+
+std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& c, StopReason stop) {
+    const Network& net = sc.network;
+    std::string j = "{\n";
+    j += fmt::format("  \"scenario\": {},\n", json_string(sc.path.filename().string()));
+    j += fmt::format("  \"seed\": {},\n", sc.seed);
+    j += fmt::format("  \"neurons\": {},\n", net.size());
+    j += fmt::format("  \"end_time_ticks\": {},\n", sim.now().ticks());
+    j += fmt::format("  \"end_time_s\": {},\n", seconds_text(sim.now()));
+    j += fmt::format("  \"stop\": {},\n", json_string(std::string(to_string(stop))));
+    j += fmt::format("  \"events\": {},\n", c.events);
+    j += "  \"events_by_kind\": {";
+    for (int k = 0; k < event_kind_count; ++k) {
+        j += fmt::format("{}{}: {}", k ? ", " : "", json_string(std::string(to_string(static_cast<EventKind>(k)))), c.by_kind[static_cast<std::size_t>(k)]);
+    }
+    j += "},\n  \"events_by_outcome\": {";
+    for (int k = 0; k < outcome_count; ++k) {
+        j += fmt::format("{}{}: {}", k ? ", " : "", json_string(std::string(to_string(static_cast<Outcome>(k)))), c.by_outcome[static_cast<std::size_t>(k)]);
+    }
+    j += "},\n  \"pending_events\": " + std::to_string(sim.queue().size()) + ",\n";
+    std::uint64_t spikes = 0, drops = 0;
+    for (std::size_t i = 0; i < net.size(); ++i) {
+        spikes += c.spikes[i];
+        drops += c.drops[i];
+    }
+    j += fmt::format("  \"spikes\": {},\n  \"drops\": {},\n", spikes, drops);
+    j += "  \"per_neuron\": [\n";
+    for (std::size_t i = 0; i < net.size(); ++i) {
+        j += fmt::format("    {{\"id\": {}, \"name\": {}, \"spikes\": {}, \"drops\": {}, \"potential\": {}}}{}\n", i,
+            json_string(net.names[i]), c.spikes[i], c.drops[i], number_text(net.neurons[i].potential_at(sim.now())),
+            i + 1 < net.size() ? "," : "");
+    }
+    j += "  ]\n}\n";
+    return j;
+}
+
+void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReason stop) {
+    auto close_and_check = [&](std::ofstream& f, const std::string& name) {
+        f.close();
+        if (f.fail()) throw InputError(fmt::format("{}: write failed", partial(name).string()));
+    };
+    close_and_check(spikes_, "spikes.csv");
+    written_.push_back("spikes.csv");
+    if (potentials_.is_open()) {
+        close_and_check(potentials_, "potentials.csv");
+        written_.push_back("potentials.csv");
+    }
+    if (sc_.record.outputs) {
+        close_and_check(output_data_, "outputs.bin");
+        // The header needs every shape; the data was streamed to disk as the run went.
+        std::ifstream raw(partial("outputs.bin"), std::ios::binary);
+        std::vector<float> all((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
+        raw.close();
+        std::vector<float> data(all.size() / sizeof(float));
+        std::memcpy(data.data(), all.data(), data.size() * sizeof(float));
+        std::vector<NamedTensor> tensors;
+        std::map<std::string, std::string> meta{{"format", "pt"}};
+        std::size_t offset = 0;
+        for (const auto& o: outputs_) {
+            tensors.push_back({o.name, {o.rows, o.cols}, data.data() + offset});
+            offset += static_cast<std::size_t>(o.rows) * static_cast<std::size_t>(o.cols);
+            meta[o.name + ".neuron"] = o.neuron;
+            meta[o.name + ".time_ticks"] = std::to_string(o.time_ticks);
+        }
+        write_safetensors(partial("outputs.safetensors"), tensors, meta);
+        std::filesystem::remove(partial("outputs.bin"));
+        written_.push_back("outputs.safetensors");
+    }
+    if (sc_.record.weights) {
+        std::vector<NamedTensor> tensors;
+        for (std::size_t i = 0; i < sc_.network.size(); ++i) {
+            const BlockWeights& w = *sc_.network.neurons[i].weights;
+            for (int p = 0; p < param_count; ++p) {
+                tensors.push_back({fmt::format("neurons.{}.{}", i, param_name(static_cast<Param>(p))), param_shape(static_cast<Param>(p), w.shape),
+                    w.params[static_cast<std::size_t>(p)].data()});
+            }
+        }
+        write_safetensors(partial("weights.safetensors"), tensors, {{"format", "pt"}});
+        written_.push_back("weights.safetensors");
+    }
+    {
+        std::ofstream s;
+        open_or_fail(s, partial("summary.json"));
+        s << summary_json(sc_, sim, counts, stop);
+        close_and_check(s, "summary.json");
+        written_.push_back("summary.json");
+    }
+    // The summary is renamed last: its presence says the run finished.
+    for (const auto& name: written_) fs::rename(partial(name), dir_ / name);
+}
+
+std::vector<std::string> OutputFiles::file_names() const { return written_; }
+
+} // namespace spikenn

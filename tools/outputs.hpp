@@ -1,0 +1,71 @@
+// The files a run leaves in its output directory, written as the run goes.
+//
+// Every file is first written under NAME.partial and renamed to NAME only when the run
+// has finished, so that a run that fails part-way keeps what it recorded but leaves no
+// file that looks complete. Nothing here depends on the wall clock: two runs of one
+// scenario give identical files.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/simulator.hpp"
+#include "tools/scenario.hpp"
+
+namespace spikenn {
+
+// Counts by kind, outcome and neuron, for the summary.
+struct RunCounts {
+    std::uint64_t events = 0;
+    std::array<std::uint64_t, event_kind_count> by_kind{};
+    std::array<std::uint64_t, outcome_count> by_outcome{};
+    std::vector<std::uint64_t> spikes; // per neuron
+    std::vector<std::uint64_t> drops;  // per neuron
+
+    explicit RunCounts(std::size_t neurons): spikes(neurons), drops(neurons) {}
+    void add(const EventRecord& r);
+};
+
+class OutputFiles {
+public:
+    // Removes any earlier results from dir and opens the .partial files.
+    OutputFiles(const std::filesystem::path& dir, const Scenario& sc);
+    ~OutputFiles();
+    OutputFiles(const OutputFiles&) = delete;
+    OutputFiles& operator=(const OutputFiles&) = delete;
+
+    void on_event(const EventRecord& r, const Simulator& sim);
+    // Writes the summary and renames every file to its final name.
+    void finish(const Simulator& sim, const RunCounts& counts, StopReason stop);
+
+    // The final names of the files a run writes, for the user.
+    std::vector<std::string> file_names() const;
+    static std::string summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& counts, StopReason stop);
+
+private:
+    std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
+
+    std::filesystem::path dir_;
+    const Scenario& sc_;
+    std::vector<char> record_potential_; // per neuron
+    std::ofstream spikes_;
+    std::ofstream potentials_;
+    std::ofstream output_data_; // raw float32 of every spike output, in spike order
+    struct OutputEntry {
+        std::string name;
+        std::int32_t rows, cols;
+        std::string neuron;
+        std::int64_t time_ticks;
+    };
+    std::vector<OutputEntry> outputs_;
+    std::vector<std::string> written_; // final names
+};
+
+// Exact decimal seconds of a tick count ("1.5", "0.000000001").
+std::string seconds_text(Time t);
+
+} // namespace spikenn

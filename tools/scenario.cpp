@@ -1,0 +1,585 @@
+#include "tools/scenario.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "engine/error.hpp"
+#include "engine/rng.hpp"
+#include "neurons/tensor_io.hpp"
+
+namespace spikenn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where a value is: its node (for line and column) and its key path ("neurons[2].decay").
+struct At {
+    YAML::Node node;
+    std::string path;
+
+    At child(const std::string& key) const { return {node[key], path.empty() ? key : path + "." + key}; }
+    At item(std::size_t i) const { return {node[i], fmt::format("{}[{}]", path, i)}; }
+    bool has(const std::string& key) const {
+        return node.IsDefined() && node.IsMap() && node[key].IsDefined() && !node[key].IsNull();
+    }
+};
+
+class Loader {
+public:
+    Loader(fs::path file, std::string text): file_(std::move(file)), text_(std::move(text)) {}
+
+    Scenario load(const ScenarioOverrides& ov);
+
+private:
+    [[noreturn]] void error(const At& at, const std::string& what) const {
+        const YAML::Mark m = at.node.Mark();
+        const std::string where = m.is_null() ? file_.string() : fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1);
+        throw InputError(fmt::format("{}: {}: {}", where, at.path.empty() ? "(top level)" : at.path, what));
+    }
+    [[noreturn]] void error_in(const At& parent, const std::string& key, const std::string& what) const {
+        // A missing key has no position of its own: point at the mapping that lacks it.
+        error({parent.node, parent.path.empty() ? key : parent.path + "." + key}, what);
+    }
+
+    void expect_map(const At& at) const {
+        if (!at.node.IsMap()) error(at, fmt::format("expected a mapping, got {}", describe(at.node)));
+    }
+    void expect_seq(const At& at) const {
+        if (!at.node.IsSequence()) error(at, fmt::format("expected a list, got {}", describe(at.node)));
+    }
+    static std::string describe(const YAML::Node& n) {
+        if (n.IsMap()) return "a mapping";
+        if (n.IsSequence()) return "a list";
+        if (n.IsNull()) return "nothing";
+        return fmt::format("'{}'", n.Scalar());
+    }
+    void check_keys(const At& at, std::initializer_list<std::string_view> allowed) const {
+        expect_map(at);
+        for (auto it = at.node.begin(); it != at.node.end(); ++it) {
+            const std::string key = it->first.Scalar();
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                At bad{it->first, at.path.empty() ? key : at.path + "." + key};
+                error(bad, fmt::format("unknown key '{}' (expected one of: {})", key, fmt::join(allowed, ", ")));
+            }
+        }
+    }
+    At required(const At& parent, const std::string& key) const {
+        if (!parent.has(key)) error_in(parent, key, "missing (required)");
+        return parent.child(key);
+    }
+    std::string scalar(const At& at, const char* what) const {
+        if (!at.node.IsScalar()) error(at, fmt::format("expected {}, got {}", what, describe(at.node)));
+        return at.node.Scalar();
+    }
+    std::int64_t integer(const At& at, std::int64_t min, std::int64_t max) const {
+        const std::string s = scalar(at, "an integer");
+        std::int64_t v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || p != s.data() + s.size()) error(at, fmt::format("expected an integer, got '{}'", s));
+        if (v < min || v > max) error(at, fmt::format("{} is out of range (expected {} to {})", v, min, max));
+        return v;
+    }
+    double number(const At& at) const {
+        const std::string s = scalar(at, "a number");
+        double v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || p != s.data() + s.size()) error(at, fmt::format("expected a number, got '{}'", s));
+        if (!std::isfinite(v)) error(at, fmt::format("expected a finite number, got '{}'", s));
+        return v;
+    }
+    bool boolean(const At& at) const {
+        const std::string s = scalar(at, "true or false");
+        if (s == "true") return true;
+        if (s == "false") return false;
+        error(at, fmt::format("expected true or false, got '{}'", s));
+    }
+    Time time(const At& at, bool allow_negative = false) const {
+        const std::string s = scalar(at, "a time such as 1.5s or 250ms");
+        Time t;
+        try {
+            t = parse_time(s);
+        }
+        catch (const std::invalid_argument& e) {
+            error(at, e.what());
+        }
+        if (!allow_negative && t < Time::zero()) error(at, fmt::format("'{}' is negative: times and durations must be at least 0", s));
+        return t;
+    }
+    double rate(const At& at) const {
+        const std::string s = scalar(at, "a rate such as 0.02/s");
+        try {
+            const double r = parse_rate(s);
+            if (r < 0 || !std::isfinite(r)) error(at, fmt::format("'{}' must be a finite rate of at least 0", s));
+            return r;
+        }
+        catch (const std::invalid_argument& e) {
+            error(at, e.what());
+        }
+    }
+    fs::path relative_file(const At& at) const {
+        const fs::path p = scalar(at, "a file name");
+        return p.is_absolute() ? p : file_.parent_path() / p;
+    }
+    // Runs f and turns a file error (InputError naming the file) into one that also says
+    // where in the scenario the file was named.
+    template <typename F>
+    auto with_file(const At& at, F&& f) const {
+        try {
+            return f();
+        }
+        catch (const InputError& e) {
+            error(at, e.what());
+        }
+    }
+
+    void load_run(const At& at, Scenario& sc) const;
+    void load_log(const At& at, Scenario& sc) const;
+    void load_neurons(const At& at, Scenario& sc);
+    NeuronParams load_params(const At& at) const;
+    void load_weights(const At& at, Scenario& sc, const std::string& group, std::size_t first, std::size_t count,
+        bool population) const;
+    std::vector<EntityId> select(const At& at, const Scenario& sc) const;
+    std::vector<EntityId> select_one(const At& at, const std::string& name) const;
+    void load_connections(const At& at, Scenario& sc) const;
+    void load_stimuli(const At& at, Scenario& sc) const;
+    void load_record(const At& at, Scenario& sc) const;
+    std::uint64_t size_bytes(const At& at) const;
+
+    fs::path file_;
+    std::string text_;
+    // Selector names: a neuron's own name, or a population's name for all its members.
+    std::map<std::string, std::vector<EntityId>> groups_;
+};
+
+void Loader::load_run(const At& at, Scenario& sc) const {
+    check_keys(at, {"seed", "until", "max_events"});
+    if (at.has("seed")) sc.seed = static_cast<std::uint64_t>(integer(at.child("seed"), 0, INT64_MAX));
+    if (at.has("until")) sc.end = time(at.child("until"));
+    if (at.has("max_events")) sc.max_events = static_cast<std::uint64_t>(integer(at.child("max_events"), 1, INT64_MAX));
+}
+
+std::uint64_t Loader::size_bytes(const At& at) const {
+    const std::string s = scalar(at, "a size such as 10MB");
+    std::size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    double v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+    std::string unit = s.substr(i);
+    unit.erase(0, unit.find_first_not_of(' '));
+    static const std::map<std::string, double> units = {{"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
+    auto u = units.find(unit);
+    if (ec != std::errc() || i == 0 || u == units.end()) error(at, fmt::format("expected a size such as 10MB or 512KiB, got '{}'", s));
+    const double bytes = v * u->second;
+    if (bytes < 1024) error(at, fmt::format("'{}' is too small for a log file (at least 1KiB)", s));
+    return static_cast<std::uint64_t>(bytes);
+}
+
+void Loader::load_log(const At& at, Scenario& sc) const {
+    check_keys(at, {"level", "file", "rotate", "keep"});
+    if (at.has("level")) {
+        static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+        const std::string l = scalar(at.child("level"), "a log level");
+        if (!levels.contains(l)) error(at.child("level"), fmt::format("unknown log level '{}' (expected trace, debug, info, warn, error or off)", l));
+        sc.log.level = l;
+    }
+    if (at.has("file")) {
+        const std::string f = scalar(at.child("file"), "a file name");
+        if (f.empty() || fs::path(f).is_absolute() || f.find("..") != std::string::npos) {
+            error(at.child("file"), "the log file is a plain name inside the output directory");
+        }
+        sc.log.file = f;
+    }
+    if (at.has("rotate")) sc.log.rotate_bytes = size_bytes(at.child("rotate"));
+    if (at.has("keep")) sc.log.keep = static_cast<std::uint32_t>(integer(at.child("keep"), 0, 1000));
+}
+
+NeuronParams Loader::load_params(const At& at) const {
+    NeuronParams p;
+    p.shape.embed_dim = static_cast<std::int32_t>(integer(required(at, "embed_dim"), 1, 1 << 16));
+    p.shape.num_heads = static_cast<std::int32_t>(integer(required(at, "num_heads"), 1, 1 << 16));
+    p.shape.hidden_dim = static_cast<std::int32_t>(integer(required(at, "hidden_dim"), 1, 1 << 20));
+    if (p.shape.embed_dim % p.shape.num_heads != 0) {
+        error(at.child("num_heads"), fmt::format("embed_dim {} is not divisible by num_heads {}", p.shape.embed_dim, p.shape.num_heads));
+    }
+    if (at.has("threshold")) p.threshold = number(at.child("threshold"));
+    if (at.has("reset_potential")) p.reset_potential = number(at.child("reset_potential"));
+    if (at.has("refractory_period")) p.refractory_period = time(at.child("refractory_period"));
+    if (at.has("decay")) {
+        const At d = at.child("decay");
+        if (d.node.IsScalar()) {
+            p.decay = {DecayKind::linear, rate(d), Time::zero()};
+        }
+        else {
+            check_keys(d, {"linear", "exponential"});
+            if (d.has("linear") == d.has("exponential")) error(d, "give exactly one of 'linear: RATE' or 'exponential: TAU'");
+            if (d.has("linear")) p.decay = {DecayKind::linear, rate(d.child("linear")), Time::zero()};
+            else {
+                const Time tau = time(d.child("exponential"));
+                if (tau <= Time::zero()) error(d.child("exponential"), "the time constant must be greater than 0");
+                p.decay = {DecayKind::exponential, 0.0, tau};
+            }
+        }
+    }
+    if (at.has("readout")) {
+        const std::string r = scalar(at.child("readout"), "a readout");
+        if (r == "mean") p.readout = Readout::mean;
+        else if (r == "sum") p.readout = Readout::sum;
+        else if (r == "max") p.readout = Readout::max;
+        else error(at.child("readout"), fmt::format("unknown readout '{}' (expected mean, sum or max)", r));
+    }
+    return p;
+}
+
+void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, std::size_t first, std::size_t count,
+    bool population) const {
+    Network& net = sc.network;
+    const BlockShape shape = net.neurons[first].params.shape;
+    std::optional<float> fills[4];
+    bool shared = false;
+    std::optional<fs::path> file;
+    std::optional<std::int64_t> index;
+    // Never assign one YAML::Node to another: yaml-cpp's assignment rewrites the node
+    // referred to, not the handle. Hence a fresh At, built once.
+    const At file_at = at.has("file") ? at.child("file") : at;
+    if (at.node.IsDefined() && !at.node.IsNull()) {
+        check_keys(at, {"init", "file", "index", "shared", "norm1", "norm2"});
+        if (at.has("init")) {
+            const std::string init = scalar(at.child("init"), "'random' or 'file'");
+            if (init != "random" && init != "file") error(at.child("init"), fmt::format("unknown init '{}' (expected random or file)", init));
+            if (init == "file" && !at.has("file")) error_in(at, "file", "missing: init 'file' needs a file");
+            if (init == "random" && at.has("file")) error(at.child("init"), "init 'random' cannot go with a file");
+        }
+        if (at.has("file")) file = relative_file(file_at);
+        if (at.has("index")) {
+            if (!file) error(at.child("index"), "'index' selects a neuron in a weights file; give 'file' too");
+            index = integer(at.child("index"), 0, 1 << 30);
+        }
+        if (at.has("shared")) {
+            shared = boolean(at.child("shared"));
+            if (shared && !population) error(at.child("shared"), "'shared' is for populations");
+        }
+        const char* norms[2] = {"norm1", "norm2"};
+        for (int k = 0; k < 2; ++k) {
+            if (!at.has(norms[k])) continue;
+            const At n = at.child(norms[k]);
+            check_keys(n, {"weight", "bias"});
+            if (n.has("weight")) fills[2 * k] = static_cast<float>(number(n.child("weight")));
+            if (n.has("bias")) fills[2 * k + 1] = static_cast<float>(number(n.child("bias")));
+        }
+    }
+    auto apply_fills = [&](BlockWeights& w) {
+        const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
+        for (int k = 0; k < 4; ++k) {
+            if (fills[k]) std::fill(w[ps[k]].begin(), w[ps[k]].end(), *fills[k]);
+        }
+    };
+    std::optional<SafetensorsFile> st;
+    if (file) st.emplace(with_file(file_at, [&] { return SafetensorsFile(*file); }));
+    std::shared_ptr<const BlockWeights> shared_weights;
+    for (std::size_t k = 0; k < count; ++k) {
+        const std::size_t id = first + k;
+        if (shared && shared_weights) {
+            net.neurons[id].weights = shared_weights;
+            continue;
+        }
+        BlockWeights w;
+        if (st) {
+            w.shape = shape;
+            // A whole network's state_dict has "neurons.<i>." before each name; one neuron's has none.
+            const std::string prefix = index ? fmt::format("neurons.{}.", *index + static_cast<std::int64_t>(shared ? 0 : k)) : "";
+            for (int i = 0; i < param_count; ++i) {
+                const auto p = static_cast<Param>(i);
+                const std::string key = prefix + std::string(param_name(p));
+                if (!st->contains(key)) {
+                    error(file_at, fmt::format("{} has no tensor '{}'{}", file->string(), key,
+                        index ? "" : " (for a whole network's state_dict, give 'index')"));
+                }
+                w[p] = with_file(file_at, [&] { return st->get_f32(key, param_shape(p, shape)); });
+            }
+        }
+        else {
+            const std::string entity = shared ? "population:" + group : "neuron:" + net.names[id];
+            w = BlockWeights::random(shape, sc.seed, entity_id(entity));
+        }
+        apply_fills(w);
+        auto ptr = std::make_shared<const BlockWeights>(std::move(w));
+        if (shared) shared_weights = ptr;
+        net.neurons[id].weights = std::move(ptr);
+    }
+}
+
+void Loader::load_neurons(const At& at, Scenario& sc) {
+    expect_seq(at);
+    if (at.node.size() == 0) error(at, "a scenario needs at least one neuron");
+    Network& net = sc.network;
+    for (std::size_t i = 0; i < at.node.size(); ++i) {
+        const At n = at.item(i);
+        check_keys(n, {"name", "population", "size", "embed_dim", "num_heads", "hidden_dim", "threshold",
+                          "reset_potential", "refractory_period", "decay", "readout", "weights"});
+        const bool population = n.has("population");
+        if (population == n.has("name")) error(n, "give either 'name' (one neuron) or 'population' with 'size'");
+        const At name_at = n.child(population ? "population" : "name");
+        const std::string name = scalar(name_at, "a name");
+        if (name.empty() || name == "all" || name.find_first_of("[]:, ") != std::string::npos) {
+            error(name_at, fmt::format("'{}' is not a valid name (not 'all', and no brackets, colons, commas or spaces)", name));
+        }
+        if (groups_.contains(name)) error(name_at, fmt::format("the name '{}' is used twice", name));
+        std::size_t count = 1;
+        if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
+        else if (n.has("size")) error(n.child("size"), "'size' is for populations");
+        const NeuronParams params = load_params(n);
+        const std::size_t first = net.neurons.size();
+        if (first + count > (external_bit - 1)) error(n, "too many neurons");
+        auto& members = groups_[name];
+        for (std::size_t k = 0; k < count; ++k) {
+            const auto id = static_cast<EntityId>(first + k);
+            TransformerNeuron neuron;
+            neuron.params = params;
+            neuron.state.potential = params.reset_potential; // as the seed
+            net.neurons.push_back(std::move(neuron));
+            net.names.push_back(population ? fmt::format("{}[{}]", name, k) : name);
+            net.synapses.emplace_back();
+            members.push_back(id);
+        }
+        load_weights(n.child("weights"), sc, name, first, count, population);
+    }
+}
+
+std::vector<EntityId> Loader::select_one(const At& at, const std::string& name) const {
+    auto it = groups_.find(name);
+    if (it != groups_.end()) return it->second;
+    const auto open = name.find('[');
+    if (open != std::string::npos && name.back() == ']') {
+        auto g = groups_.find(name.substr(0, open));
+        const std::string idx = name.substr(open + 1, name.size() - open - 2);
+        std::size_t k = 0;
+        auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), k);
+        if (g != groups_.end() && ec == std::errc() && p == idx.data() + idx.size()) {
+            if (k < g->second.size() && g->second.size() > 1) return {g->second[k]};
+            if (k >= g->second.size()) {
+                error(at, fmt::format("'{}' is out of range: population '{}' has {} neurons", name, g->first, g->second.size()));
+            }
+        }
+    }
+    error(at, fmt::format("unknown neuron or population '{}'", name));
+}
+
+// A selector: "all", a name, "pop[3]", or a list of those. The result is sorted and distinct.
+std::vector<EntityId> Loader::select(const At& at, const Scenario& sc) const {
+    std::vector<EntityId> out;
+    if (at.node.IsSequence()) {
+        if (at.node.size() == 0) error(at, "the list of neurons is empty");
+        for (std::size_t i = 0; i < at.node.size(); ++i) {
+            const At item = at.item(i);
+            auto ids = select_one(item, scalar(item, "a neuron or population name"));
+            out.insert(out.end(), ids.begin(), ids.end());
+        }
+    }
+    else {
+        const std::string s = scalar(at, "a neuron or population name, a list of them, or 'all'");
+        if (s == "all") {
+            for (EntityId i = 0; i < sc.network.size(); ++i) out.push_back(i);
+        }
+        else {
+            out = select_one(at, s);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+void Loader::load_connections(const At& at, Scenario& sc) const {
+    expect_seq(at);
+    Network& net = sc.network;
+    for (std::size_t i = 0; i < at.node.size(); ++i) {
+        const At c = at.item(i);
+        check_keys(c, {"from", "to", "pattern", "pairs", "delay", "weight"});
+        const At delay_at = required(c, "delay");
+        const Time delay = time(delay_at);
+        if (delay < Time::from_ticks(1)) error(delay_at, "a delay must be at least one tick (1ns)");
+        float weight = 1.0f;
+        if (c.has("weight")) weight = static_cast<float>(number(c.child("weight")));
+        std::vector<std::pair<EntityId, EntityId>> pairs;
+        if (c.has("pairs")) {
+            if (c.has("from") || c.has("to") || c.has("pattern")) error(c.child("pairs"), "'pairs' replaces 'from', 'to' and 'pattern'");
+            const At ps = c.child("pairs");
+            expect_seq(ps);
+            for (std::size_t k = 0; k < ps.node.size(); ++k) {
+                const At pr = ps.item(k);
+                if (!pr.node.IsSequence() || pr.node.size() != 2) error(pr, "expected a pair [from, to]");
+                auto a = select_one(pr.item(0), scalar(pr.item(0), "a neuron name"));
+                auto b = select_one(pr.item(1), scalar(pr.item(1), "a neuron name"));
+                if (a.size() != 1 || b.size() != 1) error(pr, "a pair names two single neurons");
+                pairs.emplace_back(a[0], b[0]);
+            }
+        }
+        else {
+            const auto from = select(required(c, "from"), sc);
+            const auto to = select(required(c, "to"), sc);
+            std::string pattern = "all_to_all";
+            if (c.has("pattern")) pattern = scalar(c.child("pattern"), "a pattern");
+            if (pattern == "all_to_all") {
+                for (EntityId a: from)
+                    for (EntityId b: to)
+                        if (a != b) pairs.emplace_back(a, b); // no self-connections
+            }
+            else if (pattern == "one_to_one") {
+                if (from.size() != to.size()) {
+                    error(c.child("pattern"), fmt::format("one_to_one needs as many sources as targets ({} and {})", from.size(), to.size()));
+                }
+                for (std::size_t k = 0; k < from.size(); ++k) pairs.emplace_back(from[k], to[k]);
+            }
+            else {
+                error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all or one_to_one)", pattern));
+            }
+        }
+        for (auto [a, b]: pairs) {
+            const auto da = net.neurons[a].params.shape.embed_dim, db = net.neurons[b].params.shape.embed_dim;
+            if (da != db) {
+                error(c, fmt::format("{} (embed_dim {}) cannot feed {} (embed_dim {}): connected neurons must have the same embed_dim",
+                    net.names[a], da, net.names[b], db));
+            }
+            net.synapses[a].push_back({b, delay, weight});
+        }
+    }
+}
+
+void Loader::load_stimuli(const At& at, Scenario& sc) const {
+    expect_seq(at);
+    Network& net = sc.network;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < at.node.size(); ++i) {
+        const At s = at.item(i);
+        check_keys(s, {"name", "to", "at", "every", "from", "until", "tensor"});
+        Stimulus st;
+        st.name = s.has("name") ? scalar(s.child("name"), "a name") : fmt::format("stimulus{}", i);
+        if (!names.insert(st.name).second) error(s.child("name"), fmt::format("the stimulus name '{}' is used twice", st.name));
+        st.targets = select(required(s, "to"), sc);
+        if (s.has("at") == s.has("every")) error(s, "give either 'at: [times]' or a schedule 'every: T' (with 'from' and 'until')");
+        if (s.has("at")) {
+            if (s.has("from") || s.has("until")) error(s, "'from' and 'until' go with 'every', not with 'at'");
+            const At a = s.child("at");
+            if (a.node.IsSequence()) {
+                if (a.node.size() == 0) error(a, "the list of times is empty");
+                for (std::size_t k = 0; k < a.node.size(); ++k) st.at.push_back(time(a.item(k)));
+            }
+            else {
+                st.at.push_back(time(a));
+            }
+            std::sort(st.at.begin(), st.at.end());
+        }
+        else {
+            st.every = time(s.child("every"));
+            if (st.every <= Time::zero()) error(s.child("every"), "the period must be greater than 0");
+            if (s.has("from")) st.from = time(s.child("from"));
+            st.until = s.has("until") ? time(s.child("until")) : Time::max();
+            if (st.until == Time::max() && sc.end == Time::max()) {
+                error(s.child("every"), "this schedule never ends: give 'until' here or 'run.until'");
+            }
+        }
+        // Every target must take the same input width.
+        const auto dim = net.neurons[st.targets.front()].params.shape.embed_dim;
+        for (EntityId t: st.targets) {
+            if (net.neurons[t].params.shape.embed_dim != dim) {
+                error(s.child("to"), fmt::format("the targets have different embed_dim ({} has {}, {} has {})", net.names[st.targets.front()],
+                    dim, net.names[t], net.neurons[t].params.shape.embed_dim));
+            }
+        }
+        const At ten = required(s, "tensor");
+        check_keys(ten, {"random", "constant", "npy"});
+        if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
+        StimulusTensor& src = st.tensor;
+        src.cols = dim;
+        if (ten.has("npy")) {
+            const At f = ten.child("npy");
+            const fs::path path = relative_file(f);
+            NpyArray a = with_file(f, [&] { return read_npy(path); });
+            const auto& sh = a.shape;
+            const bool ok = (sh.size() == 2 || (sh.size() == 3 && sh[0] == 1)) && sh.back() == dim && sh[sh.size() - 2] > 0;
+            if (!ok) {
+                error(f, fmt::format("{} has shape {}: expected [seq_len, {}] or [1, seq_len, {}] (float32) for targets of embed_dim {}",
+                    path.string(), shape_string(sh), dim, dim, dim));
+            }
+            src.kind = StimulusTensor::Kind::fixed;
+            src.rows = static_cast<std::int32_t>(sh[sh.size() - 2]);
+            src.tensor = Tensor(src.rows, dim, std::move(a.data));
+        }
+        else {
+            const bool random = ten.has("random");
+            const At r = ten.child(random ? "random" : "constant");
+            if (random) check_keys(r, {"seq_len", "std"});
+            else check_keys(r, {"seq_len", "value"});
+            src.kind = random ? StimulusTensor::Kind::random : StimulusTensor::Kind::constant;
+            src.rows = static_cast<std::int32_t>(integer(required(r, "seq_len"), 1, 1 << 20));
+            if (random) src.value = r.has("std") ? static_cast<float>(number(r.child("std"))) : 1.0f;
+            else src.value = static_cast<float>(number(required(r, "value")));
+        }
+        net.stimuli.push_back(std::move(st));
+    }
+}
+
+void Loader::load_record(const At& at, Scenario& sc) const {
+    check_keys(at, {"potentials", "outputs", "weights"});
+    if (at.has("potentials")) {
+        const At p = at.child("potentials");
+        if (p.node.IsScalar() && p.node.Scalar() == "none") sc.record.potentials.clear();
+        else sc.record.potentials = select(p, sc);
+    }
+    if (at.has("outputs")) sc.record.outputs = boolean(at.child("outputs"));
+    if (at.has("weights")) sc.record.weights = boolean(at.child("weights"));
+}
+
+Scenario Loader::load(const ScenarioOverrides& ov) {
+    Scenario sc;
+    sc.path = file_;
+    sc.text = text_;
+    YAML::Node root;
+    try {
+        root = YAML::Load(text_);
+    }
+    catch (const YAML::ParserException& e) {
+        throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", file_.string(), e.mark.line + 1, e.mark.column + 1, e.msg));
+    }
+    const At top{root, ""};
+    if (!root.IsMap()) throw InputError(fmt::format("{}: expected a mapping with 'neurons' at the top level", file_.string()));
+    check_keys(top, {"description", "run", "log", "record", "neurons", "connections", "stimuli"});
+    if (top.has("description")) sc.description = scalar(top.child("description"), "a text");
+    if (top.has("run")) load_run(top.child("run"), sc);
+    if (ov.seed) sc.seed = *ov.seed;
+    if (ov.end) sc.end = *ov.end;
+    if (ov.max_events) sc.max_events = *ov.max_events;
+    sc.network.seed = sc.seed;
+    if (top.has("log")) load_log(top.child("log"), sc);
+    load_neurons(required(top, "neurons"), sc);
+    if (top.has("connections")) load_connections(top.child("connections"), sc);
+    if (top.has("stimuli")) load_stimuli(top.child("stimuli"), sc);
+    if (top.has("record")) load_record(top.child("record"), sc);
+    return sc;
+}
+
+} // namespace
+
+Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::error_code ec;
+        if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file", path.string()));
+        throw InputError(fmt::format("{}: cannot be opened for reading", path.string()));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return Loader(path, ss.str()).load(overrides);
+}
+
+} // namespace spikenn

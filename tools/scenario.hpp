@@ -1,0 +1,52 @@
+// Scenario files (YAML) into a validated Network and run settings.
+//
+// Everything the user wrote is checked here, once, and every error names the file, the
+// line and column, the key path and what was expected. What comes out is trusted by the
+// engine and the neurons. The format is documented in the README ("Scenario files").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "neurons/network.hpp"
+
+namespace spikenn {
+
+struct LogSettings {
+    std::string level = "info";             // trace, debug, info, warn, error, off
+    std::optional<std::string> file;        // relative to the output directory
+    std::uint64_t rotate_bytes = 10'000'000; // the seed rotated its log at 10 MB
+    std::uint32_t keep = 3;                 // rotated files kept
+};
+
+struct RecordSettings {
+    std::vector<EntityId> potentials; // neurons whose potential is written after each event
+    bool outputs = true;              // every spike's output tensor
+    bool weights = false;             // the weights the run used
+};
+
+struct Scenario {
+    std::filesystem::path path;
+    std::string text; // the file as read
+    std::string description;
+    std::uint64_t seed = 0;
+    Time end = Time::max(); // inclusive
+    std::uint64_t max_events = UINT64_MAX;
+    LogSettings log;
+    RecordSettings record;
+    Network network;
+};
+
+struct ScenarioOverrides {
+    std::optional<std::uint64_t> seed;
+    std::optional<Time> end;
+    std::optional<std::uint64_t> max_events;
+};
+
+// Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.
+Scenario load_scenario(const std::filesystem::path& path, const ScenarioOverrides& overrides = {});
+
+} // namespace spikenn
