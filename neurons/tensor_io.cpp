@@ -258,7 +258,7 @@ NpyArray read_npy(const fs::path& path) {
     }
     if (have > n * 4) fail(path, fmt::format("{} bytes of data after the array of shape {}", have - n * 4, shape_string(a.shape)));
     a.data.resize(n);
-    std::memcpy(a.data.data(), bytes.data() + data_start, n * 4);
+    if (n > 0) std::memcpy(a.data.data(), bytes.data() + data_start, n * 4);
     return a;
 }
 
@@ -342,7 +342,7 @@ std::vector<float> SafetensorsFile::get_f32(const std::string& name, const std::
         fail(path_, fmt::format("tensor '{}' has {} bytes of data: shape {} needs {}", name, e.end - e.begin, shape_string(shape), n * 4));
     }
     std::vector<float> out(n);
-    std::memcpy(out.data(), data_.data() + e.begin, n * 4);
+    if (n > 0) std::memcpy(out.data(), data_.data() + e.begin, n * 4);
     return out;
 }
 

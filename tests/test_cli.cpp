@@ -63,6 +63,7 @@ TEST_CASE("two runs of each bundled scenario give identical files") {
         fs::remove_all(b);
         const Result ra = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, a.string()));
         const Result rb = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, b.string()));
+        INFO(ra.err);
         REQUIRE(ra.code == 0);
         REQUIRE(rb.code == 0);
         const auto fa = files_of(a), fb = files_of(b);

@@ -146,11 +146,12 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
     if (sc_.record.outputs) {
         close_and_check(output_data_, "outputs.bin");
         // The header needs every shape; the data was streamed to disk as the run went.
-        std::ifstream raw(partial("outputs.bin"), std::ios::binary);
-        std::vector<float> all((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
-        raw.close();
-        std::vector<float> data(all.size() / sizeof(float));
-        std::memcpy(data.data(), all.data(), data.size() * sizeof(float));
+        std::vector<float> data(fs::file_size(partial("outputs.bin")) / sizeof(float));
+        {
+            std::ifstream raw(partial("outputs.bin"), std::ios::binary);
+            raw.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
+            if (!raw) throw InputError(fmt::format("{}: read failed", partial("outputs.bin").string()));
+        }
         std::vector<NamedTensor> tensors;
         std::map<std::string, std::string> meta{{"format", "pt"}};
         std::size_t offset = 0;
