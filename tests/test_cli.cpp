@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "neurons/tensor_io.hpp"
+
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
@@ -30,7 +32,7 @@ std::string slurp(const fs::path& p) {
     return ss.str();
 }
 
-Result spikenn(const std::string& args) {
+Result run_cli(const std::string& args) {
     fs::create_directories(scratch);
     // CTest runs cases in parallel processes: each call captures into files of its own.
     static int calls = 0;
@@ -61,8 +63,8 @@ TEST_CASE("two runs of each bundled scenario give identical files") {
         const fs::path a = scratch / (name + "_a"s), b = scratch / (name + "_b"s);
         fs::remove_all(a);
         fs::remove_all(b);
-        const Result ra = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, a.string()));
-        const Result rb = spikenn(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, b.string()));
+        const Result ra = run_cli(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, a.string()));
+        const Result rb = run_cli(fmt::format("run scenarios/{}.yaml --out '{}' -q", name, b.string()));
         INFO(ra.err);
         REQUIRE(ra.code == 0);
         REQUIRE(rb.code == 0);
@@ -77,7 +79,7 @@ TEST_CASE("two runs of each bundled scenario give identical files") {
 // The demo is the README's main job: every kind of event and outcome happens in it.
 TEST_CASE("the demo exercises every kind of event") {
     const fs::path out = scratch / "demo_kinds";
-    const Result r = spikenn(fmt::format("run scenarios/demo.yaml --out '{}' -q", out.string()));
+    const Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' -q", out.string()));
     REQUIRE(r.code == 0);
     const std::string summary = slurp(out / "summary.json");
     for (const char* outcome: {"accumulated", "dropped", "spiked", "delivered", "decay_update", "refractory_end", "cancelled"}) {
@@ -96,28 +98,28 @@ TEST_CASE("the demo exercises every kind of event") {
 TEST_CASE("--help on every command") {
     for (const char* cmd: {"--help", "run --help", "validate --help"}) {
         CAPTURE(cmd);
-        const Result r = spikenn(cmd);
+        const Result r = run_cli(cmd);
         CHECK(r.code == 0);
         CHECK(r.out.find("Usage") != std::string::npos);
     }
-    CHECK(spikenn("run --help").out.find("--max-events") != std::string::npos);
+    CHECK(run_cli("run --help").out.find("--max-events") != std::string::npos);
 }
 
 TEST_CASE("bad input exits with 2 and a message") {
-    Result r = spikenn("validate scenarios/invalid/delay_zero.yaml");
+    Result r = run_cli("validate scenarios/invalid/delay_zero.yaml");
     CHECK(r.code == 2);
     CHECK(r.err.find("delay_zero.yaml:14:12: connections[0].delay: a delay must be at least one tick") != std::string::npos);
-    r = spikenn("run scenarios/invalid/npy_truncated.yaml --out " + (scratch / "bad").string());
+    r = run_cli("run scenarios/invalid/npy_truncated.yaml --out " + (scratch / "bad").string());
     CHECK(r.code == 2);
     CHECK(r.err.find("truncated") != std::string::npos);
-    r = spikenn("run scenarios/demo.yaml --until 1.5 --out " + (scratch / "bad").string());
+    r = run_cli("run scenarios/demo.yaml --until 1.5 --out " + (scratch / "bad").string());
     CHECK(r.code == 2);
     CHECK(r.err.find("--until") != std::string::npos);
-    r = spikenn("run");
+    r = run_cli("run");
     CHECK(r.code == 2);
-    r = spikenn("frobnicate");
+    r = run_cli("frobnicate");
     CHECK(r.code == 2);
-    r = spikenn("validate scenarios/demo.yaml");
+    r = run_cli("validate scenarios/demo.yaml");
     CHECK(r.code == 0);
     CHECK(r.out.find("valid: 14 neurons") != std::string::npos);
 }
@@ -150,7 +152,7 @@ stimuli:
     at: [20ms]
     tensor: { constant: { seq_len: 2, value: 3e38 } }
 )";
-    const Result r = spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string()));
+    const Result r = run_cli(fmt::format("run '{}' --out '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string()));
     CHECK(r.code == 1);
     CHECK(r.err.find("blows_up") != std::string::npos);
     CHECK(r.err.find("not finite") != std::string::npos);
@@ -186,11 +188,46 @@ record: {{ weights: true, potentials: all }}
 )";
     std::ofstream(dir / "random.yaml") << fmt::format(fmt::runtime(body), "{ norm2: { bias: 0.2 } }");
     std::ofstream(dir / "loaded.yaml") << fmt::format(fmt::runtime(body), "{ file: a/weights.safetensors, index: 0 }");
-    REQUIRE(spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "random.yaml").string(), (dir / "a").string())).code == 0);
-    const Result r = spikenn(fmt::format("run '{}' --out '{}' -q", (dir / "loaded.yaml").string(), (dir / "b").string()));
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' -q", (dir / "random.yaml").string(), (dir / "a").string())).code == 0);
+    const Result r = run_cli(fmt::format("run '{}' --out '{}' -q", (dir / "loaded.yaml").string(), (dir / "b").string()));
     REQUIRE(r.code == 0);
     CHECK(slurp(dir / "a" / "spikes.csv") == slurp(dir / "b" / "spikes.csv"));
     CHECK(slurp(dir / "a" / "potentials.csv") == slurp(dir / "b" / "potentials.csv"));
     CHECK(slurp(dir / "a" / "weights.safetensors") == slurp(dir / "b" / "weights.safetensors"));
     CHECK(slurp(dir / "a" / "spikes.csv").find("p[2]") != std::string::npos);
+}
+
+// Regression: outputs.safetensors once held each byte of the outputs as one float. Its
+// tensors must be the spike outputs the seed's code computes, in the order of spikes.csv.
+TEST_CASE("outputs.safetensors holds each spike's output") {
+    const fs::path out = scratch / "outputs";
+    fs::remove_all(out);
+    const Result r = run_cli(fmt::format("run tests/golden/network/scenario.yaml --out '{}' -q", out.string()));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const spikenn::SafetensorsFile f(out / "outputs.safetensors");
+    std::ifstream spikes(out / "spikes.csv");
+    std::string line;
+    std::getline(spikes, line);
+    int n = 0;
+    while (std::getline(spikes, line)) {
+        // time_ticks,time_s,neuron_id,neuron,output
+        std::vector<std::string> c;
+        std::stringstream ss(line);
+        for (std::string cell; std::getline(ss, cell, ',');) c.push_back(cell);
+        REQUIRE(c.size() == 5);
+        const std::int64_t ms = std::stoll(c[0]) / 1'000'000;
+        CHECK(f.metadata().at(c[4] + ".neuron") == c[3]);
+        CHECK(f.metadata().at(c[4] + ".time_ticks") == c[0]);
+        const spikenn::NpyArray want = spikenn::read_npy(fmt::format(SPIKENN_SOURCE_DIR "/tests/golden/network/spike_{}_n{}.npy", ms, c[2]));
+        const std::vector<float> got = f.get_f32(c[4], {10, 64});
+        double diff = 0, scale = 0;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            diff = std::max(diff, std::abs(static_cast<double>(got[i]) - want.data[i]));
+            scale = std::max(scale, std::abs(static_cast<double>(want.data[i])));
+        }
+        CHECK(diff / scale < 1e-5);
+        ++n;
+    }
+    CHECK(n == 19);
 }
