@@ -86,6 +86,8 @@ public:
     void cancel(const EventKey& key);
 
     // Processes exactly one event, unless the queue is empty or a limit stops the run.
+    // The payloads the record names are released when step() returns: observers see
+    // them, callers of step() must not look them up.
     std::optional<EventRecord> step();
     StopReason run();
     // Processes every event at or before t (within the limits); now() is t afterwards

@@ -58,7 +58,21 @@ void Network::schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k
     }
 }
 
+namespace {
+// t + d, or nothing when the sum would pass the last representable time: such an event
+// could never come due.
+std::optional<Time> later(Time t, Time d) {
+    if (t.ticks() > Time::max().ticks() - d.ticks()) return std::nullopt;
+    return t + d;
+}
+} // namespace
+
 void Network::start(Simulator& sim) {
+    // A run starts from the parameters, whatever an earlier run left in the state.
+    for (auto& n: neurons) {
+        n.state = NeuronState{};
+        n.state.potential = n.params.reset_potential; // as the seed
+    }
     next_occurrence_.assign(stimuli.size(), 1);
     for (std::size_t s = 0; s < stimuli.size(); ++s) schedule_occurrence(sim, s, 0);
     for (EntityId id = 0; id < neurons.size(); ++id) update_decay_event(id, sim);
@@ -98,10 +112,11 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
     }
     const Tensor& x = sim.payloads().get(e.payload);
     const Tensor out = block_forward(*n.weights, x);
-    const double r = n.readout(out);
-    if (!std::isfinite(r)) {
-        throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (readout {})", names[id], r));
+    for (float v: out.data) {
+        if (!std::isfinite(v)) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
     }
+    const double r = n.readout(out);
+    if (!std::isfinite(r)) throw std::runtime_error(fmt::format("neuron {}: the readout is not finite ({})", names[id], r));
     n.state.potential += r;
     if (n.state.potential >= n.params.threshold) {
         // The spike runs at this same time, before any further input to this neuron.
@@ -133,14 +148,16 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     n.state.last_update = t;
     n.state.last_spike = t;
     if (n.params.refractory_period > Time::zero()) {
-        sim.schedule(own_event(id, t + n.params.refractory_period, EventKind::refractory_end, sim));
+        if (auto end = later(t, n.params.refractory_period)) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
     }
     // Targets with weight 1 share the output itself; other weights get a scaled copy each.
     const auto& out = synapses[id];
     std::uint32_t unscaled = 0;
-    for (const Synapse& s: out) unscaled += s.weight == 1.0f ? 1u : 0u;
+    for (const Synapse& s: out) unscaled += (s.weight == 1.0f && later(t, s.delay)) ? 1u : 0u;
     const PayloadId produced = sim.payloads().add(output, 1 + unscaled);
     for (const Synapse& s: out) {
+        const std::optional<Time> arrival = later(t, s.delay);
+        if (!arrival) continue;
         PayloadId p = produced;
         if (s.weight != 1.0f) {
             Tensor scaled = output;
@@ -148,7 +165,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
             p = sim.payloads().add(std::move(scaled), 1);
         }
         Event d;
-        d.key = {t + s.delay, EventKind::input, s.target, id, n.state.seq++};
+        d.key = {*arrival, EventKind::input, s.target, id, n.state.seq++};
         d.payload = p;
         d.cause = sim.event_number();
         sim.schedule(d);

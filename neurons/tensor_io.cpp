@@ -1,6 +1,8 @@
 #include "neurons/tensor_io.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -40,6 +42,17 @@ void write_all(const fs::path& path, const std::string& header, const char* data
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(data, static_cast<std::streamsize>(bytes));
     if (!out) throw InputError(fmt::format("{}: write failed", path.string()));
+}
+
+// At most 2^40 elements in all, so that counts and byte sizes never overflow.
+bool plausible(const std::vector<std::int64_t>& shape) {
+    std::uint64_t n = 1;
+    for (auto d: shape) {
+        if (d < 0 || d > (std::int64_t(1) << 40)) return false;
+        if (d != 0 && n > (std::uint64_t(1) << 40) / static_cast<std::uint64_t>(d)) return false;
+        n *= static_cast<std::uint64_t>(d);
+    }
+    return true;
 }
 
 std::uint64_t element_count(const std::vector<std::int64_t>& shape) {
@@ -166,8 +179,10 @@ private:
                 case 'b': out += '\b'; break;
                 case 'f': out += '\f'; break;
                 case 'u': {
-                    if (i_ + 4 > s_.size()) error("bad \\u escape");
-                    unsigned cp = static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
+                    unsigned cp = 0;
+                    auto hex = s_.substr(i_, 4);
+                    auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), cp, 16);
+                    if (hex.size() != 4 || ec != std::errc() || ptr != hex.data() + 4) error("bad \\u escape");
                     i_ += 4;
                     // Encode as UTF-8 (surrogate pairs are not needed for tensor names).
                     if (cp < 0x80) out += static_cast<char>(cp);
@@ -246,10 +261,14 @@ NpyArray read_npy(const fs::path& path) {
             std::size_t j = i;
             while (j < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[j]))) ++j;
             if (j == i) fail(path, fmt::format("not a valid .npy file: bad shape {}", shape_text));
-            a.shape.push_back(std::stoll(shape_text.substr(i, j - i)));
+            std::int64_t dim = 0;
+            auto [p, ec] = std::from_chars(shape_text.data() + i, shape_text.data() + j, dim);
+            if (ec != std::errc() || dim > (std::int64_t(1) << 40)) fail(path, fmt::format("not a valid .npy file: bad shape {}", shape_text));
+            a.shape.push_back(dim);
             i = j;
         }
     }
+    if (!plausible(a.shape)) fail(path, fmt::format("not a valid .npy file: implausible shape {}", shape_string(a.shape)));
     const std::uint64_t n = element_count(a.shape);
     const std::size_t data_start = header_start + header_len;
     const std::uint64_t have = bytes.size() - data_start;
@@ -313,12 +332,13 @@ SafetensorsFile::SafetensorsFile(const fs::path& path): path_(path) {
         e.dtype = *dtype;
         for (auto& d: *shape) {
             auto* x = std::get_if<double>(&d.v);
-            if (!x || *x < 0) fail(path, fmt::format("not a valid safetensors file: tensor '{}' has a bad shape", name));
+            if (!x || *x < 0 || *x > 0x1p40 || *x != std::floor(*x)) fail(path, fmt::format("not a valid safetensors file: tensor '{}' has a bad shape", name));
             e.shape.push_back(static_cast<std::int64_t>(*x));
         }
         auto* b = std::get_if<double>(&(*offsets)[0].v);
         auto* en = std::get_if<double>(&(*offsets)[1].v);
-        if (!b || !en || *b < 0 || *en < *b) fail(path, fmt::format("not a valid safetensors file: tensor '{}' has bad data_offsets", name));
+        if (!plausible(e.shape)) fail(path, fmt::format("not a valid safetensors file: tensor '{}' has an implausible shape", name));
+        if (!b || !en || *b < 0 || *en < *b || *en > 0x1p50) fail(path, fmt::format("not a valid safetensors file: tensor '{}' has bad data_offsets", name));
         e.begin = static_cast<std::uint64_t>(*b);
         e.end = static_cast<std::uint64_t>(*en);
         if (e.end > data_size) {

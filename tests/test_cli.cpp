@@ -180,7 +180,8 @@ neurons:
     refractory_period: 30ms
     weights: {}
 stimuli:
-  - to: all
+  - name: drive
+    to: all
     every: 20ms
     until: 500ms
     tensor: {{ random: {{ seq_len: 3 }} }}
@@ -230,4 +231,49 @@ TEST_CASE("outputs.safetensors holds each spike's output") {
         ++n;
     }
     CHECK(n == 19);
+}
+
+// Acceptance: every file in scenarios/invalid/ fails through the command line with exit code
+// 2 and its message, which starts with FILE:LINE:COLUMN.
+TEST_CASE("every invalid scenario exits with 2, its message and its place") {
+    int count = 0;
+    for (const auto& entry: fs::directory_iterator(SPIKENN_SOURCE_DIR "/scenarios/invalid")) {
+        if (entry.path().extension() != ".yaml") continue;
+        std::ifstream in(entry.path());
+        std::string first;
+        std::getline(in, first);
+        const std::string expect = first.substr(std::string("# expect: ").size());
+        const std::string rel = "scenarios/invalid/" + entry.path().filename().string();
+        CAPTURE(rel);
+        const Result r = run_cli("validate " + rel);
+        CHECK(r.code == 2);
+        CHECK(r.err.find(expect) != std::string::npos);
+        // "spikenn: error: scenarios/invalid/x.yaml:LINE:COL: "
+        const auto at = r.err.find(rel + ":");
+        REQUIRE(at != std::string::npos);
+        std::size_t i = at + rel.size() + 1, digits = 0;
+        while (i < r.err.size() && std::isdigit(static_cast<unsigned char>(r.err[i]))) ++i, ++digits;
+        CHECK(digits > 0);
+        CHECK(r.err[i] == ':');
+        ++count;
+    }
+    CHECK(count >= 30);
+}
+
+// Regression: the log file was appended to, so two runs into one folder differed.
+TEST_CASE("two runs into the same folder leave identical files, the log included") {
+    const fs::path out = scratch / "same_folder";
+    fs::remove_all(out);
+    REQUIRE(run_cli(fmt::format("run scenarios/seed.yaml --out '{}' -q", out.string())).code == 0);
+    const auto first = files_of(out);
+    REQUIRE(first.contains("spikenn.log"));
+    REQUIRE(run_cli(fmt::format("run scenarios/seed.yaml --out '{}' -q", out.string())).code == 0);
+    CHECK(files_of(out) == first);
+}
+
+// The demo's spikes, pinned: a change that moves any spike of the README's main job shows here.
+TEST_CASE("the demo's spikes are the pinned ones") {
+    const fs::path out = scratch / "demo_pinned";
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' -q", out.string())).code == 0);
+    CHECK(slurp(out / "spikes.csv") == slurp(SPIKENN_SOURCE_DIR "/tests/golden/demo_spikes.csv"));
 }

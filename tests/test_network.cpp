@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <map>
 
 #include "engine/rng.hpp"
@@ -147,4 +148,60 @@ TEST_CASE("scheduled stimuli and the end time") {
     for (const auto& r: tr.records)
         if (r.event.key.kind == EventKind::input && r.event.key.target == 1) times.push_back(r.event.key.time.ticks() / 1'000'000);
     CHECK(times == std::vector<std::int64_t>{5, 15, 25, 35, 45});
+}
+
+// Regression: only the readout was checked, and max() skips a NaN that is not first.
+TEST_CASE("a NaN anywhere in the block's output stops the run") {
+    Network net;
+    net.names = {"a"};
+    net.neurons = {neuron("a", 0.1f)};
+    net.neurons[0].params.readout = Readout::max;
+    BlockWeights w = *net.neurons[0].weights;
+    w[Param::norm2_bias][5] = std::numeric_limits<float>::quiet_NaN();
+    net.neurons[0].weights = std::make_shared<const BlockWeights>(std::move(w));
+    net.synapses.resize(1);
+    net.stimuli = {constant_at("s", {0}, {"1ms"})};
+    Simulator sim(net);
+    std::string message;
+    try {
+        sim.run();
+    }
+    catch (const SimulationError& e) {
+        message = e.what();
+        CHECK(e.event_number == 1);
+    }
+    CHECK(message.find("neuron a: the block's output is not finite") != std::string::npos);
+    CHECK(message.find("at 1ms") != std::string::npos);
+}
+
+// Regression: t + delay could pass the largest time (undefined behaviour); such an event can
+// never come due and is not scheduled.
+TEST_CASE("deliveries beyond the last representable time are not scheduled") {
+    Network net;
+    net.names = {"src", "dst"};
+    net.neurons = {neuron("src", 1.5f), neuron("dst", 0.1f, 100.0)};
+    net.neurons[0].params.refractory_period = Time::max();
+    net.synapses = {{{1, Time::max(), 1.0f}}, {}};
+    net.stimuli = {constant_at("s", {0}, {"1ms"})};
+    const Trace tr = run(net);
+    CHECK(outcomes_of(tr, 0, EventKind::spike) == std::vector<std::string>{"delivered"});
+    CHECK(outcomes_of(tr, 1, EventKind::input).empty());
+}
+
+// Regression: a second simulator on the same network started from the state the first left.
+TEST_CASE("a network runs the same twice") {
+    Network net;
+    net.names = {"a"};
+    net.neurons = {neuron("a", 0.6f)};
+    net.neurons[0].params.reset_potential = 0.2;
+    net.synapses.resize(1);
+    net.stimuli = {constant_at("s", {0}, {"1ms", "2ms", "30ms"})};
+    auto summary = [](const Trace& tr) {
+        std::vector<std::tuple<std::int64_t, std::string, double>> v;
+        for (const auto& r: tr.records) v.emplace_back(r.event.key.time.ticks(), std::string(to_string(r.result.outcome)), r.result.potential);
+        return v;
+    };
+    const auto first = summary(run(net));
+    CHECK(first.size() > 5);
+    CHECK(summary(run(net)) == first);
 }

@@ -90,3 +90,14 @@ TEST_CASE("adding a neuron does not change the others' weights") {
     CHECK(one.network.neurons[0].weights->params == two.network.neurons[1].weights->params);
     CHECK(one.network.neurons[0].weights->params != two.network.neurons[0].weights->params);
 }
+
+// Regression: "p[0]" of a population of one was refused as an unknown neuron.
+TEST_CASE("a population of one is indexed like any other") {
+    const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(d);
+    std::ofstream(d / "pop1.yaml") << "neurons:\n  - population: p\n    size: 1\n    embed_dim: 16\n    num_heads: 2\n    hidden_dim: 32\n"
+                                      "record:\n  potentials: [\"p[0]\"]\n";
+    const Scenario sc = load_scenario(d / "pop1.yaml");
+    CHECK(sc.network.names[0] == "p[0]");
+    CHECK(sc.record.potentials == std::vector<EntityId>{0});
+}

@@ -90,3 +90,32 @@ TEST_CASE("safetensors errors: cut, empty, bad header") {
     }
     CHECK(error_of([&] { SafetensorsFile f(d / "badjson.safetensors"); }).find("header JSON") != std::string::npos);
 }
+
+// Hostile headers get an InputError, never a crash or an overflow.
+TEST_CASE("implausible shapes and bad escapes are refused") {
+    const fs::path d = temp_dir();
+    {
+        std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 4), }";
+        std::string h("\x93NUMPY\x01\x00", 8);
+        h += static_cast<char>(dict.size());
+        h += '\0';
+        std::ofstream(d / "huge.npy", std::ios::binary) << h << dict;
+    }
+    CHECK(error_of([&] { read_npy(d / "huge.npy"); }).find("bad shape") != std::string::npos);
+    {
+        std::ofstream o(d / "esc.safetensors", std::ios::binary);
+        std::string h = R"({"t\uZZZZ": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})";
+        std::uint64_t n = h.size();
+        o.write(reinterpret_cast<const char*>(&n), 8);
+        o << h << "abcd";
+    }
+    CHECK(error_of([&] { SafetensorsFile f(d / "esc.safetensors"); }).find("escape") != std::string::npos);
+    {
+        std::ofstream o(d / "big.safetensors", std::ios::binary);
+        std::string h = R"({"t": {"dtype": "F32", "shape": [1e30, 4], "data_offsets": [0, 1e300]}})";
+        std::uint64_t n = h.size();
+        o.write(reinterpret_cast<const char*>(&n), 8);
+        o << h;
+    }
+    CHECK(error_of([&] { SafetensorsFile f(d / "big.safetensors"); }).find("bad shape") != std::string::npos);
+}

@@ -64,6 +64,15 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc): dir_(dir), sc
         fs::remove(partial(name), ec);
     }
     fs::remove(partial("outputs.bin"), ec);
+    // The log file is appended to as the run goes (so that a crash leaves it); an earlier
+    // run's log and its rotated files go first, so that two runs leave the same log.
+    if (sc.log.file) {
+        const fs::path log = dir_ / *sc.log.file;
+        fs::remove(log, ec);
+        for (std::uint32_t k = 1; k <= sc.log.keep + 1; ++k) {
+            fs::remove(dir_ / fmt::format("{}.{}{}", log.stem().string(), k, log.extension().string()), ec);
+        }
+    }
     record_potential_.assign(sc.network.size(), 0);
     for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
     open_or_fail(spikes_, partial("spikes.csv"));

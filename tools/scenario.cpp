@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -96,6 +97,13 @@ private:
         if (!std::isfinite(v)) error(at, fmt::format("expected a finite number, got '{}'", s));
         return v;
     }
+    float float32(const At& at) const {
+        const double v = number(at);
+        if (std::abs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
+            error(at, fmt::format("{} is out of the range of float32", at.node.Scalar()));
+        }
+        return static_cast<float>(v);
+    }
     bool boolean(const At& at) const {
         const std::string s = scalar(at, "true or false");
         if (s == "true") return true;
@@ -158,6 +166,8 @@ private:
     std::string text_;
     // Selector names: a neuron's own name, or a population's name for all its members.
     std::map<std::string, std::vector<EntityId>> groups_;
+    std::set<std::string> populations_;
+    std::uint64_t weight_floats_ = 0; // distinct weights loaded or drawn, for the memory budget
 };
 
 void Loader::load_run(const At& at, Scenario& sc) const {
@@ -181,6 +191,7 @@ std::uint64_t Loader::size_bytes(const At& at) const {
     if (ec != std::errc() || i == 0 || u == units.end()) error(at, fmt::format("expected a size such as 10MB or 512KiB, got '{}'", s));
     const double bytes = v * u->second;
     if (bytes < 1024) error(at, fmt::format("'{}' is too small for a log file (at least 1KiB)", s));
+    if (bytes > 1e15) error(at, fmt::format("'{}' is too large", s));
     return static_cast<std::uint64_t>(bytes);
 }
 
@@ -273,8 +284,8 @@ void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, 
             if (!at.has(norms[k])) continue;
             const At n = at.child(norms[k]);
             check_keys(n, {"weight", "bias"});
-            if (n.has("weight")) fills[2 * k] = static_cast<float>(number(n.child("weight")));
-            if (n.has("bias")) fills[2 * k + 1] = static_cast<float>(number(n.child("bias")));
+            if (n.has("weight")) fills[2 * k] = float32(n.child("weight"));
+            if (n.has("bias")) fills[2 * k + 1] = float32(n.child("bias"));
         }
     }
     auto apply_fills = [&](BlockWeights& w) {
@@ -338,8 +349,23 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
         if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
+        {
+            // Refuse what cannot fit in memory before allocating it.
+            const std::uint64_t d = static_cast<std::uint64_t>(params.shape.embed_dim), h = static_cast<std::uint64_t>(params.shape.hidden_dim);
+            const std::uint64_t per_neuron = 4 * d * d + 2 * d * h + h + 9 * d;
+            bool shared = false;
+            const At w = n.child("weights");
+            if (w.has("shared") && w.child("shared").node.IsScalar()) shared = w.child("shared").node.Scalar() == "true";
+            weight_floats_ += per_neuron * (shared ? 1 : count);
+            constexpr std::uint64_t budget = std::uint64_t(4) << 30; // 16 GiB of float32
+            if (weight_floats_ > budget) {
+                error(n, fmt::format("the weights would take {:.1f} GiB, more than the 16 GiB this build allows; share them ('weights: {{ shared: true }}') or use fewer or smaller neurons",
+                    static_cast<double>(weight_floats_) * 4 / (1 << 30)));
+            }
+        }
         const std::size_t first = net.neurons.size();
         if (first + count > (external_bit - 1)) error(n, "too many neurons");
+        if (population) populations_.insert(name);
         auto& members = groups_[name];
         for (std::size_t k = 0; k < count; ++k) {
             const auto id = static_cast<EntityId>(first + k);
@@ -365,8 +391,8 @@ std::vector<EntityId> Loader::select_one(const At& at, const std::string& name) 
         std::size_t k = 0;
         auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), k);
         if (g != groups_.end() && ec == std::errc() && p == idx.data() + idx.size()) {
-            if (k < g->second.size() && g->second.size() > 1) return {g->second[k]};
-            if (k >= g->second.size()) {
+            if (k < g->second.size() && populations_.contains(g->first)) return {g->second[k]};
+            if (k >= g->second.size() && populations_.contains(g->first)) {
                 error(at, fmt::format("'{}' is out of range: population '{}' has {} neurons", name, g->first, g->second.size()));
             }
         }
@@ -409,7 +435,7 @@ void Loader::load_connections(const At& at, Scenario& sc) const {
         const Time delay = time(delay_at);
         if (delay < Time::from_ticks(1)) error(delay_at, "a delay must be at least one tick (1ns)");
         float weight = 1.0f;
-        if (c.has("weight")) weight = static_cast<float>(number(c.child("weight")));
+        if (c.has("weight")) weight = float32(c.child("weight"));
         std::vector<std::pair<EntityId, EntityId>> pairs;
         if (c.has("pairs")) {
             if (c.has("from") || c.has("to") || c.has("pattern")) error(c.child("pairs"), "'pairs' replaces 'from', 'to' and 'pattern'");
@@ -464,7 +490,9 @@ void Loader::load_stimuli(const At& at, Scenario& sc) const {
         check_keys(s, {"name", "to", "at", "every", "from", "until", "tensor"});
         Stimulus st;
         st.name = s.has("name") ? scalar(s.child("name"), "a name") : fmt::format("stimulus{}", i);
-        if (!names.insert(st.name).second) error(s.child("name"), fmt::format("the stimulus name '{}' is used twice", st.name));
+        if (!names.insert(st.name).second) {
+            error(s.has("name") ? s.child("name") : s, fmt::format("the stimulus name '{}' is used twice", st.name));
+        }
         st.targets = select(required(s, "to"), sc);
         if (s.has("at") == s.has("every")) error(s, "give either 'at: [times]' or a schedule 'every: T' (with 'from' and 'until')");
         if (s.has("at")) {
@@ -520,10 +548,14 @@ void Loader::load_stimuli(const At& at, Scenario& sc) const {
             const At r = ten.child(random ? "random" : "constant");
             if (random) check_keys(r, {"seq_len", "std"});
             else check_keys(r, {"seq_len", "value"});
+            if (random && !s.has("name")) {
+                // Its draws are keyed by its name; a default name would follow its position in the file.
+                error(s, "a random stimulus needs a 'name': its random stream is keyed by it");
+            }
             src.kind = random ? StimulusTensor::Kind::random : StimulusTensor::Kind::constant;
             src.rows = static_cast<std::int32_t>(integer(required(r, "seq_len"), 1, 1 << 20));
-            if (random) src.value = r.has("std") ? static_cast<float>(number(r.child("std"))) : 1.0f;
-            else src.value = static_cast<float>(number(required(r, "value")));
+            if (random) src.value = r.has("std") ? float32(r.child("std")) : 1.0f;
+            else src.value = float32(required(r, "value"));
         }
         net.stimuli.push_back(std::move(st));
     }
