@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -50,6 +51,26 @@ inline double relative_error(const Tensor& a, const Tensor& b) {
         scale = std::max(scale, std::abs(static_cast<double>(b.data[i])));
     }
     return diff / scale;
+}
+
+struct InvalidScenario {
+    std::string file;   // name within scenarios/invalid/
+    std::string expect; // the message it must produce (its first line: "# expect: MESSAGE")
+};
+
+// The bad scenarios, in name order.
+inline std::vector<InvalidScenario> invalid_scenarios() {
+    std::vector<InvalidScenario> v;
+    for (const auto& entry: std::filesystem::directory_iterator(SPIKENN_SOURCE_DIR "/scenarios/invalid")) {
+        if (entry.path().extension() != ".yaml") continue;
+        std::ifstream in(entry.path());
+        std::string first;
+        std::getline(in, first);
+        const std::string tag = "# expect: ";
+        v.push_back({entry.path().filename().string(), first.rfind(tag, 0) == 0 ? first.substr(tag.size()) : ""});
+    }
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.file < b.file; });
+    return v;
 }
 
 } // namespace spikenn::test
