@@ -18,6 +18,7 @@ PayloadId PayloadStore::add(Tensor t, std::uint32_t references) {
     }
     slots_[id].tensor = std::move(t);
     slots_[id].references = references;
+    slots_[id].stamp = next_stamp_++;
     return id;
 }
 

@@ -34,6 +34,9 @@ public:
     // Stores t with `references` owners (at least one).
     PayloadId add(Tensor t, std::uint32_t references);
     const Tensor& get(PayloadId id) const { return slots_[id].tensor; }
+    // A number that no other tensor stored in this run shares, even in a reused slot: a key
+    // for caching what is derived from the tensor (its hash).
+    std::uint64_t stamp(PayloadId id) const { return slots_[id].stamp; }
     void retain(PayloadId id, std::uint32_t n = 1) { slots_[id].references += n; }
     void release(PayloadId id);
     std::size_t live() const { return slots_.size() - free_.size(); }
@@ -42,9 +45,11 @@ private:
     struct Slot {
         Tensor tensor;
         std::uint32_t references = 0;
+        std::uint64_t stamp = 0;
     };
     std::vector<Slot> slots_;
     std::vector<PayloadId> free_;
+    std::uint64_t next_stamp_ = 1;
 };
 
 } // namespace spikenn

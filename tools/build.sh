@@ -3,10 +3,12 @@
 # configures and builds it.
 #   tools/build.sh              Release build with tests, in build/
 #   tools/build.sh --sanitize   Debug build with AddressSanitizer + UBSan, in build-asan/
+#   tools/build.sh --fuzz       the libFuzzer targets (clang), in build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev)
+packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev libxxhash-dev)
+[[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +24,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [[ ${1:-} == --sanitize ]]; then
+if [[ ${1:-} == --fuzz ]]; then
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DSPIKENN_FUZZ=ON -DSPIKENN_TESTS=OFF >/dev/null
+  cmake --build build-fuzz -j2 --target fuzz_eventlog
+elif [[ ${1:-} == --sanitize ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPIKENN_SANITIZE=ON >/dev/null
   cmake --build build-asan -j2
 else

@@ -1,18 +1,16 @@
 #include "tools/cli.hpp"
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <spdlog/sinks/rotating_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "engine/error.hpp"
+#include "tools/logtools.hpp"
 #include "tools/outputs.hpp"
+#include "tools/run.hpp"
 #include "tools/scenario.hpp"
 
 namespace spikenn {
@@ -28,26 +26,11 @@ struct RunOptions {
     std::uint64_t max_events = 0;
     std::int64_t seed = -1;
     std::string log_level;
+    std::string record;
     bool quiet = false;
 };
 
-// The logger writes simulated quantities only (no wall-clock timestamps), so that a log
-// file is as reproducible as the other outputs.
-std::shared_ptr<spdlog::logger> make_logger(const Scenario& sc, const fs::path& out_dir, const std::string& level_override) {
-    std::vector<spdlog::sink_ptr> sinks;
-    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-    if (sc.log.file) {
-        sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>((out_dir / *sc.log.file).string(),
-            static_cast<std::size_t>(sc.log.rotate_bytes), sc.log.keep));
-    }
-    auto logger = std::make_shared<spdlog::logger>("spikenn", sinks.begin(), sinks.end());
-    logger->set_pattern("[%l] %v");
-    logger->set_level(spdlog::level::from_str(level_override.empty() ? sc.log.level : level_override));
-    logger->flush_on(spdlog::level::warn);
-    return logger;
-}
-
-std::string neuron_table(const Scenario& sc, const Simulator& sim, const RunCounts& c) {
+std::string neuron_table(const Scenario& sc, Time end, const RunCounts& c) {
     const Network& net = sc.network;
     std::vector<std::size_t> order(net.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -63,7 +46,7 @@ std::string neuron_table(const Scenario& sc, const Simulator& sim, const RunCoun
     for (auto i: order) width = std::max(width, net.names[i].size());
     std::string t = fmt::format("  {:<{}}  {:>7}  {:>7}  {:>12}\n", "neuron", width, "spikes", "drops", "potential");
     for (auto i: order) {
-        t += fmt::format("  {:<{}}  {:>7}  {:>7}  {:>12.6g}\n", net.names[i], width, c.spikes[i], c.drops[i], net.neurons[i].potential_at(sim.now()));
+        t += fmt::format("  {:<{}}  {:>7}  {:>7}  {:>12.6g}\n", net.names[i], width, c.spikes[i], c.drops[i], net.neurons[i].potential_at(end));
     }
     return t + note;
 }
@@ -82,82 +65,56 @@ int do_run(const RunOptions& o) {
     }
     if (o.max_events > 0) ov.max_events = o.max_events;
     Scenario sc = load_scenario(o.scenario, ov);
-    const fs::path out_dir = o.out.empty() ? fs::path("out") / fs::path(o.scenario).stem() : fs::path(o.out);
     if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
         bool endless = false;
         for (const auto& s: sc.network.stimuli) endless |= s.every != Time::zero() && s.until == Time::max();
         if (endless) throw InputError(fmt::format("{}: the run never ends: set run.until or --until", o.scenario));
     }
-    OutputFiles files(out_dir, sc);
-    auto log = make_logger(sc, out_dir, o.log_level);
-    log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
-        sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
-
-    Simulator sim(sc.network);
-    sim.set_limits({sc.end, sc.max_events});
-    RunCounts counts(sc.network.size());
-    const bool log_events = log->should_log(spdlog::level::debug);
-    sim.add_observer([&](const EventRecord& r, const Simulator& s) {
-        counts.add(r);
-        files.on_event(r, s);
-        if (log_events) {
-            const auto& k = r.event.key;
-            log->debug("t={} #{} {} {} -> {} (potential {:.9g})", k.time, r.number, to_string(k.kind), sc.network.names[k.target],
-                to_string(r.result.outcome), r.result.potential);
-        }
-    });
-
-    // Wall-clock figures are for the terminal only; no file records them.
-    const auto wall_start = std::chrono::steady_clock::now();
-    const bool progress = isatty(fileno(stderr)) && !o.quiet;
-    auto last_progress = wall_start;
-    bool progress_shown = false;
-    StopReason stop;
+    RunSettings rs;
+    rs.out_dir = o.out.empty() ? fs::path("out") / fs::path(o.scenario).stem() : fs::path(o.out);
+    if (!o.record.empty()) rs.record = o.record;
+    rs.scenario_arg = o.scenario;
+    rs.log_level = o.log_level;
+    rs.progress = isatty(fileno(stderr)) && !o.quiet;
+    RunReport rep;
     try {
-        while (sim.step()) {
-            if (progress && (sim.events_processed() & 0xfff) == 0) {
-                const auto now = std::chrono::steady_clock::now();
-                if (now - last_progress > std::chrono::milliseconds(500)) {
-                    last_progress = now;
-                    progress_shown = true;
-                    const double secs = std::chrono::duration<double>(now - wall_start).count();
-                    std::fprintf(stderr, "\r  t=%s  %llu events  %.0f events/s   ", format_time(sim.now()).c_str(),
-                        static_cast<unsigned long long>(sim.events_processed()), static_cast<double>(sim.events_processed()) / secs);
-                    std::fflush(stderr);
-                }
-            }
-        }
-        stop = *sim.stop_reason();
-        // The simulated interval ends at the end time even when the last event came earlier.
-        if (stop != StopReason::max_events && sc.end != Time::max()) sim.run_until(sc.end);
+        rep = run_scenario(sc, rs);
     }
-    catch (const SimulationError& e) {
-        if (progress_shown) std::fprintf(stderr, "\n");
-        log->error("{}: the run stopped at event {}: {}", sc.path.string(), e.event_number, e.what());
-        log->flush();
-        std::cerr << fmt::format("spikenn: the run failed; what was recorded is in {}/*.partial\n", out_dir.string());
+    catch (const SimulationError&) {
+        std::cerr << fmt::format("spikenn: the run failed; what was recorded is in {}/*.partial{}\n", rs.out_dir.string(),
+            rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
         return 1;
     }
-    if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    files.finish(sim, counts, stop);
-    log->info("finished at {} after {} events ({})", sim.now(), sim.events_processed(), to_string(stop));
-    log->flush();
+    const RunCounts& counts = rep.counts;
 
     // The summary.
     std::string s;
     s += fmt::format("spike-nn {}: {}\n", SPIKENN_VERSION, o.scenario);
     if (!sc.description.empty()) s += fmt::format("  {}\n", sc.description);
     s += fmt::format("  neurons     {}\n", sc.network.size());
-    s += fmt::format("  simulated   0s to {} ({})\n", sim.now(), to_string(stop));
+    s += fmt::format("  simulated   0s to {} ({})\n", rep.end, to_string(rep.stop));
     s += fmt::format("  events      {}:", counts.events);
     for (int k = 0; k < event_kind_count; ++k) s += fmt::format(" {} {}{}", to_string(static_cast<EventKind>(k)), counts.by_kind[static_cast<std::size_t>(k)], k + 1 < event_kind_count ? "," : "");
     s += "\n  outcomes   ";
     for (int k = 0; k < outcome_count; ++k) s += fmt::format(" {} {}{}", to_string(static_cast<Outcome>(k)), counts.by_outcome[static_cast<std::size_t>(k)], k + 1 < outcome_count ? "," : "");
-    s += fmt::format("\n  wall time   {:.3f} s ({:.0f} events/s)\n\n", wall, wall > 0 ? static_cast<double>(counts.events) / wall : 0.0);
-    s += neuron_table(sc, sim, counts);
-    s += fmt::format("\n  files in {}: {}\n", out_dir.string(), fmt::join(files.file_names(), ", "));
+    s += fmt::format("\n  fingerprint {}\n", hex64(rep.fingerprint));
+    s += fmt::format("  wall time   {:.3f} s ({:.0f} events/s)\n\n", rep.wall_seconds, rep.wall_seconds > 0 ? static_cast<double>(counts.events) / rep.wall_seconds : 0.0);
+    s += neuron_table(sc, rep.end, counts);
+    s += fmt::format("\n  files in {}: {}\n", rs.out_dir.string(), fmt::join(rep.files, ", "));
+    if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
     std::cout << s;
+    const bool overridden = ov.seed || ov.end || ov.max_events;
+    if (sc.expect_fingerprint && overridden) {
+        std::cout << "  fingerprint not checked: --seed, --until or --max-events changed the run the scenario pins\n";
+    }
+    else if (sc.expect_fingerprint) {
+        if (*sc.expect_fingerprint != rep.fingerprint) {
+            std::cerr << fmt::format("spikenn: {}: the fingerprint after {} events is {}, the scenario expects {}\n", o.scenario, counts.events,
+                hex64(rep.fingerprint), hex64(*sc.expect_fingerprint));
+            return 1;
+        }
+        std::cout << fmt::format("  fingerprint checked after {} events: as the scenario expects\n", counts.events);
+    }
     return 0;
 }
 
@@ -186,11 +143,40 @@ int cli_main(int argc, char** argv) {
     run->add_option("--seed", ro.seed, "Random seed (overrides run.seed)")->check(CLI::NonNegativeNumber);
     run->add_option("--log-level", ro.log_level, "Log level: trace, debug, info, warn, error, off (overrides log.level)")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    run->add_option("--record", ro.record, "Write an event log of the run to this file (docs/eventlog.md)");
     run->add_flag("--quiet,-q", ro.quiet, "No progress line");
 
     std::string vpath;
     auto* validate = app.add_subcommand("validate", "Check a scenario and its files without running it");
     validate->add_option("scenario", vpath, "Scenario file (YAML)")->required();
+
+    ReplayOptions rp;
+    auto* replay = app.add_subcommand("replay", "Re-run the scenario recorded in an event log and check every event against it");
+    replay->add_option("log", rp.log, "Event log (.evlog)")->required();
+    replay->add_option("--scenario", rp.scenario, "Replay this scenario file instead of the one in the log");
+
+    auto* logcmd = app.add_subcommand("log", "Read event logs: show, stats, export, diff");
+    logcmd->require_subcommand(1);
+    ShowOptions so;
+    auto* show = logcmd->add_subcommand("show", "Print events as a table");
+    show->add_option("log", so.log, "Event log")->required();
+    show->add_option("--neuron,-n", so.neurons, "Only events of these neurons (names; repeatable)");
+    show->add_option("--kind,-k", so.kinds, "Only these event kinds or outcomes (e.g. spike, dropped; repeatable)");
+    show->add_option("--from", so.from, "Only events at or after this time");
+    show->add_option("--to", so.to, "Only events at or before this time");
+    show->add_option("--limit", so.limit, "At most this many events");
+    std::string stats_log;
+    auto* stats = logcmd->add_subcommand("stats", "Counts by kind, outcome and neuron, and the fingerprint");
+    stats->add_option("log", stats_log, "Event log")->required();
+    std::string export_log, export_format, export_out;
+    auto* exp = logcmd->add_subcommand("export", "Write the events in another format");
+    exp->add_option("log", export_log, "Event log")->required();
+    exp->add_option("--format", export_format, "jsonl or csv")->required()->check(CLI::IsMember({"jsonl", "csv"}));
+    exp->add_option("--out,-o", export_out, "Output file (default: standard output)");
+    std::string diff_a, diff_b;
+    auto* diff = logcmd->add_subcommand("diff", "Find the first event where two logs part");
+    diff->add_option("a", diff_a, "First event log")->required();
+    diff->add_option("b", diff_b, "Second event log")->required();
 
     try {
         app.parse(argc, argv);
@@ -202,6 +188,11 @@ int cli_main(int argc, char** argv) {
     try {
         if (*run) return do_run(ro);
         if (*validate) return do_validate(vpath);
+        if (*replay) return replay_command(rp);
+        if (*show) return log_show(so);
+        if (*stats) return log_stats(stats_log);
+        if (*exp) return log_export(export_log, export_format, export_out);
+        if (*diff) return log_diff(diff_a, diff_b);
     }
     catch (const InputError& e) {
         std::cerr << "spikenn: error: " << e.what() << "\n";

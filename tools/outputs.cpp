@@ -106,7 +106,7 @@ void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
     }
 }
 
-std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& c, StopReason stop) {
+std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& c, StopReason stop, std::uint64_t fingerprint) {
     const Network& net = sc.network;
     std::string j = "{\n";
     j += fmt::format("  \"scenario\": {},\n", json_string(sc.path.filename().string()));
@@ -116,6 +116,7 @@ std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, 
     j += fmt::format("  \"end_time_s\": {},\n", seconds_text(sim.now()));
     j += fmt::format("  \"stop\": {},\n", json_string(std::string(to_string(stop))));
     j += fmt::format("  \"events\": {},\n", c.events);
+    j += fmt::format("  \"fingerprint\": \"0x{:016x}\",\n", fingerprint);
     j += "  \"events_by_kind\": {";
     for (int k = 0; k < event_kind_count; ++k) {
         j += fmt::format("{}{}: {}", k ? ", " : "", json_string(std::string(to_string(static_cast<EventKind>(k)))), c.by_kind[static_cast<std::size_t>(k)]);
@@ -141,7 +142,7 @@ std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, 
     return j;
 }
 
-void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReason stop) {
+void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint) {
     auto close_and_check = [&](std::ofstream& f, const std::string& name) {
         f.close();
         if (f.fail()) throw InputError(fmt::format("{}: write failed", partial(name).string()));
@@ -189,7 +190,7 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
     {
         std::ofstream s;
         open_or_fail(s, partial("summary.json"));
-        s << summary_json(sc_, sim, counts, stop);
+        s << summary_json(sc_, sim, counts, stop, fingerprint);
         close_and_check(s, "summary.json");
         written_.push_back("summary.json");
     }

@@ -40,11 +40,11 @@ public:
 
     void on_event(const EventRecord& r, const Simulator& sim);
     // Writes the summary and renames every file to its final name.
-    void finish(const Simulator& sim, const RunCounts& counts, StopReason stop);
+    void finish(const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint);
 
     // The final names of the files a run writes, for the user.
     std::vector<std::string> file_names() const;
-    static std::string summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& counts, StopReason stop);
+    static std::string summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint);
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }

@@ -135,7 +135,9 @@ private:
     }
     fs::path relative_file(const At& at) const {
         const fs::path p = scalar(at, "a file name");
-        return p.is_absolute() ? p : file_.parent_path() / p;
+        const fs::path resolved = p.is_absolute() ? p : file_.parent_path() / p;
+        files_.push_back(resolved.string());
+        return resolved;
     }
     // Runs f and turns a file error (InputError naming the file) into one that also says
     // where in the scenario the file was named.
@@ -167,6 +169,7 @@ private:
     // Selector names: a neuron's own name, or a population's name for all its members.
     std::map<std::string, std::vector<EntityId>> groups_;
     std::set<std::string> populations_;
+    mutable std::vector<std::string> files_;
     std::uint64_t weight_floats_ = 0; // distinct weights loaded or drawn, for the memory budget
 };
 
@@ -585,7 +588,7 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     }
     const At top{root, ""};
     if (!root.IsMap()) throw InputError(fmt::format("{}: expected a mapping with 'neurons' at the top level", file_.string()));
-    check_keys(top, {"description", "run", "log", "record", "neurons", "connections", "stimuli"});
+    check_keys(top, {"description", "run", "log", "record", "neurons", "connections", "stimuli", "expect"});
     if (top.has("description")) sc.description = scalar(top.child("description"), "a text");
     if (top.has("run")) load_run(top.child("run"), sc);
     if (ov.seed) sc.seed = *ov.seed;
@@ -597,6 +600,22 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     if (top.has("connections")) load_connections(top.child("connections"), sc);
     if (top.has("stimuli")) load_stimuli(top.child("stimuli"), sc);
     if (top.has("record")) load_record(top.child("record"), sc);
+    if (top.has("expect")) {
+        const At e = top.child("expect");
+        check_keys(e, {"fingerprint"});
+        if (e.has("fingerprint")) {
+            const At f = e.child("fingerprint");
+            const std::string text = scalar(f, "a fingerprint such as 0x0123456789abcdef");
+            std::uint64_t v = 0;
+            const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+            auto [p, ec] = std::from_chars(text.data() + (hex ? 2 : 0), text.data() + text.size(), v, 16);
+            if (!hex || ec != std::errc() || p != text.data() + text.size()) {
+                error(f, fmt::format("expected a fingerprint such as 0x0123456789abcdef, got '{}'", text));
+            }
+            sc.expect_fingerprint = v;
+        }
+    }
+    sc.files = files_;
     return sc;
 }
 
@@ -612,6 +631,10 @@ Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides)
     std::stringstream ss;
     ss << in.rdbuf();
     return Loader(path, ss.str()).load(overrides);
+}
+
+Scenario load_scenario_text(const fs::path& path, std::string text, const ScenarioOverrides& overrides) {
+    return Loader(path, std::move(text)).load(overrides);
 }
 
 } // namespace spikenn

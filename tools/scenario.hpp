@@ -37,6 +37,10 @@ struct Scenario {
     std::uint64_t max_events = UINT64_MAX;
     LogSettings log;
     RecordSettings record;
+    // The run's fingerprint (docs/eventlog.md) that the scenario pins, if any.
+    std::optional<std::uint64_t> expect_fingerprint;
+    // Every file the scenario read (weights, .npy), as resolved, in the order read.
+    std::vector<std::string> files;
     Network network;
 };
 
@@ -48,5 +52,8 @@ struct ScenarioOverrides {
 
 // Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.
 Scenario load_scenario(const std::filesystem::path& path, const ScenarioOverrides& overrides = {});
+// The same, for scenario text held elsewhere (an event log's copy); files it names are
+// resolved next to `path`.
+Scenario load_scenario_text(const std::filesystem::path& path, std::string text, const ScenarioOverrides& overrides = {});
 
 } // namespace spikenn

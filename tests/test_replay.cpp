@@ -1,0 +1,167 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cli_util.hpp"
+
+namespace {
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+fs::path record(const std::string& scenario, const std::string& name) {
+    const fs::path log = scratch / (name + ".evlog");
+    const Result r = run_cli(fmt::format("run {} --out '{}' --record '{}' -q", scenario, (scratch / (name + "_out")).string(), log.string()));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return log;
+}
+
+} // namespace
+
+// Acceptance 1: record then replay: every bundled scenario verifies, exit 0.
+TEST_CASE("every bundled scenario replays from its log") {
+    for (const char* s: {"demo", "seed"}) {
+        CAPTURE(s);
+        const fs::path log = record(fmt::format("scenarios/{}.yaml", s), fmt::format("replay_{}", s));
+        const Result r = run_cli("replay " + log.string());
+        CHECK(r.code == 0);
+        CHECK(r.out.find("replay: verified") != std::string::npos);
+    }
+}
+
+// Acceptance 2: a changed threshold, replayed against the original log, is found at its first
+// differing event, with the chain of causes that led to it.
+TEST_CASE("replay against a changed scenario names the first difference and its causes") {
+    const fs::path log = record("scenarios/demo.yaml", "replay_changed");
+    const fs::path changed = scratch / "demo_changed.yaml";
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    const auto at = text.find("threshold: 1.2");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 14, "threshold: 0.5");
+    std::ofstream(changed) << text;
+    const Result r = run_cli(fmt::format("replay {} --scenario '{}'", log.string(), changed.string()));
+    CHECK(r.code == 1);
+    CHECK(r.out.find("differs from the log") != std::string::npos);
+    // The first difference is a hidden neuron that now spikes on an input delivered by an input
+    // neuron's spike, which a stimulus caused.
+    CHECK(r.out.find("outcome    accumulated") != std::string::npos);
+    CHECK(r.out.find("spiked") != std::string::npos);
+    CHECK(r.out.find("<--") != std::string::npos);
+    CHECK(r.out.find("cause chain") != std::string::npos);
+    CHECK(r.out.find("spike of in[") != std::string::npos);
+    CHECK(r.out.find("from stimulus drive") != std::string::npos);
+}
+
+// A file the recorded run read and that has changed since is reported before anything runs.
+TEST_CASE("replay reports a changed input file before running") {
+    const fs::path dir = scratch / "changed_file";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (const auto& e: fs::directory_iterator(SPIKENN_SOURCE_DIR "/tests/golden/network")) fs::copy(e.path(), dir / e.path().filename());
+    const fs::path log = record((dir / "scenario.yaml").string(), "replay_files");
+    std::ofstream(dir / "in_003.npy", std::ios::app) << "x";
+    const Result r = run_cli("replay " + log.string());
+    CHECK(r.code == 1);
+    CHECK(r.err.find("in_003.npy has changed since the log was recorded") != std::string::npos);
+    CHECK(r.out.find("replay:") == std::string::npos); // nothing ran
+}
+
+// Damaged logs: a clear message with the byte offset and the event where reading stopped, exit 2.
+TEST_CASE("damaged logs exit with 2 and say where reading stopped") {
+    const fs::path log = record("tests/data/many_events.yaml", "damaged");
+    const std::string bytes = slurp(log);
+    auto write = [&](const std::string& name, const std::string& content) {
+        const fs::path p = scratch / name;
+        std::ofstream(p, std::ios::binary) << content;
+        return p.string();
+    };
+    std::string flipped = bytes;
+    flipped[bytes.size() / 2] = static_cast<char>(flipped[bytes.size() / 2] ^ 0x55);
+    std::string v9 = bytes;
+    v9[8] = 9;
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {write("empty.evlog", ""), "the file is empty"},
+        {write("magic.evlog", "not a log at all, just text"), "wrong magic"},
+        {write("version.evlog", v9), "format version 9 is not known"},
+        {write("flipped.evlog", flipped), "checksum failure in the block of events"},
+        {write("cut.evlog", bytes.substr(0, bytes.size() * 2 / 3)), "cut in the middle of the block of events"},
+        {(scratch / "no_such.evlog").string(), "no such file"},
+    };
+    for (const auto& [path, message]: cases) {
+        for (const char* cmd: {"log show", "log stats", "log export --format csv", "replay"}) {
+            CAPTURE(path);
+            CAPTURE(cmd);
+            const Result r = run_cli(fmt::format("{} '{}'", cmd, path));
+            CHECK(r.code == 2);
+            CHECK(r.err.find(message) != std::string::npos);
+            if (message != "no such file") CHECK(r.err.find("byte ") != std::string::npos);
+        }
+    }
+    // log show on a cut log shows every complete block, then says where it was cut.
+    const Result r = run_cli(fmt::format("log show '{}'", (scratch / "cut.evlog").string()));
+    CHECK(count_lines(r.out) == 1 + 8192); // the header line and two complete blocks of 4,096
+    CHECK(r.err.find("reading stopped after event 8192") != std::string::npos);
+}
+
+TEST_CASE("log show filters, log stats, export and diff") {
+    const fs::path log = record("scenarios/demo.yaml", "tools_demo");
+    Result r = run_cli("log show " + log.string());
+    CHECK(r.code == 0);
+    CHECK(count_lines(r.out) == 1 + 608);
+    r = run_cli(fmt::format("log show {} --neuron 'hidden[0]' --kind spike", log.string()));
+    CHECK(count_lines(r.out) == 1 + 3);
+    r = run_cli(fmt::format("log show {} --kind dropped --from 150ms --to 400ms", log.string()));
+    CHECK(r.code == 0);
+    CHECK(count_lines(r.out) > 1);
+    CHECK(r.out.find("accumulated") == std::string::npos);
+    r = run_cli(fmt::format("log show {} --limit 5", log.string()));
+    CHECK(count_lines(r.out) == 6);
+    r = run_cli(fmt::format("log show {} --neuron nobody", log.string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("no neuron 'nobody'") != std::string::npos);
+
+    // stats: the fingerprint is the run's, which the run computes without recording too.
+    r = run_cli("log stats " + log.string());
+    CHECK(r.code == 0);
+    const std::string summary = slurp(scratch / "tools_demo_out" / "summary.json");
+    const auto fp_at = summary.find("\"fingerprint\": \"");
+    REQUIRE(fp_at != std::string::npos);
+    const std::string fp = summary.substr(fp_at + 16, 18);
+    CHECK(r.out.find("fingerprint " + fp) != std::string::npos);
+    CHECK(slurp(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml").find(fp) != std::string::npos); // the pinned one
+    CHECK(r.out.find("by outcome  accumulated 220, dropped 28") != std::string::npos);
+
+    r = run_cli(fmt::format("log export {} --format jsonl", log.string()));
+    CHECK(r.code == 0);
+    CHECK(count_lines(r.out) == 608);
+    CHECK(r.out.rfind("{\"event\":1,\"time_ticks\":10000000,\"kind\":\"input\"", 0) == 0);
+    r = run_cli(fmt::format("log export {} --format csv", log.string()));
+    CHECK(count_lines(r.out) == 609);
+
+    r = run_cli(fmt::format("log diff {} {}", log.string(), log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("the logs agree on all 608 events") != std::string::npos);
+    const fs::path other = record("scenarios/demo.yaml --seed 8", "tools_demo_seed8");
+    r = run_cli(fmt::format("log diff {} {}", log.string(), other.string()));
+    CHECK(r.code == 1);
+    CHECK(r.out.find("header: seed differs: 7 vs 8") != std::string::npos);
+    CHECK(r.out.find("the logs part at event 1") != std::string::npos);
+}
+
+// A pinned fingerprint that does not match fails the run, saying at which event count.
+TEST_CASE("a scenario's pinned fingerprint is checked") {
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    const auto at = text.find("fingerprint: 0x");
+    REQUIRE(at != std::string::npos);
+    text.replace(at + 15, 16, "0123456789abcdef");
+    const fs::path changed = scratch / "demo_wrong_fp.yaml";
+    std::ofstream(changed) << text;
+    Result r = run_cli(fmt::format("run '{}' --out '{}' -q", changed.string(), (scratch / "wrong_fp").string()));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("the fingerprint after 608 events is 0x") != std::string::npos);
+    CHECK(r.err.find("the scenario expects 0x0123456789abcdef") != std::string::npos);
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' -q", (scratch / "right_fp").string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("fingerprint checked after 608 events: as the scenario expects") != std::string::npos);
+}
