@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/state.hpp"
+
 namespace spikenn {
 
 // A row-major float32 matrix: seq_len rows of embed_dim values.
@@ -40,6 +42,9 @@ public:
     void retain(PayloadId id, std::uint32_t n = 1) { slots_[id].references += n; }
     void release(PayloadId id);
     std::size_t live() const { return slots_.size() - free_.size(); }
+    std::size_t slots() const { return slots_.size(); }
+    void save_state(StateWriter& out) const;
+    void load_state(StateReader& in);
 
 private:
     struct Slot {

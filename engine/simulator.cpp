@@ -1,5 +1,7 @@
 #include "engine/simulator.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace spikenn {
@@ -86,6 +88,68 @@ std::optional<EventRecord> Simulator::step() {
     if (rec.event.payload != no_payload) payloads_.release(rec.event.payload);
     if (rec.result.produced != no_payload) payloads_.release(rec.result.produced);
     return rec;
+}
+
+namespace {
+void put_event(StateWriter& out, const Event& e) {
+    out.put(e.key.time.ticks());
+    out.put(static_cast<std::uint8_t>(e.key.kind));
+    out.put(e.key.target);
+    out.put(e.key.source);
+    out.put(e.key.seq);
+    out.put(e.payload);
+    out.put(e.cause);
+}
+Event get_event(StateReader& in) {
+    Event e;
+    e.key.time = Time::from_ticks(in.get<std::int64_t>());
+    const auto kind = in.get<std::uint8_t>();
+    if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
+    e.key.kind = static_cast<EventKind>(kind);
+    e.key.target = in.get<EntityId>();
+    e.key.source = in.get<EntityId>();
+    e.key.seq = in.get<std::uint64_t>();
+    e.payload = in.get<PayloadId>();
+    e.cause = in.get<std::uint64_t>();
+    return e;
+}
+} // namespace
+
+void Simulator::save_state(StateWriter& out) const {
+    out.put(now_.ticks());
+    out.put(processed_);
+    out.put<std::uint8_t>(started_);
+    const std::vector<Event> pending = queue_->pending();
+    out.put<std::uint64_t>(pending.size());
+    for (const Event& e: pending) put_event(out, e);
+    std::vector<EventKey> cancelled(cancelled_.begin(), cancelled_.end());
+    std::sort(cancelled.begin(), cancelled.end());
+    out.put<std::uint64_t>(cancelled.size());
+    for (const EventKey& k: cancelled) put_event(out, Event{k, no_payload, 0});
+    payloads_.save_state(out);
+    model_.save_state(out);
+}
+
+void Simulator::load_state(StateReader& in) {
+    const Time now = Time::from_ticks(in.get<std::int64_t>());
+    const auto processed = in.get<std::uint64_t>();
+    const bool started = in.get<std::uint8_t>() != 0;
+    std::vector<Event> pending(in.get_count(33));
+    for (Event& e: pending) e = get_event(in);
+    std::vector<EventKey> cancelled(in.get_count(33));
+    for (EventKey& k: cancelled) k = get_event(in).key;
+    payloads_.load_state(in);
+    for (const Event& e: pending) {
+        if (e.payload != no_payload && e.payload >= payloads_.slots()) throw StateError("state: an event names a payload that does not exist");
+    }
+    model_.load_state(in);
+    while (!queue_->empty()) queue_->pop();
+    for (const Event& e: pending) queue_->push(e);
+    cancelled_ = std::unordered_set<EventKey, KeyHash>(cancelled.begin(), cancelled.end());
+    now_ = now;
+    processed_ = processed;
+    started_ = started;
+    stop_.reset();
 }
 
 StopReason Simulator::run() { return run_until(limits_.end); }

@@ -18,6 +18,7 @@
 #include "engine/event.hpp"
 #include "engine/event_queue.hpp"
 #include "engine/payload.hpp"
+#include "engine/state.hpp"
 #include "engine/time.hpp"
 
 namespace spikenn {
@@ -51,6 +52,10 @@ public:
     // Reports a cancelled event as it comes due (the outcome is Outcome::cancelled);
     // it must not change the model's state.
     virtual EventResult cancelled(const Event& e, Simulator& sim) = 0;
+    // The model's mutable state, for checkpoints; load_state() restores what save_state()
+    // wrote, exactly.
+    virtual void save_state(StateWriter& out) const = 0;
+    virtual void load_state(StateReader& in) = 0;
 };
 
 struct RunLimits {
@@ -97,6 +102,13 @@ public:
     void set_limits(const RunLimits& limits) { limits_ = limits; }
     const RunLimits& limits() const { return limits_; }
     void add_observer(EventObserver o) { observers_.push_back(std::move(o)); }
+
+    // The whole state: clock, counters, pending events, their payloads, cancellations and
+    // the model's state. Equal states give equal bytes (pending events in key order).
+    void save_state(StateWriter& out) const;
+    // Replaces the state with saved bytes; the model must be the one that saved them.
+    // Throws StateError for bytes that are cut or malformed.
+    void load_state(StateReader& in);
 
     Time now() const { return now_; }
     // Number of the event being handled (during handle()) or of the last one processed.

@@ -198,6 +198,61 @@ EventResult Network::handle(const Event& e, Simulator& sim) {
     throw std::logic_error("unknown event kind");
 }
 
+void Network::save_state(StateWriter& out) const {
+    out.put<std::uint64_t>(neurons.size());
+    for (const auto& n: neurons) {
+        const NeuronState& st = n.state;
+        out.put(st.potential);
+        out.put(st.last_update.ticks());
+        out.put<std::uint8_t>(st.last_spike.has_value());
+        out.put(st.last_spike.value_or(Time::zero()).ticks());
+        out.put<std::uint8_t>(st.pending_decay.has_value());
+        const EventKey k = st.pending_decay.value_or(EventKey{});
+        out.put(k.time.ticks());
+        out.put(static_cast<std::uint8_t>(k.kind));
+        out.put(k.target);
+        out.put(k.source);
+        out.put(k.seq);
+        out.put(st.spike_input);
+        out.put(st.seq);
+    }
+    out.put<std::uint64_t>(next_occurrence_.size());
+    for (auto k: next_occurrence_) out.put(k);
+}
+
+void Network::load_state(StateReader& in) {
+    const auto n = in.get<std::uint64_t>();
+    if (n != neurons.size()) {
+        throw StateError(fmt::format("the saved state has {} neurons, this network {}", n, neurons.size()));
+    }
+    std::vector<NeuronState> states(neurons.size());
+    for (NeuronState& st: states) {
+        st.potential = in.get<double>();
+        st.last_update = Time::from_ticks(in.get<std::int64_t>());
+        const bool spiked = in.get<std::uint8_t>() != 0;
+        const Time last = Time::from_ticks(in.get<std::int64_t>());
+        if (spiked) st.last_spike = last;
+        const bool pending = in.get<std::uint8_t>() != 0;
+        EventKey k;
+        k.time = Time::from_ticks(in.get<std::int64_t>());
+        const auto kind = in.get<std::uint8_t>();
+        if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
+        k.kind = static_cast<EventKind>(kind);
+        k.target = in.get<EntityId>();
+        k.source = in.get<EntityId>();
+        k.seq = in.get<std::uint64_t>();
+        if (pending) st.pending_decay = k;
+        st.spike_input = in.get<PayloadId>();
+        st.seq = in.get<std::uint64_t>();
+    }
+    const auto s = in.get<std::uint64_t>();
+    if (s != stimuli.size()) throw StateError(fmt::format("the saved state has {} stimuli, this network {}", s, stimuli.size()));
+    std::vector<std::uint64_t> next(s);
+    for (auto& k: next) k = in.get<std::uint64_t>();
+    for (std::size_t i = 0; i < neurons.size(); ++i) neurons[i].state = states[i];
+    next_occurrence_ = std::move(next);
+}
+
 EventResult Network::cancelled(const Event& e, Simulator&) {
     return {Outcome::cancelled, neurons[e.key.target].potential_at(e.key.time), no_payload};
 }

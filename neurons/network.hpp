@@ -53,6 +53,8 @@ public:
     void start(Simulator& sim) override;
     EventResult handle(const Event& e, Simulator& sim) override;
     EventResult cancelled(const Event& e, Simulator& sim) override;
+    void save_state(StateWriter& out) const override;
+    void load_state(StateReader& in) override;
 
     std::size_t size() const { return neurons.size(); }
     // The tensor stimulus s delivers at occurrence k.

@@ -115,7 +115,8 @@ stimuli:
     at: [20ms]
     tensor: { constant: { seq_len: 2, value: 3e38 } }
 )";
-    const Result r = run_cli(fmt::format("run '{}' --out '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string()));
+    const Result r = run_cli(fmt::format("run '{}' --out '{}' --record '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string(),
+        (dir / "nan.evlog").string()));
     CHECK(r.code == 1);
     CHECK(r.err.find("blows_up") != std::string::npos);
     CHECK(r.err.find("not finite") != std::string::npos);
@@ -125,6 +126,11 @@ stimuli:
     CHECK(!fs::exists(dir / "out" / "spikes.csv"));
     REQUIRE(fs::exists(dir / "out" / "spikes.csv.partial"));
     CHECK(slurp(dir / "out" / "spikes.csv.partial").find(",fine") != std::string::npos); // the spike before the failure
+    // The event log holds every event before the failure, and says that it ends early.
+    const Result show = run_cli(fmt::format("log show '{}'", (dir / "nan.evlog").string()));
+    CHECK(show.code == 2);
+    CHECK(show.out.find("fine") != std::string::npos);
+    CHECK(show.err.find("cut after event 2") != std::string::npos);
 }
 
 // The weights a run used, saved as a state_dict, load back and give the same run.

@@ -13,7 +13,7 @@ namespace {
 const std::string& many_log() {
     static const std::string bytes = [] {
         const fs::path log = scratch / fmt::format("many_{}.evlog", ::getpid());
-        const Result r = run_cli(fmt::format("run tests/data/many_events.yaml --out '{}' --record '{}' -q", (scratch / "many_out").string(), log.string()));
+        const Result r = run_cli(fmt::format("run tests/data/many_events.yaml --out '{}' --record '{}' -q", (scratch / fmt::format("many_out_{}", ::getpid())).string(), log.string()));
         REQUIRE(r.code == 0);
         std::string b = slurp(log);
         fs::remove(log);

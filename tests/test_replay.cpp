@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cli_util.hpp"
@@ -164,4 +165,79 @@ TEST_CASE("a scenario's pinned fingerprint is checked") {
     r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' -q", (scratch / "right_fp").string()));
     CHECK(r.code == 0);
     CHECK(r.out.find("fingerprint checked after 608 events: as the scenario expects") != std::string::npos);
+}
+
+// Acceptance (checkpoints): resuming from any checkpoint gives the log and the files of the
+// run that was never interrupted, for every bundled scenario and several checkpoint times.
+TEST_CASE("resume from a checkpoint equals the uninterrupted run") {
+    struct Case {
+        const char* scenario;
+        const char* every;
+    };
+    for (const Case c: {Case{"scenarios/demo.yaml", "400ms"}, Case{"scenarios/seed.yaml", "5s"}, Case{"tests/data/many_events.yaml", "7ms"}}) {
+        CAPTURE(c.scenario);
+        const fs::path dir = scratch / "resume";
+        fs::remove_all(dir);
+        REQUIRE(run_cli(fmt::format("run {} --out '{}' --record '{}' -q", c.scenario, (dir / "plain").string(), (dir / "plain.evlog").string())).code == 0);
+        const Result full = run_cli(fmt::format("run {} --out '{}' --record '{}' --checkpoint-every {} -q", c.scenario, (dir / "full").string(),
+            (dir / "full.evlog").string(), c.every));
+        REQUIRE(full.code == 0);
+        const std::string plain_log = slurp(dir / "plain.evlog");
+        CHECK(slurp(dir / "full.evlog") == plain_log); // taking checkpoints changes nothing
+        int checkpoints = 0;
+        for (const auto& ck: fs::directory_iterator(dir / "full" / "checkpoints")) {
+            CAPTURE(ck.path().filename().string());
+            ++checkpoints;
+            // An interrupted run: its files, and a log whose tail after the checkpoint is garbage.
+            fs::remove_all(dir / "r");
+            fs::copy(dir / "full", dir / "r", fs::copy_options::recursive);
+            std::string damaged = plain_log;
+            std::uint32_t header = 0;
+            std::memcpy(&header, damaged.data() + 12, 4);
+            // Bytes the interrupted run wrote after the checkpoint must be cut back: every byte
+            // after the header where the log is one block (the checkpoint holds that block), the
+            // footer where it has several, and anything appended.
+            const bool one_block = std::string_view(c.scenario) != "tests/data/many_events.yaml";
+            for (std::size_t i = one_block ? 16 + header + 8 : damaged.size() - 128; i < damaged.size(); ++i) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+            damaged += std::string(1000, 'x');
+            std::ofstream(dir / "r.evlog", std::ios::binary) << damaged;
+            const Result r = run_cli(fmt::format("run {} --out '{}' --record '{}' --resume '{}' -q", c.scenario, (dir / "r").string(),
+                (dir / "r.evlog").string(), ck.path().string()));
+            INFO(r.err);
+            REQUIRE(r.code == 0);
+            CHECK(slurp(dir / "r.evlog") == plain_log);
+            for (const char* f: {"spikes.csv", "summary.json"}) CHECK(slurp(dir / "r" / f) == slurp(dir / "plain" / f));
+        }
+        CHECK(checkpoints >= 2);
+    }
+}
+
+// A checkpoint of another scenario, of another version, or damaged is refused clearly.
+TEST_CASE("foreign and damaged checkpoints are refused") {
+    const fs::path dir = scratch / "bad_ckpt";
+    fs::remove_all(dir);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --checkpoint-every 1s -q", (dir / "demo").string())).code == 0);
+    const fs::path ck = dir / "demo" / "checkpoints" / "checkpoint-0000000001000000000.ckpt";
+    REQUIRE(fs::exists(ck));
+    Result r = run_cli(fmt::format("run scenarios/seed.yaml --out '{}' --resume '{}' -q", (dir / "seed").string(), ck.string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("a checkpoint of another scenario") != std::string::npos);
+    std::string bytes = slurp(ck);
+    std::string v2 = bytes;
+    v2[8] = 2;
+    std::ofstream(dir / "v2.ckpt", std::ios::binary) << v2;
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "v2.ckpt").string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("checkpoint format version 2 is not known") != std::string::npos);
+    std::string flipped = bytes;
+    flipped[bytes.size() / 2] = static_cast<char>(flipped[bytes.size() / 2] ^ 1);
+    std::ofstream(dir / "flipped.ckpt", std::ios::binary) << flipped;
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "flipped.ckpt").string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("damaged or cut short") != std::string::npos);
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' --seed 3 -q", (dir / "demo").string(), ck.string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--resume takes the seed") != std::string::npos);
+    // No half-written checkpoint ever stands under a final name.
+    for (const auto& e: fs::directory_iterator(dir / "demo" / "checkpoints")) CHECK(e.path().extension() == ".ckpt");
 }

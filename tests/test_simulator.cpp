@@ -40,6 +40,18 @@ struct Relay final: Model {
         return {Outcome::accumulated, 0.0, no_payload};
     }
     EventResult cancelled(const Event&, Simulator&) override { return {Outcome::cancelled, 0.0, no_payload}; }
+    void save_state(StateWriter& out) const override {
+        out.put(seq);
+        out.put<std::uint8_t>(pending.has_value());
+        out.put(pending.value_or(EventKey{}));
+    }
+    void load_state(StateReader& in) override {
+        seq = in.get<std::uint64_t>();
+        const bool has = in.get<std::uint8_t>() != 0;
+        const auto key = in.get<EventKey>();
+        pending.reset();
+        if (has) pending = key;
+    }
 };
 
 EventKey input_at(std::int64_t t, std::uint64_t seq) { return {Time::from_ticks(t), EventKind::input, 0, external_source(0), seq}; }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "tools/checkpoint.hpp"
 #include "tools/logtools.hpp"
 #include "tools/outputs.hpp"
 #include "tools/run.hpp"
@@ -27,6 +28,9 @@ struct RunOptions {
     std::int64_t seed = -1;
     std::string log_level;
     std::string record;
+    std::string checkpoint_every;
+    std::string checkpoint_dir;
+    std::string resume;
     bool quiet = false;
 };
 
@@ -64,6 +68,24 @@ int do_run(const RunOptions& o) {
         if (*ov.end < Time::zero()) throw InputError("--until: the end time must not be negative");
     }
     if (o.max_events > 0) ov.max_events = o.max_events;
+    if (!o.resume.empty()) {
+        // The seed and limits are the interrupted run's.
+        if (ov.seed || ov.end || ov.max_events) throw InputError("--resume takes the seed and the limits from the checkpoint; drop --seed, --until and --max-events");
+        const Checkpoint ck = read_checkpoint(o.resume);
+        ov.seed = ck.info.seed;
+        ov.end = Time::from_ticks(ck.info.end_ticks);
+        ov.max_events = ck.info.max_events;
+    }
+    Time checkpoint_every = Time::zero();
+    if (!o.checkpoint_every.empty()) {
+        try {
+            checkpoint_every = parse_time(o.checkpoint_every);
+        }
+        catch (const std::invalid_argument& e) {
+            throw InputError(fmt::format("--checkpoint-every: {}", e.what()));
+        }
+        if (checkpoint_every <= Time::zero()) throw InputError("--checkpoint-every: the period must be greater than 0");
+    }
     Scenario sc = load_scenario(o.scenario, ov);
     if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
         bool endless = false;
@@ -76,6 +98,9 @@ int do_run(const RunOptions& o) {
     rs.scenario_arg = o.scenario;
     rs.log_level = o.log_level;
     rs.progress = isatty(fileno(stderr)) && !o.quiet;
+    rs.checkpoint_every = checkpoint_every;
+    rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
+    if (!o.resume.empty()) rs.resume = o.resume;
     RunReport rep;
     try {
         rep = run_scenario(sc, rs);
@@ -103,7 +128,7 @@ int do_run(const RunOptions& o) {
     s += fmt::format("\n  files in {}: {}\n", rs.out_dir.string(), fmt::join(rep.files, ", "));
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
     std::cout << s;
-    const bool overridden = ov.seed || ov.end || ov.max_events;
+    const bool overridden = o.resume.empty() && (ov.seed || ov.end || ov.max_events);
     if (sc.expect_fingerprint && overridden) {
         std::cout << "  fingerprint not checked: --seed, --until or --max-events changed the run the scenario pins\n";
     }
@@ -144,6 +169,9 @@ int cli_main(int argc, char** argv) {
     run->add_option("--log-level", ro.log_level, "Log level: trace, debug, info, warn, error, off (overrides log.level)")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     run->add_option("--record", ro.record, "Write an event log of the run to this file (docs/eventlog.md)");
+    run->add_option("--checkpoint-every", ro.checkpoint_every, "Save the run's state every T of simulated time, e.g. 500ms");
+    run->add_option("--checkpoint-dir", ro.checkpoint_dir, "Where checkpoints go (default: OUT/checkpoints)");
+    run->add_option("--resume", ro.resume, "Continue an interrupted run from one of its checkpoints (same scenario, output directory and --record)");
     run->add_flag("--quiet,-q", ro.quiet, "No progress line");
 
     std::string vpath;

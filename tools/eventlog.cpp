@@ -226,6 +226,18 @@ void Fingerprint::add(const LogRecord& r) {
     ++events_;
 }
 
+void Fingerprint::save_state(StateWriter& out) const {
+    out.put(value_);
+    out.put(events_);
+    out.put(prev_time_);
+}
+
+void Fingerprint::load_state(StateReader& in) {
+    value_ = in.get<std::uint64_t>();
+    events_ = in.get<std::uint64_t>();
+    prev_time_ = in.get<std::int64_t>();
+}
+
 // ---- writer -------------------------------------------------------------------------
 
 EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(path) {
@@ -268,6 +280,56 @@ EventLogWriter::~EventLogWriter() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+void EventLogWriter::save_state(StateWriter& out) {
+    std::int64_t length = 0;
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return (pending_.empty() && !writing_) || error_; });
+        if (error_) std::rethrow_exception(error_);
+        // Nothing queued, nothing being written: the file offset is stable.
+        length = ::lseek(fd_, 0, SEEK_CUR);
+    }
+    if (length < 0) throw InputError(fmt::format("{}: cannot tell its length: {}", path_.string(), std::strerror(errno)));
+    out.put(length);
+    out.put<std::uint64_t>(block_.size());
+    out.put_bytes(block_.data(), block_.size());
+    out.put(in_block_);
+    out.put(first_in_block_);
+    out.put(block_base_);
+    out.put(footer_.blocks);
+    out.put(footer_.by_kind);
+    out.put(footer_.by_outcome);
+    fingerprint_.save_state(out);
+}
+
+EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in): path_(path) {
+    const auto length = in.get<std::int64_t>();
+    block_.resize(in.get_count(1));
+    in.get_bytes(block_.data(), block_.size());
+    in_block_ = in.get<std::uint32_t>();
+    first_in_block_ = in.get<std::uint64_t>();
+    block_base_ = in.get<std::int64_t>();
+    footer_.blocks = in.get<std::uint64_t>();
+    footer_.by_kind = in.get<decltype(footer_.by_kind)>();
+    footer_.by_outcome = in.get<decltype(footer_.by_outcome)>();
+    fingerprint_.load_state(in);
+    if (block_.size() < block_head || length < 0) throw StateError("the checkpoint's event-log state is malformed");
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+        throw InputError(fmt::format("{}: the interrupted run's event log cannot be opened ({}); resume with the log that run was recording",
+            path.string(), std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || st.st_size < length) {
+        throw InputError(fmt::format("{}: shorter than when the checkpoint was taken ({} bytes): not the log of the interrupted run", path.string(), length));
+    }
+    if (::ftruncate(fd_, length) != 0 || ::lseek(fd_, length, SEEK_SET) != length) {
+        throw InputError(fmt::format("{}: cannot be cut back to {} bytes: {}", path.string(), length, std::strerror(errno)));
+    }
+    block_.reserve(block_head + block_records * max_record + 8);
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
 void EventLogWriter::writer_loop() {
     for (;;) {
         std::pair<std::vector<unsigned char>, bool> item;
@@ -277,6 +339,7 @@ void EventLogWriter::writer_loop() {
             if (pending_.empty()) return;
             item = std::move(pending_.front());
             pending_.pop_front();
+            writing_ = true;
         }
         try {
             auto& b = item.first;
@@ -290,6 +353,7 @@ void EventLogWriter::writer_loop() {
         std::lock_guard lock(mutex_);
         item.first.clear();
         spare_.push_back(std::move(item.first));
+        writing_ = false;
         changed_.notify_all();
     }
 }
@@ -350,6 +414,11 @@ void EventLogWriter::flush_block() {
     first_in_block_ += in_block_;
     ++footer_.blocks;
     in_block_ = 0;
+}
+
+void EventLogWriter::abandon() {
+    flush_block();
+    stop_writer();
 }
 
 void EventLogWriter::finish() {

@@ -94,6 +94,8 @@ public:
     void add(const LogRecord& r);
     std::uint64_t value() const { return value_; }
     std::uint64_t events() const { return events_; }
+    void save_state(StateWriter& out) const;
+    void load_state(StateReader& in);
 
 private:
     std::uint64_t value_ = 0;
@@ -108,6 +110,12 @@ public:
     // Writes the header at once. The file keeps its name throughout: a log cut short is
     // recognised by its missing footer, and its complete blocks stay readable.
     EventLogWriter(const std::filesystem::path& path, const LogHeader& header);
+    // Continues the log of an interrupted run: cuts the file back to where the checkpoint
+    // (what save_state() wrote) was taken and goes on from there, so that the finished log
+    // is byte for byte the log of a run that was never interrupted.
+    EventLogWriter(const std::filesystem::path& path, StateReader& resume);
+    // Waits until every complete block is on disk, then saves the writer's state.
+    void save_state(StateWriter& out);
     ~EventLogWriter();
     EventLogWriter(const EventLogWriter&) = delete;
     EventLogWriter& operator=(const EventLogWriter&) = delete;
@@ -115,6 +123,9 @@ public:
     void add(const LogRecord& r);
     // Writes the last block and the footer.
     void finish();
+    // After a failed run: writes the records so far as a last, shorter block and no footer,
+    // so that readers read every event and say that the log ends early.
+    void abandon();
     const Fingerprint& fingerprint() const { return fingerprint_; }
 
 private:
@@ -132,6 +143,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     bool closing_ = false;
+    bool writing_ = false; // the writer thread holds a buffer it has not finished writing
     std::exception_ptr error_;
     std::thread writer_;
     std::uint32_t in_block_ = 0;

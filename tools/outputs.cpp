@@ -54,10 +54,93 @@ void RunCounts::add(const EventRecord& r) {
     if (r.result.outcome == Outcome::dropped) ++drops[r.event.key.target];
 }
 
-OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc): dir_(dir), sc_(sc) {
+void RunCounts::save_state(StateWriter& out) const {
+    out.put(events);
+    out.put(by_kind);
+    out.put(by_outcome);
+    out.put<std::uint64_t>(spikes.size());
+    for (std::size_t i = 0; i < spikes.size(); ++i) {
+        out.put(spikes[i]);
+        out.put(drops[i]);
+    }
+}
+
+void RunCounts::load_state(StateReader& in) {
+    events = in.get<std::uint64_t>();
+    by_kind = in.get<decltype(by_kind)>();
+    by_outcome = in.get<decltype(by_outcome)>();
+    if (in.get<std::uint64_t>() != spikes.size()) throw StateError("the checkpoint counts another number of neurons");
+    for (std::size_t i = 0; i < spikes.size(); ++i) {
+        spikes[i] = in.get<std::uint64_t>();
+        drops[i] = in.get<std::uint64_t>();
+    }
+}
+
+void OutputFiles::save_state(StateWriter& out) {
+    auto length = [](std::ofstream& f) -> std::uint64_t {
+        if (!f.is_open()) return 0;
+        f.flush();
+        return static_cast<std::uint64_t>(f.tellp());
+    };
+    out.put(length(spikes_));
+    out.put(length(potentials_));
+    out.put(length(output_data_));
+    out.put<std::uint64_t>(outputs_.size());
+    for (const auto& o: outputs_) {
+        out.put_string(o.name);
+        out.put(o.rows);
+        out.put(o.cols);
+        out.put_string(o.neuron);
+        out.put(o.time_ticks);
+    }
+}
+
+OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* resume): dir_(dir), sc_(sc) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw InputError(fmt::format("{}: cannot create the output directory: {}", dir_.string(), ec.message()));
+    record_potential_.assign(sc.network.size(), 0);
+    for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
+    if (resume) {
+        // Continue the interrupted run's files from where the checkpoint was taken.
+        auto reopen = [&](std::ofstream& f, const std::string& name, std::uint64_t length, bool wanted) {
+            if (!wanted) return;
+            const fs::path p = partial(name);
+            // A run that finished after the checkpoint left final files: take them back.
+            if (!fs::exists(p, ec) && name != "outputs.bin" && fs::exists(dir_ / name, ec)) fs::rename(dir_ / name, p, ec);
+            if (!fs::exists(p, ec) && name == "outputs.bin" && fs::exists(dir_ / "outputs.safetensors", ec)) {
+                std::ifstream in(dir_ / "outputs.safetensors", std::ios::binary);
+                std::uint64_t header = 0;
+                in.read(reinterpret_cast<char*>(&header), 8);
+                in.seekg(static_cast<std::streamoff>(8 + header));
+                std::ofstream raw(p, std::ios::binary | std::ios::trunc);
+                raw << in.rdbuf();
+            }
+            if (!fs::exists(p, ec) || fs::file_size(p, ec) < length) {
+                throw InputError(fmt::format("{}: the interrupted run's file is missing or shorter than at the checkpoint; resume into the output directory of that run", p.string()));
+            }
+            fs::resize_file(p, length);
+            f.open(p, std::ios::binary | std::ios::app);
+            if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", p.string()));
+        };
+        const auto spikes_len = resume->get<std::uint64_t>();
+        const auto potentials_len = resume->get<std::uint64_t>();
+        const auto outputs_len = resume->get<std::uint64_t>();
+        for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
+            OutputEntry o;
+            o.name = resume->get_string();
+            o.rows = resume->get<std::int32_t>();
+            o.cols = resume->get<std::int32_t>();
+            o.neuron = resume->get_string();
+            o.time_ticks = resume->get<std::int64_t>();
+            outputs_.push_back(std::move(o));
+        }
+        reopen(spikes_, "spikes.csv", spikes_len, true);
+        reopen(potentials_, "potentials.csv", potentials_len, !sc.record.potentials.empty());
+        reopen(output_data_, "outputs.bin", outputs_len, sc.record.outputs);
+        for (const char* name: result_files) fs::remove(dir_ / name, ec);
+        return;
+    }
     // Results of an earlier run must not pass for this run's.
     for (const char* name: result_files) {
         fs::remove(dir_ / name, ec);
@@ -73,8 +156,6 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc): dir_(dir), sc
             fs::remove(dir_ / fmt::format("{}.{}{}", log.stem().string(), k, log.extension().string()), ec);
         }
     }
-    record_potential_.assign(sc.network.size(), 0);
-    for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
     open_or_fail(spikes_, partial("spikes.csv"));
     spikes_ << "time_ticks,time_s,neuron_id,neuron" << (sc.record.outputs ? ",output" : "") << "\n";
     if (!sc.record.potentials.empty()) {
@@ -93,7 +174,9 @@ void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
         spikes_ << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name;
         if (sc_.record.outputs && r.result.produced != no_payload) {
             const Tensor& t = sim.payloads().get(r.result.produced);
-            const std::string key = fmt::format("spike.{}", outputs_.size());
+            // Fixed-width numbers keep name order and spike order the same, so that the data
+            // section of outputs.safetensors is the outputs in the order of spikes.csv.
+            const std::string key = fmt::format("spike.{:09}", outputs_.size());
             spikes_ << ',' << key;
             output_data_.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
             outputs_.push_back({key, t.rows, t.cols, name, k.time.ticks()});

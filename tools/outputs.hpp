@@ -28,12 +28,18 @@ struct RunCounts {
 
     explicit RunCounts(std::size_t neurons): spikes(neurons), drops(neurons) {}
     void add(const EventRecord& r);
+    void save_state(StateWriter& out) const;
+    void load_state(StateReader& in);
 };
 
 class OutputFiles {
 public:
-    // Removes any earlier results from dir and opens the .partial files.
-    OutputFiles(const std::filesystem::path& dir, const Scenario& sc);
+    // Removes any earlier results from dir and opens the .partial files. With `resume`
+    // (what save_state() wrote at a checkpoint), continues the .partial files of the
+    // interrupted run instead, cut back to where the checkpoint was taken.
+    OutputFiles(const std::filesystem::path& dir, const Scenario& sc, StateReader* resume = nullptr);
+    // Flushes the files and saves how far they are, for a checkpoint.
+    void save_state(StateWriter& out);
     ~OutputFiles();
     OutputFiles(const OutputFiles&) = delete;
     OutputFiles& operator=(const OutputFiles&) = delete;

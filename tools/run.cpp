@@ -49,11 +49,73 @@ LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     return h;
 }
 
+namespace {
+
+// The body of a checkpoint: length-prefixed sections, so that each part reads its own.
+enum Section { sim_section, counts_section, fingerprint_section, log_section, files_section, section_count };
+
+std::vector<std::string> split_sections(const Checkpoint& c, const fs::path& path) {
+    StateReader r(c.body);
+    std::vector<std::string> out;
+    try {
+        for (int i = 0; i < section_count; ++i) out.push_back(r.get_string());
+    }
+    catch (const StateError&) {
+        throw InputError(fmt::format("{}: the checkpoint is malformed", path.string()));
+    }
+    return out;
+}
+
+std::span<const unsigned char> bytes_of(const std::string& s) { return {reinterpret_cast<const unsigned char*>(s.data()), s.size()}; }
+
+} // namespace
+
 RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
+    std::optional<Checkpoint> resume;
+    std::vector<std::string> sections;
+    if (rs.resume) {
+        resume = read_checkpoint(*rs.resume);
+        const std::uint64_t hash = hash_bytes(sc.text.data(), sc.text.size());
+        if (resume->info.scenario_hash != hash) {
+            throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of {} ({})", rs.resume->string(),
+                hex64(resume->info.scenario_hash), sc.path.string(), hex64(hash)));
+        }
+        sections = split_sections(*resume, *rs.resume);
+        if (sections[log_section].empty() == rs.record.has_value()) {
+            throw InputError(fmt::format("{}: {}", rs.resume->string(),
+                rs.record ? "the interrupted run recorded no event log; resume without --record"
+                          : "the interrupted run recorded an event log; resume with --record and that log"));
+        }
+        if (sections[files_section].empty() == rs.write_files) {
+            throw InputError(fmt::format("{}: the interrupted run wrote {}output files", rs.resume->string(), rs.write_files ? "no " : ""));
+        }
+    }
+    auto section_reader = [&](Section s) { return StateReader(bytes_of(sections[s])); };
     std::optional<OutputFiles> files;
-    if (rs.write_files) files.emplace(rs.out_dir, sc);
     std::optional<EventLogWriter> log_writer;
-    if (rs.record) log_writer.emplace(*rs.record, make_log_header(sc, rs.scenario_arg));
+    try {
+        if (rs.write_files) {
+            if (resume) {
+                StateReader r = section_reader(files_section);
+                files.emplace(rs.out_dir, sc, &r);
+            }
+            else {
+                files.emplace(rs.out_dir, sc);
+            }
+        }
+        if (rs.record) {
+            if (resume) {
+                StateReader r = section_reader(log_section);
+                log_writer.emplace(*rs.record, r);
+            }
+            else {
+                log_writer.emplace(*rs.record, make_log_header(sc, rs.scenario_arg));
+            }
+        }
+    }
+    catch (const StateError&) {
+        throw InputError(fmt::format("{}: the checkpoint is malformed", rs.resume->string()));
+    }
     auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
     log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
         sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
@@ -64,6 +126,54 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     TensorHashCache hashes;
     Simulator sim(sc.network);
     sim.set_limits({sc.end, sc.max_events});
+    if (resume) {
+        try {
+            StateReader r = section_reader(sim_section);
+            sim.load_state(r);
+            StateReader c = section_reader(counts_section);
+            rep.counts.load_state(c);
+            StateReader f = section_reader(fingerprint_section);
+            fingerprint.load_state(f);
+        }
+        catch (const StateError& e) {
+            throw InputError(fmt::format("{}: the checkpoint does not fit this scenario: {}", rs.resume->string(), e.what()));
+        }
+        log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
+    }
+    Time next_checkpoint = Time::max();
+    if (rs.checkpoint_every > Time::zero()) {
+        next_checkpoint = resume ? Time::from_ticks(resume->info.time_ticks) + rs.checkpoint_every : rs.checkpoint_every;
+        fs::create_directories(rs.checkpoint_dir);
+    }
+    // A checkpoint at time T is taken before the first event at or after T.
+    auto take_checkpoint = [&](Time t) {
+        std::vector<std::string> parts(section_count);
+        StateWriter w;
+        sim.save_state(w);
+        parts[sim_section].assign(w.bytes().begin(), w.bytes().end());
+        StateWriter c;
+        rep.counts.save_state(c);
+        parts[counts_section].assign(c.bytes().begin(), c.bytes().end());
+        StateWriter f;
+        fingerprint.save_state(f);
+        parts[fingerprint_section].assign(f.bytes().begin(), f.bytes().end());
+        if (log_writer) {
+            StateWriter l;
+            log_writer->save_state(l);
+            parts[log_section].assign(l.bytes().begin(), l.bytes().end());
+        }
+        if (files) {
+            StateWriter o;
+            files->save_state(o);
+            parts[files_section].assign(o.bytes().begin(), o.bytes().end());
+        }
+        StateWriter body;
+        for (const auto& p: parts) body.put_string(p);
+        CheckpointInfo info{hash_bytes(sc.text.data(), sc.text.size()), sc.seed, sc.end.ticks(), sc.max_events, t.ticks(), sim.events_processed()};
+        const fs::path path = rs.checkpoint_dir / fmt::format("checkpoint-{:019}.ckpt", t.ticks());
+        write_checkpoint(path, info, body.bytes());
+        log->info("checkpoint at {} after {} events: {}", t, sim.events_processed(), path.string());
+    };
     const bool log_events = log->should_log(spdlog::level::debug);
     sim.add_observer([&](const EventRecord& r, const Simulator& s) {
         rep.counts.add(r);
@@ -83,7 +193,13 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     auto last_progress = wall_start;
     bool progress_shown = false;
     try {
-        while (sim.step()) {
+        for (;;) {
+            while (next_checkpoint <= sc.end && !sim.queue().empty() && sim.queue().top().key.time >= next_checkpoint &&
+                   sim.events_processed() < sc.max_events) {
+                take_checkpoint(next_checkpoint);
+                next_checkpoint += rs.checkpoint_every;
+            }
+            if (!sim.step()) break;
             if (rs.progress && (sim.events_processed() & 0xfff) == 0) {
                 const auto now = std::chrono::steady_clock::now();
                 if (now - last_progress > std::chrono::milliseconds(500)) {
@@ -104,6 +220,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         if (progress_shown) std::fprintf(stderr, "\n");
         log->error("{}: the run stopped at event {}: {}", sc.path.string(), e.event_number, e.what());
         log->flush();
+        if (log_writer) log_writer->abandon();
         throw;
     }
     if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/checkpoint.hpp"
 #include "tools/eventlog.hpp"
 #include "tools/outputs.hpp"
 #include "tools/scenario.hpp"
@@ -20,6 +21,9 @@ struct RunSettings {
     std::string log_level;                       // overrides the scenario's
     bool progress = false;                       // a progress line on stderr
     bool write_files = true;                     // spikes.csv and the rest
+    Time checkpoint_every = Time::zero();        // 0: no checkpoints
+    std::filesystem::path checkpoint_dir;        // default: OUT/checkpoints
+    std::optional<std::filesystem::path> resume; // a checkpoint of this scenario
 };
 
 struct RunReport {

@@ -1,0 +1,87 @@
+// Byte buffers for saving and restoring a simulation's state (checkpoints, stepping back).
+//
+// The engine writes and reads bytes; it never touches a file. Values are stored
+// little-endian as the machine holds them, each at its own size.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace spikenn {
+
+class StateWriter {
+public:
+    template <typename T>
+    void put(const T& v) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        const auto* p = reinterpret_cast<const unsigned char*>(&v);
+        bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    }
+    void put_bytes(const void* data, std::size_t n) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        bytes_.insert(bytes_.end(), p, p + n);
+    }
+    void put_string(const std::string& s) {
+        put<std::uint64_t>(s.size());
+        put_bytes(s.data(), s.size());
+    }
+    const std::vector<unsigned char>& bytes() const { return bytes_; }
+    std::vector<unsigned char>& bytes() { return bytes_; }
+
+private:
+    std::vector<unsigned char> bytes_;
+};
+
+// Reading past the end, or a count larger than what is left, throws StateError.
+class StateError: public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class StateReader {
+public:
+    explicit StateReader(std::span<const unsigned char> bytes): bytes_(bytes) {}
+    template <typename T>
+    T get() {
+        static_assert(std::is_trivially_copyable_v<T>);
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, bytes_.data() + pos_, sizeof(T));
+        pos_ += sizeof(T);
+        return v;
+    }
+    void get_bytes(void* out, std::size_t n) {
+        need(n);
+        if (n) std::memcpy(out, bytes_.data() + pos_, n);
+        pos_ += n;
+    }
+    std::string get_string() {
+        const auto n = get<std::uint64_t>();
+        need(n);
+        std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
+        pos_ += n;
+        return s;
+    }
+    // A count of items of at least `item_bytes` each, checked against what is left.
+    std::uint64_t get_count(std::size_t item_bytes) {
+        const auto n = get<std::uint64_t>();
+        if (item_bytes && n > (bytes_.size() - pos_) / item_bytes) throw StateError("state: a count larger than the data left");
+        return n;
+    }
+    std::size_t position() const { return pos_; }
+    bool at_end() const { return pos_ == bytes_.size(); }
+
+private:
+    void need(std::uint64_t n) const {
+        if (n > bytes_.size() - pos_) throw StateError("state: the data ends early");
+    }
+    std::span<const unsigned char> bytes_;
+    std::size_t pos_ = 0;
+};
+
+} // namespace spikenn
