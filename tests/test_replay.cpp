@@ -5,8 +5,20 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "tools/eventlog.hpp"
 
 namespace {
+
+// Where the blocks of a log end, read from the log with the project's reader.
+struct EventLogReaderProbe {
+    std::vector<std::size_t> ends;
+    explicit EventLogReaderProbe(const std::string& bytes) {
+        spikenn::EventLogReader r(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), "probe");
+        std::vector<spikenn::LogRecord> block;
+        while (r.next_block(block)) ends.push_back(r.offset());
+    }
+    std::size_t end_of_block(std::size_t k) const { return ends.at(k - 1); }
+};
 
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
@@ -240,4 +252,79 @@ TEST_CASE("foreign and damaged checkpoints are refused") {
     CHECK(r.err.find("--resume takes the seed") != std::string::npos);
     // No half-written checkpoint ever stands under a final name.
     for (const auto& e: fs::directory_iterator(dir / "demo" / "checkpoints")) CHECK(e.path().extension() == ".ckpt");
+}
+
+// A log cut short replays as far as it goes: exit 2, saying how many events matched.
+TEST_CASE("replaying a cut log says how far it matched") {
+    const fs::path log = record("tests/data/many_events.yaml", "replay_cut");
+    const std::string bytes = slurp(log);
+    const fs::path cut = scratch / "replay_cut_blocks.evlog";
+    // Cut right after the second block: header, then blocks of 4,096 records.
+    EventLogReaderProbe probe(bytes);
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, probe.end_of_block(2));
+    const Result r = run_cli("replay " + cut.string());
+    CHECK(r.code == 2);
+    CHECK(r.out.find("the first 8192 events match the log, which was cut there") != std::string::npos);
+    CHECK(r.err.find("cut after event 8192") != std::string::npos);
+}
+
+// The log of a run that failed replays: the re-run fails at the same event.
+TEST_CASE("replaying a failed run's log reproduces the failure") {
+    const fs::path dir = scratch / "replay_failed";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "nan.yaml") << R"(run: {until: 1s}
+neurons:
+  - name: fine
+    embed_dim: 16
+    num_heads: 2
+    hidden_dim: 32
+    threshold: 0.1
+    weights: { norm2: { bias: 1.0 } }
+  - name: blows_up
+    embed_dim: 16
+    num_heads: 2
+    hidden_dim: 32
+stimuli:
+  - name: ok
+    to: fine
+    at: [10ms]
+    tensor: { constant: { seq_len: 2, value: 1 } }
+  - name: huge
+    to: blows_up
+    at: [20ms]
+    tensor: { constant: { seq_len: 2, value: 3e38 } }
+)";
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --record '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string(), (dir / "nan.evlog").string()))
+                .code == 1);
+    const Result r = run_cli(fmt::format("replay '{}'", (dir / "nan.evlog").string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("the first 2 events match") != std::string::npos);
+    CHECK(r.out.find("fails at the next event as the recorded run did") != std::string::npos);
+    CHECK(r.out.find("blows_up") != std::string::npos);
+}
+
+TEST_CASE("a log is not exported onto itself, and paths spelled two ways record alike") {
+    const fs::path log = record("scenarios/demo.yaml", "self_export");
+    const Result r = run_cli(fmt::format("log export {} --format csv --out {}", log.string(), log.string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("that is the log being read") != std::string::npos);
+    CHECK(slurp(log).size() > 1000); // untouched
+    const fs::path other = record("./scenarios/../scenarios/demo.yaml", "self_export_dotted");
+    CHECK(slurp(other) == slurp(log));
+}
+
+// A damaged block header is reported as damage, not as a cut.
+TEST_CASE("a damaged block header is named as such") {
+    const fs::path log = record("tests/data/many_events.yaml", "damaged_header");
+    std::string bytes = slurp(log);
+    EventLogReaderProbe probe(bytes);
+    const std::size_t second = probe.end_of_block(1);
+    bytes[second + 26] = static_cast<char>(bytes[second + 26] ^ 0x40); // the length L
+    const fs::path bad = scratch / "damaged_header_L.evlog";
+    std::ofstream(bad, std::ios::binary) << bytes;
+    const Result r = run_cli("log stats " + bad.string());
+    CHECK(r.code == 2);
+    CHECK(r.err.find(fmt::format("byte {}: damaged block header", second)) != std::string::npos);
+    CHECK(r.err.find("after event 4096") != std::string::npos);
 }

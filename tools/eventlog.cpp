@@ -22,7 +22,8 @@ namespace {
 constexpr char header_magic[8] = {'S', 'N', 'N', 'E', 'V', 'L', 'O', 'G'};
 constexpr char block_magic[4] = {'S', 'B', 'L', 'K'};
 constexpr char footer_magic[4] = {'S', 'E', 'N', 'D'};
-constexpr std::size_t max_record = 57; // flags, four varints of at most 10 bytes, one of 5, two 8-byte fields
+constexpr std::size_t max_record = 62; // flags 1, time 10, target 5, source 10, seq 10, cause 10, potential 8, hash 8
+constexpr std::size_t min_record = 13; // flags 1, target, source, seq and cause 1 each, potential 8
 constexpr std::size_t block_head = 28;
 constexpr std::uint32_t block_records = 4096;
 constexpr std::uint32_t max_block_records = 65536;
@@ -128,7 +129,7 @@ const unsigned char* decode(const unsigned char* p, const unsigned char* end, st
         if (!(p = get_varint(p, end, v))) return nullptr;
         r.time = static_cast<std::int64_t>(static_cast<std::uint64_t>(prev_time) + static_cast<std::uint64_t>(unzigzag(v)));
     }
-    if (!(p = get_varint(p, end, v)) || v > 0xffffffffu) return nullptr;
+    if (!(p = get_varint(p, end, v)) || v >= external_bit) return nullptr; // targets are neurons
     r.target = static_cast<EntityId>(v);
     if (!(p = get_varint(p, end, v))) return nullptr;
     if (v == 0) r.source = r.target;
@@ -244,7 +245,8 @@ EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(
     // A new file rather than a truncated old one: ext4 flushes a file that is truncated and
     // written again when it is closed (auto_da_alloc), which made recording several times
     // slower when a log was overwritten; and a reader that has the old log mapped keeps it.
-    ::unlink(path.c_str());
+    struct stat existing {};
+    if (::lstat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)) ::unlink(path.c_str());
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw InputError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
     std::vector<unsigned char> fields;
@@ -268,14 +270,29 @@ EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(
     put<std::uint32_t>(out, static_cast<std::uint32_t>(fields.size()));
     out.insert(out.end(), fields.begin(), fields.end());
     put<std::uint64_t>(out, XXH3_64bits(out.data(), out.size()));
-    write_all(fd_, out.data(), out.size(), path_);
+    try {
+        write_all(fd_, out.data(), out.size(), path_);
+    }
+    catch (...) {
+        ::close(fd_);
+        fd_ = -1;
+        throw;
+    }
     block_.reserve(block_head + block_records * max_record + 8);
     block_.resize(block_head);
     writer_ = std::thread([this] { writer_loop(); });
 }
 
 EventLogWriter::~EventLogWriter() {
-    // A run that failed: what was handed over is still written, so complete blocks stay.
+    // A run that did not finish: the records so far are written as a last block, so that
+    // every event before the failure can be read. Errors here have nowhere to go.
+    if (!finished_) {
+        try {
+            abandon();
+        }
+        catch (...) {
+        }
+    }
     stop_writer();
     if (fd_ >= 0) ::close(fd_);
 }
@@ -344,7 +361,13 @@ void EventLogWriter::writer_loop() {
         try {
             auto& b = item.first;
             if (item.second) put<std::uint64_t>(b, XXH3_64bits(b.data(), b.size()));
-            write_all(fd_, b.data(), b.size(), path_);
+            bool failed;
+            {
+                std::lock_guard lock(mutex_);
+                failed = static_cast<bool>(error_);
+            }
+            // After a failed write nothing more is written: the log ends at its last good block.
+            if (!failed) write_all(fd_, b.data(), b.size(), path_);
         }
         catch (...) {
             std::lock_guard lock(mutex_);
@@ -417,11 +440,15 @@ void EventLogWriter::flush_block() {
 }
 
 void EventLogWriter::abandon() {
+    if (finished_) return;
+    finished_ = true;
     flush_block();
     stop_writer();
 }
 
 void EventLogWriter::finish() {
+    if (finished_) throw std::logic_error("EventLogWriter::finish: the log is already finished or abandoned");
+    finished_ = true;
     flush_block();
     footer_.events = fingerprint_.events();
     footer_.fingerprint = fingerprint_.value();
@@ -488,7 +515,8 @@ void EventLogReader::fail(const std::string& what, std::uint64_t at) const {
 
 void EventLogReader::parse_header() {
     if (size_ == 0) fail("the file is empty: not an event log", 0);
-    if (size_ < 16 || std::memcmp(data_, header_magic, 8) != 0) fail("not a spike-nn event log (wrong magic)", 0);
+    if (size_ < 8 || std::memcmp(data_, header_magic, 8) != 0) fail("not a spike-nn event log (wrong magic)", 0);
+    if (size_ < 16) fail("the log is cut in its header", size_);
     header_.version = get_at<std::uint32_t>(data_ + 8);
     if (header_.version != eventlog_version) {
         fail(fmt::format("format version {} is not known: this spikenn reads version {}", header_.version, eventlog_version), 8);
@@ -551,7 +579,7 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         done_ = true;
         return false;
     }
-    if (size_ - start < 4) fail("the log is cut in the middle of a block", start);
+    if (size_ - start < 4) fail(fmt::format("the log is cut: {} stray bytes after the last complete block", size_ - start), start);
     if (std::memcmp(data_ + start, footer_magic, 4) == 0) {
         if (size_ - start < footer_size) fail("the log is cut in the middle of its footer", start);
         const unsigned char* f = data_ + start;
@@ -578,6 +606,10 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
     const std::uint64_t first = get_at<std::uint64_t>(data_ + start + 8);
     std::int64_t prev_time = get_at<std::int64_t>(data_ + start + 16);
     const std::uint32_t len = get_at<std::uint32_t>(data_ + start + 24);
+    // A header that cannot be right is damage, not a cut: say so before looking at sizes.
+    if (n == 0 || n > max_block_records || first != events_read_ + 1 || len < std::uint64_t{n} * min_record || len > std::uint64_t{n} * max_record) {
+        fail(fmt::format("damaged block header ({} records from event {}, {} bytes; expected events from {})", n, first, len, events_read_ + 1), start);
+    }
     if (size_ - start - block_head < static_cast<std::size_t>(len) + 8) {
         fail(fmt::format("the log is cut in the middle of the block of events {} to {}", first, first + n - 1), start);
     }
@@ -585,9 +617,6 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         fail(fmt::format("checksum failure in the block of events {} to {} (bytes {} to {})", first, first + n - 1, start,
                  start + block_head + len + 8),
             start);
-    }
-    if (n == 0 || n > max_block_records || first != events_read_ + 1) {
-        fail(fmt::format("malformed block: {} records from event {}, expected events from {}", n, first, events_read_ + 1), start);
     }
     out.reserve(n);
     const unsigned char* p = data_ + start + block_head;
@@ -601,7 +630,6 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         out.push_back(r);
     }
     if (p != end) fail("malformed block: bytes left after its records", start);
-    index_.emplace_back(first, start);
     events_read_ += n;
     pos_ = start + block_head + len + 8;
     return true;
@@ -620,25 +648,22 @@ std::vector<LogRecord> EventLogReader::read_all() {
 
 std::optional<LogRecord> EventLogReader::find(std::uint64_t number) {
     if (number == 0) return std::nullopt;
-    // Index every block header first (cheap: it skips over the records).
-    std::size_t p = index_.empty() ? first_block_ : index_.back().second;
-    if (index_.empty() || index_.back().first <= number) {
-        std::vector<std::pair<std::uint64_t, std::size_t>> found;
-        while (size_ - p >= block_head && std::memcmp(data_ + p, block_magic, 4) == 0) {
-            const std::uint64_t first = get_at<std::uint64_t>(data_ + p + 8);
-            const std::uint32_t len = get_at<std::uint32_t>(data_ + p + 24);
-            if (size_ - p - block_head < static_cast<std::size_t>(len) + 8) break;
-            found.emplace_back(first, p);
-            p += block_head + len + 8;
-        }
-        for (auto& f: found)
-            if (index_.empty() || f.first > index_.back().first) index_.push_back(f);
+    // Index the block headers (cheap: the scan skips over the records), as far as needed.
+    if (index_end_ == 0) index_end_ = first_block_;
+    while ((index_.empty() || index_.back().first <= number) && size_ - index_end_ >= block_head &&
+           std::memcmp(data_ + index_end_, block_magic, 4) == 0) {
+        const std::uint64_t first = get_at<std::uint64_t>(data_ + index_end_ + 8);
+        const std::uint32_t len = get_at<std::uint32_t>(data_ + index_end_ + 24);
+        if (size_ - index_end_ - block_head < static_cast<std::size_t>(len) + 8) break;
+        if (!index_.empty() && first <= index_.back().first) break; // damaged: numbers must grow
+        index_.emplace_back(first, index_end_);
+        index_end_ += block_head + len + 8;
     }
     auto it = std::upper_bound(index_.begin(), index_.end(), number, [](std::uint64_t n, const auto& e) { return n < e.first; });
     if (it == index_.begin()) return std::nullopt;
     --it;
     // Decode that one block with a reader positioned on it.
-    EventLogReader sub(std::span<const unsigned char>(data_, size_), name_, it->second, it->first - 1, header_);
+    EventLogReader sub(std::span<const unsigned char>(data_, size_), name_, it->second, it->first - 1);
     std::vector<LogRecord> recs;
     if (!sub.next_block(recs)) return std::nullopt;
     for (const auto& r: recs)

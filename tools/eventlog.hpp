@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -54,7 +55,12 @@ struct LogRecord {
     double potential = 0;
     std::optional<std::uint64_t> tensor_hash;
 
-    bool operator==(const LogRecord&) const = default;
+    // Exact: the potential's bits, not its value (-0.0 and 0.0 differ, and so do NaNs).
+    bool operator==(const LogRecord& o) const {
+        return number == o.number && time == o.time && kind == o.kind && outcome == o.outcome && target == o.target && source == o.source &&
+               seq == o.seq && cause == o.cause && std::bit_cast<std::uint64_t>(potential) == std::bit_cast<std::uint64_t>(o.potential) &&
+               tensor_hash == o.tensor_hash;
+    }
 };
 
 struct LogFooter {
@@ -143,6 +149,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     bool closing_ = false;
+    bool finished_ = false; // finish() or abandon() was called
     bool writing_ = false; // the writer thread holds a buffer it has not finished writing
     std::exception_ptr error_;
     std::thread writer_;
@@ -192,8 +199,8 @@ public:
 
 private:
     // A reader of the same bytes positioned on a block, for find().
-    EventLogReader(std::span<const unsigned char> bytes, std::string name, std::size_t pos, std::uint64_t events_before, const LogHeader& h):
-        name_(std::move(name)), data_(bytes.data()), size_(bytes.size()), pos_(pos), first_block_(pos), header_(h), events_read_(events_before) {}
+    EventLogReader(std::span<const unsigned char> bytes, std::string name, std::size_t pos, std::uint64_t events_before):
+        name_(std::move(name)), data_(bytes.data()), size_(bytes.size()), pos_(pos), first_block_(pos), events_read_(events_before) {}
     void parse_header();
     [[noreturn]] void fail(const std::string& what, std::uint64_t at) const;
 
@@ -207,7 +214,8 @@ private:
     std::optional<LogFooter> footer_;
     std::uint64_t events_read_ = 0;
     bool done_ = false;
-    std::vector<std::pair<std::uint64_t, std::size_t>> index_; // first event -> block offset
+    std::vector<std::pair<std::uint64_t, std::size_t>> index_; // for find(): first event -> block offset
+    std::size_t index_end_ = 0;                                 // where find()'s scan of block headers stopped
 };
 
 std::string describe_source(EntityId source, const LogHeader& h);

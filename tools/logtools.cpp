@@ -132,6 +132,8 @@ int replay_command(const ReplayOptions& o) {
     RecordStream recorded(reader);
     std::optional<LogRecord> want, got;
     bool differs = false;
+    bool log_ended = false; // the log has no more events and no footer: it was cut
+    std::uint64_t matched = 0;
     Fingerprint fp;
     TensorHashCache hashes;
     Simulator sim(sc.network);
@@ -140,19 +142,48 @@ int replay_command(const ReplayOptions& o) {
         const LogRecord now = to_log_record(r, s, hashes);
         fp.add(now);
         const LogRecord* rec = recorded.next();
+        if (!rec && !reader.footer()) {
+            log_ended = true;
+            return;
+        }
         if (!rec || !(*rec == now)) {
             differs = true;
             got = now;
             if (rec) want = *rec;
+            return;
         }
+        ++matched;
     });
-    while (!differs && sim.step()) {}
-    if (!differs) {
+    try {
+        while (!differs && !log_ended && sim.step()) {}
+    }
+    catch (const SimulationError& e) {
+        // The re-run failed. If the recorded run failed there too, its log ends just before.
+        const LogRecord* rec = recorded.next();
+        if (!rec && !reader.footer()) {
+            std::printf("replay: the first %llu events match %s, and the re-run fails at the next event as the recorded run did:\n  %s\n",
+                static_cast<unsigned long long>(matched), o.log.c_str(), e.what());
+            return 0;
+        }
+        std::printf("replay: the re-run fails at event %llu, which the log records as:\n  %s\n  the failure: %s\n",
+            static_cast<unsigned long long>(e.event_number), rec ? describe(*rec, h).c_str() : "(the end of the log)", e.what());
+        if (rec) print_cause_chain(*rec, reader, stdout);
+        return 1;
+    }
+    if (!differs && !log_ended) {
         // The run has ended: the log must end too.
         if (const LogRecord* rec = recorded.next()) {
             differs = true;
             want = *rec;
         }
+        else if (!reader.footer()) {
+            log_ended = true;
+        }
+    }
+    if (log_ended) {
+        std::fprintf(stderr, "spikenn: %s\n", reader.cut_message().c_str());
+        std::printf("replay: the first %llu events match the log, which was cut there\n", static_cast<unsigned long long>(matched));
+        return 2;
     }
     if (differs) {
         const std::uint64_t n = want ? want->number : got->number;
@@ -162,11 +193,6 @@ int replay_command(const ReplayOptions& o) {
         if (want) print_cause_chain(*want, reader, stdout);
         else print_cause_chain(*got, reader, stdout);
         return 1;
-    }
-    if (!reader.footer()) {
-        std::fprintf(stderr, "spikenn: %s\n", reader.cut_message().c_str());
-        std::printf("replay: the first %llu events match the log, which was cut there\n", static_cast<unsigned long long>(fp.events()));
-        return 2;
     }
     if (reader.footer()->fingerprint != fp.value()) {
         std::printf("replay: every event matches but the fingerprint differs (log %s, re-run %s)\n", hex64(reader.footer()->fingerprint).c_str(),
@@ -357,6 +383,10 @@ int log_export(const std::string& path, const std::string& format, const std::st
     EventLogReader reader(path);
     const LogHeader& h = reader.header();
     std::FILE* out = stdout;
+    std::error_code ec;
+    if (!out_path.empty() && std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(out_path, path, ec)) {
+        throw InputError(fmt::format("--out {}: that is the log being read", out_path));
+    }
     if (!out_path.empty()) {
         out = std::fopen(out_path.c_str(), "wb");
         if (!out) throw InputError(fmt::format("{}: cannot be opened for writing", out_path));
@@ -364,13 +394,23 @@ int log_export(const std::string& path, const std::string& format, const std::st
     const bool csv = format == "csv";
     std::string buf;
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";
-    auto esc = [](const std::string& s) {
+    auto esc = [](const std::string& s) { // JSON string content
         std::string o;
         for (char c: s) {
             if (c == '"' || c == '\\') o += '\\';
-            o += c;
+            if (static_cast<unsigned char>(c) < 0x20) o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+            else o += c;
         }
         return o;
+    };
+    auto field = [](const std::string& s) { // a CSV field, quoted when it must be
+        if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+        std::string o = "\"";
+        for (char c: s) {
+            if (c == '"') o += '"';
+            o += c;
+        }
+        return o + "\"";
     };
     std::vector<LogRecord> block;
     int code = 0;
@@ -381,7 +421,7 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 const std::string secs = fmt::format("{}", static_cast<double>(r.time) / 1e9);
                 if (csv) {
                     fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.number, r.time, secs, to_string(r.kind), r.target,
-                        neuron_name(r.target, h), r.source, describe_source(r.source, h), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
+                        field(neuron_name(r.target, h)), r.source, field(describe_source(r.source, h)), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
                 }
                 else {
                     fmt::format_to(std::back_inserter(buf),

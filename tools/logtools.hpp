@@ -18,7 +18,7 @@ int replay_command(const ReplayOptions& o);
 
 struct ShowOptions {
     std::string log;
-    std::vector<std::string> neurons; // names or ids
+    std::vector<std::string> neurons; // names
     std::vector<std::string> kinds;   // event kinds or outcomes
     std::string from, to;             // times
     std::uint64_t limit = 0;          // 0: no limit

@@ -37,7 +37,7 @@ std::shared_ptr<spdlog::logger> make_logger(const Scenario& sc, const fs::path& 
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     LogHeader h;
     h.engine_version = SPIKENN_VERSION;
-    h.scenario_path = scenario_arg;
+    h.scenario_path = fs::path(scenario_arg).lexically_normal().string(); // "./a.yaml" and "a.yaml" record alike
     h.scenario_text = sc.text;
     h.scenario_hash = hash_bytes(sc.text.data(), sc.text.size());
     h.seed = sc.seed;
@@ -220,8 +220,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         if (progress_shown) std::fprintf(stderr, "\n");
         log->error("{}: the run stopped at event {}: {}", sc.path.string(), e.event_number, e.what());
         log->flush();
-        if (log_writer) log_writer->abandon();
-        throw;
+        throw; // the log writer's destructor writes the records so far as a last block
     }
     if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
     rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -135,7 +135,7 @@ private:
     }
     fs::path relative_file(const At& at) const {
         const fs::path p = scalar(at, "a file name");
-        const fs::path resolved = p.is_absolute() ? p : file_.parent_path() / p;
+        const fs::path resolved = (p.is_absolute() ? p : file_.parent_path() / p).lexically_normal();
         files_.push_back(resolved.string());
         return resolved;
     }

@@ -3,6 +3,7 @@
 // .ci/run runs it briefly from the seed corpus in tests/fuzz/corpus.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "tools/eventlog.hpp"
@@ -15,9 +16,9 @@ void put(std::vector<unsigned char>& out, T v) {
     out.insert(out.end(), p, p + sizeof v);
 }
 
-// Checksums stop almost every mutation at the block's door. Inputs whose first byte is odd
-// are therefore wrapped as the records of one block with a valid header and checksum, so
-// that the record decoder itself meets arbitrary bytes.
+// Checksums stop almost every mutation at the block's door. Inputs that do not start like a
+// log and whose first byte is odd are therefore wrapped as the records of one block with a
+// valid header and checksum, so that the record decoder itself meets arbitrary bytes.
 std::vector<unsigned char> wrapped(const std::uint8_t* data, std::size_t size) {
     using spikenn::hash_bytes;
     std::vector<unsigned char> log = {'S', 'N', 'N', 'E', 'V', 'L', 'O', 'G'};
@@ -44,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* raw, std::size_t raw_s
     std::vector<unsigned char> wrap;
     const std::uint8_t* data = raw;
     std::size_t size = raw_size;
-    if (raw_size > 0 && (raw[0] & 1)) {
+    const bool looks_like_log = raw_size >= 8 && std::memcmp(raw, "SNNEVLOG", 8) == 0;
+    if (!looks_like_log && raw_size > 0 && (raw[0] & 1)) {
         wrap = wrapped(raw, raw_size);
         data = wrap.data();
         size = wrap.size();
