@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev libxxhash-dev)
+packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev libxxhash-dev libedit-dev gdb)
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 
 #include "engine/error.hpp"
 #include "tools/checkpoint.hpp"
+#include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
 #include "tools/outputs.hpp"
 #include "tools/run.hpp"
@@ -31,6 +32,8 @@ struct RunOptions {
     std::string checkpoint_every;
     std::string checkpoint_dir;
     std::string resume;
+    std::uint64_t break_at_event = 0;
+    std::string break_on_spike;
     bool quiet = false;
 };
 
@@ -101,6 +104,13 @@ int do_run(const RunOptions& o) {
     rs.checkpoint_every = checkpoint_every;
     rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
     if (!o.resume.empty()) rs.resume = o.resume;
+    rs.break_at_event = o.break_at_event;
+    if (!o.break_on_spike.empty()) {
+        const auto& names = sc.network.names;
+        const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
+        if (it == names.end()) throw InputError(fmt::format("--break-on-spike: the scenario has no neuron '{}'", o.break_on_spike));
+        rs.break_on_spike = static_cast<EntityId>(it - names.begin());
+    }
     RunReport rep;
     try {
         rep = run_scenario(sc, rs);
@@ -172,6 +182,8 @@ int cli_main(int argc, char** argv) {
     run->add_option("--checkpoint-every", ro.checkpoint_every, "Save the run's state every T of simulated time, e.g. 500ms");
     run->add_option("--checkpoint-dir", ro.checkpoint_dir, "Where checkpoints go (default: OUT/checkpoints)");
     run->add_option("--resume", ro.resume, "Continue an interrupted run from one of its checkpoints (same scenario, output directory and --record)");
+    run->add_option("--break-at-event", ro.break_at_event, "For gdb: call spikenn_break_here() before event N")->check(CLI::PositiveNumber);
+    run->add_option("--break-on-spike", ro.break_on_spike, "For gdb: call spikenn_break_here() before each spike of this neuron");
     run->add_flag("--quiet,-q", ro.quiet, "No progress line");
 
     std::string vpath;
@@ -182,6 +194,11 @@ int cli_main(int argc, char** argv) {
     auto* replay = app.add_subcommand("replay", "Re-run the scenario recorded in an event log and check every event against it");
     replay->add_option("log", rp.log, "Event log (.evlog)")->required();
     replay->add_option("--scenario", rp.scenario, "Replay this scenario file instead of the one in the log");
+
+    DebugOptions dbg;
+    auto* debug = app.add_subcommand("debug", "Step through a scenario, or browse an event log, at an interactive prompt");
+    debug->add_option("target", dbg.target, "A scenario (.yaml) or an event log")->required();
+    debug->add_option("--commands", dbg.commands, "Read commands from this file instead of the terminal");
 
     auto* logcmd = app.add_subcommand("log", "Read event logs: show, stats, export, diff");
     logcmd->require_subcommand(1);
@@ -217,6 +234,7 @@ int cli_main(int argc, char** argv) {
         if (*run) return do_run(ro);
         if (*validate) return do_validate(vpath);
         if (*replay) return replay_command(rp);
+        if (*debug) return debug_command(dbg);
         if (*show) return log_show(so);
         if (*stats) return log_stats(stats_log);
         if (*exp) return log_export(export_log, export_format, export_out);

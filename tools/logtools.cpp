@@ -115,10 +115,7 @@ bool check_files(const LogHeader& h, const std::vector<std::string>* only) {
 int replay_command(const ReplayOptions& o) {
     EventLogReader reader(o.log);
     const LogHeader& h = reader.header();
-    ScenarioOverrides ov;
-    ov.seed = h.seed;
-    ov.end = Time::from_ticks(h.end_ticks);
-    ov.max_events = h.max_events;
+    const ScenarioOverrides ov = recorded_overrides(h);
     Scenario sc;
     if (o.scenario.empty()) {
         if (!check_files(h, nullptr)) return 1;

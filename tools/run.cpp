@@ -14,6 +14,15 @@ namespace fs = std::filesystem;
 
 std::string hex64(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
 
+} // namespace spikenn
+
+extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next) {
+    // Nothing to do: this is where gdb stops. The asm keeps the call from being optimised away.
+    asm volatile("" : : "r"(next) : "memory");
+}
+
+namespace spikenn {
+
 namespace {
 
 // The logger writes simulated quantities only (no wall-clock timestamps), so that a log
@@ -33,6 +42,14 @@ std::shared_ptr<spdlog::logger> make_logger(const Scenario& sc, const fs::path& 
 }
 
 } // namespace
+
+ScenarioOverrides recorded_overrides(const LogHeader& h) {
+    ScenarioOverrides ov;
+    ov.seed = h.seed;
+    ov.end = Time::from_ticks(h.end_ticks);
+    ov.max_events = h.max_events;
+    return ov;
+}
 
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     LogHeader h;
@@ -198,6 +215,15 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
                    sim.events_processed() < sc.max_events) {
                 take_checkpoint(next_checkpoint);
                 next_checkpoint += rs.checkpoint_every;
+            }
+            if (rs.break_at_event || rs.break_on_spike) {
+                if (!sim.queue().empty()) {
+                    const Event& next = sim.queue().top();
+                    if (sim.events_processed() + 1 == rs.break_at_event ||
+                        (rs.break_on_spike && next.key.kind == EventKind::spike && next.key.target == *rs.break_on_spike)) {
+                        spikenn_break_here(&next);
+                    }
+                }
             }
             if (!sim.step()) break;
             if (rs.progress && (sim.events_processed() & 0xfff) == 0) {

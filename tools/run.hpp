@@ -24,6 +24,8 @@ struct RunSettings {
     Time checkpoint_every = Time::zero();        // 0: no checkpoints
     std::filesystem::path checkpoint_dir;        // default: OUT/checkpoints
     std::optional<std::filesystem::path> resume; // a checkpoint of this scenario
+    std::uint64_t break_at_event = 0;            // for gdb: call spikenn_break_here before this event
+    std::optional<EntityId> break_on_spike;      // for gdb: ... before each spike of this neuron
 };
 
 struct RunReport {
@@ -35,6 +37,9 @@ struct RunReport {
     std::vector<std::string> files;
 };
 
+// The seed and limits a recorded run used, to run its scenario again alike.
+ScenarioOverrides recorded_overrides(const LogHeader& h);
+
 // The header of the event log of a run of sc.
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
 
@@ -45,3 +50,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& settings);
 std::string hex64(std::uint64_t v);
 
 } // namespace spikenn
+
+// Called before an event when --break-at-event or --break-on-spike asks for it, so that
+// `break spikenn_break_here` in gdb stops exactly there; `next` is the event about to run.
+extern "C" void spikenn_break_here(const spikenn::Event* next);

@@ -1,0 +1,765 @@
+#include "tools/debugger.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <editline/readline.h>
+#include <fmt/format.h>
+
+#include "tools/checkpoint.hpp"
+#include "tools/eventlog.hpp"
+#include "tools/run.hpp"
+#include "tools/scenario.hpp"
+
+namespace spikenn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A state snapshot every this many events bounds the re-execution of `back`.
+constexpr std::uint64_t snapshot_interval = 256;
+
+struct Breakpoint {
+    enum class Type { time, neuron, spike, drop, potential } type;
+    int id = 0;
+    bool enabled = true;
+    Time time;
+    EntityId neuron = 0;
+    std::optional<EventKind> kind; // neuron: only this kind
+    std::string op;                // potential: > < >= <=
+    double value = 0;
+    bool fired = false;            // time breakpoints fire once
+};
+
+class UserError: public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t)); }
+
+class Debugger {
+public:
+    explicit Debugger(std::ostream& out): out_(out) {}
+
+    void open(const std::string& target);
+    // Runs one command line; false when the session should end.
+    bool execute(const std::string& line);
+
+private:
+    // Moving through events.
+    std::optional<LogRecord> advance();
+    std::uint64_t position() const { return browse_ ? pos_ : sim_->events_processed(); }
+    const LogRecord* current() const { return position() ? &history_[position() - 1] : nullptr; }
+    bool breakpoint_hit(const LogRecord& r);
+    void run_until(const std::function<bool(const LogRecord&)>& stop, bool use_breakpoints);
+    void go_to(std::uint64_t number);
+
+    void start_live(Scenario sc);
+    void snapshot_if_due();
+    std::vector<unsigned char> state_bytes() const;
+
+    // Commands.
+    void cmd_step(const std::vector<std::string>& a);
+    void cmd_next(const std::vector<std::string>& a);
+    void cmd_until(const std::vector<std::string>& a);
+    void cmd_break(const std::vector<std::string>& a);
+    void cmd_print(const std::vector<std::string>& a);
+    void cmd_queue(const std::vector<std::string>& a);
+    void cmd_why();
+    void cmd_back(const std::vector<std::string>& a);
+    void cmd_checkpoint(const std::vector<std::string>& a);
+    void cmd_resume();
+    void cmd_help(const std::vector<std::string>& a);
+    void list_breakpoints();
+
+    EntityId neuron_arg(const std::string& name) const;
+    std::string line_of(const LogRecord& r) const;
+    std::string name(EntityId id) const { return neuron_name(id, names_); }
+    void need_live(const char* what) const {
+        if (browse_) throw UserError(fmt::format("'{}' needs a simulation: this session browses a log (use 'resume' to simulate from here)", what));
+    }
+
+    std::ostream& out_;
+    std::optional<Scenario> sc_;
+    std::unique_ptr<Simulator> sim_;
+    TensorHashCache hashes_;
+    std::vector<LogRecord> history_; // every processed (or, browsing, recorded) event, by number - 1
+    std::map<std::uint64_t, std::vector<unsigned char>> snapshots_;
+    LogHeader names_; // neuron and stimulus names
+    bool browse_ = false;
+    std::uint64_t pos_ = 0; // browsing: events passed
+    std::string log_path_;
+    std::vector<Breakpoint> breakpoints_;
+    int next_breakpoint_ = 1;
+};
+
+// ---- opening -------------------------------------------------------------------------
+
+void Debugger::start_live(Scenario sc) {
+    sc_.emplace(std::move(sc));
+    sim_ = std::make_unique<Simulator>(sc_->network);
+    sim_->set_limits({sc_->end, sc_->max_events});
+    names_.neuron_names = sc_->network.names;
+    names_.stimulus_names.clear();
+    for (const auto& s: sc_->network.stimuli) names_.stimulus_names.push_back(s.name);
+    sim_->add_observer([this](const EventRecord& r, const Simulator& s) { history_.push_back(to_log_record(r, s, hashes_)); });
+    sim_->start();
+    snapshots_.clear();
+    snapshots_[0] = state_bytes();
+}
+
+void Debugger::open(const std::string& target) {
+    std::ifstream probe(target, std::ios::binary);
+    char magic[8] = {};
+    probe.read(magic, 8);
+    if (probe && std::string(magic, 8) == "SNNEVLOG") {
+        EventLogReader reader(target);
+        history_ = reader.read_all();
+        names_ = reader.header();
+        browse_ = true;
+        log_path_ = target;
+        out_ << fmt::format("browsing {}: {} recorded events{}; 'resume' simulates from the current event\n", target, history_.size(),
+            reader.footer() ? "" : " (the log was cut)");
+        return;
+    }
+    Scenario sc = load_scenario(target);
+    start_live(std::move(sc));
+    out_ << fmt::format("{}: {} neurons, {} events pending at 0s; 'help' lists the commands\n", target, sc_->network.size(), sim_->queue().size());
+}
+
+std::vector<unsigned char> Debugger::state_bytes() const {
+    StateWriter w;
+    sim_->save_state(w);
+    return w.bytes();
+}
+
+void Debugger::snapshot_if_due() {
+    const std::uint64_t n = sim_->events_processed();
+    if (n % snapshot_interval == 0 && !snapshots_.contains(n)) snapshots_[n] = state_bytes();
+}
+
+// ---- moving --------------------------------------------------------------------------
+
+std::optional<LogRecord> Debugger::advance() {
+    if (browse_) {
+        if (pos_ >= history_.size()) return std::nullopt;
+        return history_[pos_++];
+    }
+    snapshot_if_due();
+    const std::uint64_t before = history_.size();
+    if (!sim_->step()) return std::nullopt;
+    if (history_.size() != before + 1) throw std::logic_error("debugger: the event was not recorded");
+    return history_.back();
+}
+
+bool Debugger::breakpoint_hit(const LogRecord& r) {
+    bool hit = false;
+    for (auto& b: breakpoints_) {
+        if (!b.enabled) continue;
+        bool h = false;
+        switch (b.type) {
+        case Breakpoint::Type::time: h = !b.fired && r.time >= b.time.ticks(); b.fired |= h; break;
+        case Breakpoint::Type::neuron: h = r.target == b.neuron && (!b.kind || *b.kind == r.kind); break;
+        case Breakpoint::Type::spike: h = r.outcome == Outcome::delivered; break;
+        case Breakpoint::Type::drop: h = r.outcome == Outcome::dropped; break;
+        case Breakpoint::Type::potential:
+            if (r.target == b.neuron) {
+                const double p = r.potential;
+                h = (b.op == ">" && p > b.value) || (b.op == ">=" && p >= b.value) || (b.op == "<" && p < b.value) || (b.op == "<=" && p <= b.value);
+            }
+            break;
+        }
+        if (h) {
+            out_ << fmt::format("breakpoint {} hit\n", b.id);
+            hit = true;
+        }
+    }
+    return hit;
+}
+
+void Debugger::run_until(const std::function<bool(const LogRecord&)>& stop, bool use_breakpoints) {
+    for (;;) {
+        const auto r = advance();
+        if (!r) {
+            out_ << fmt::format("the run has ended at {} after {} events\n", browse_ ? time_text(history_.empty() ? 0 : history_.back().time) : format_time(sim_->now()),
+                position());
+            return;
+        }
+        const bool hit = use_breakpoints && breakpoint_hit(*r);
+        if (hit || stop(*r)) {
+            out_ << line_of(*r) << "\n";
+            return;
+        }
+    }
+}
+
+// Brings the session to the state right after event `number` (backwards or forwards).
+void Debugger::go_to(std::uint64_t number) {
+    if (browse_) {
+        pos_ = std::min<std::uint64_t>(number, history_.size());
+        return;
+    }
+    if (number < sim_->events_processed()) {
+        auto it = snapshots_.upper_bound(number);
+        --it; // snapshot 0 always exists
+        StateReader r(it->second);
+        sim_->load_state(r);
+        history_.resize(it->first);
+    }
+    while (sim_->events_processed() < number) {
+        if (!advance()) break;
+    }
+}
+
+// ---- commands ------------------------------------------------------------------------
+
+std::string Debugger::line_of(const LogRecord& r) const {
+    std::string s = fmt::format("#{} t={} {} {}", r.number, time_text(r.time), to_string(r.kind), name(r.target));
+    if (r.kind == EventKind::input) s += " <- " + describe_source(r.source, names_);
+    s += fmt::format(": {}, potential {:.9g}", to_string(r.outcome), r.potential);
+    if (r.cause) s += fmt::format(" (caused by #{})", r.cause);
+    return s;
+}
+
+EntityId Debugger::neuron_arg(const std::string& n) const {
+    for (EntityId i = 0; i < names_.neuron_names.size(); ++i)
+        if (names_.neuron_names[i] == n) return i;
+    throw UserError(fmt::format("no neuron '{}' (neurons are named as in the scenario, e.g. '{}')", n,
+        names_.neuron_names.empty() ? "" : names_.neuron_names.front()));
+}
+
+std::optional<EventKind> kind_of(const std::string& k) {
+    for (int i = 0; i < event_kind_count; ++i)
+        if (k == to_string(static_cast<EventKind>(i))) return static_cast<EventKind>(i);
+    return std::nullopt;
+}
+
+std::uint64_t count_arg(const std::vector<std::string>& a, std::size_t i, std::uint64_t dflt) {
+    if (a.size() <= i) return dflt;
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(a[i].data(), a[i].data() + a[i].size(), v);
+    if (ec != std::errc() || p != a[i].data() + a[i].size() || v == 0) throw UserError(fmt::format("'{}' is not a positive count", a[i]));
+    return v;
+}
+
+Time time_arg(const std::string& s) {
+    try {
+        return parse_time(s);
+    }
+    catch (const std::invalid_argument& e) {
+        throw UserError(e.what());
+    }
+}
+
+void Debugger::cmd_step(const std::vector<std::string>& a) {
+    const auto n = count_arg(a, 1, 1);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto r = advance();
+        if (!r) {
+            out_ << fmt::format("the run has ended after {} events\n", position());
+            return;
+        }
+        out_ << line_of(*r) << "\n";
+    }
+}
+
+void Debugger::cmd_next(const std::vector<std::string>& a) {
+    if (a.size() < 2) throw UserError("next what? next neuron N | next spike | next drop | next kind K");
+    const std::string& what = a[1];
+    if (what == "spike") return run_until([](const LogRecord& r) { return r.outcome == Outcome::delivered; }, false);
+    if (what == "drop") return run_until([](const LogRecord& r) { return r.outcome == Outcome::dropped; }, false);
+    if (what == "neuron") {
+        if (a.size() < 3) throw UserError("next neuron N: which neuron?");
+        const EntityId id = neuron_arg(a[2]);
+        return run_until([id](const LogRecord& r) { return r.target == id; }, false);
+    }
+    if (what == "kind") {
+        if (a.size() < 3) throw UserError("next kind K: which kind (input, spike, decay_update, refractory_end)?");
+        const auto k = kind_of(a[2]);
+        if (!k) throw UserError(fmt::format("unknown event kind '{}' (input, spike, decay_update, refractory_end)", a[2]));
+        return run_until([k](const LogRecord& r) { return r.kind == *k; }, false);
+    }
+    throw UserError(fmt::format("next {}: expected neuron, spike, drop or kind", what));
+}
+
+void Debugger::cmd_until(const std::vector<std::string>& a) {
+    if (a.size() < 2) throw UserError("until T: which time?");
+    const Time t = time_arg(a[1]);
+    const LogRecord* now = current();
+    if (now && now->time > t.ticks()) {
+        out_ << fmt::format("already past {}: the current event is at {}\n", format_time(t), time_text(now->time));
+        return;
+    }
+    // Stop before the first event after t: look at what comes next.
+    for (;;) {
+        std::optional<std::int64_t> next;
+        if (browse_) {
+            if (pos_ < history_.size()) next = history_[pos_].time;
+        }
+        else if (!sim_->queue().empty() && sim_->queue().top().key.time <= sim_->limits().end) {
+            next = sim_->queue().top().key.time.ticks();
+        }
+        if (!next || *next > t.ticks()) {
+            out_ << fmt::format("at {}: {} events processed\n", format_time(t), position());
+            return;
+        }
+        const auto r = advance();
+        if (!r) return;
+        if (breakpoint_hit(*r)) {
+            out_ << line_of(*r) << "\n";
+            return;
+        }
+    }
+}
+
+void Debugger::cmd_break(const std::vector<std::string>& a) {
+    if (a.size() < 2) throw UserError("break time T | break neuron N [K] | break spike | break drop | break potential N > X");
+    Breakpoint b;
+    const std::string& what = a[1];
+    std::string text;
+    if (what == "time" && a.size() == 3) {
+        b.type = Breakpoint::Type::time;
+        b.time = time_arg(a[2]);
+        text = fmt::format("at time {}", format_time(b.time));
+    }
+    else if (what == "neuron" && (a.size() == 3 || a.size() == 4)) {
+        b.type = Breakpoint::Type::neuron;
+        b.neuron = neuron_arg(a[2]);
+        if (a.size() == 4) {
+            b.kind = kind_of(a[3]);
+            if (!b.kind) throw UserError(fmt::format("unknown event kind '{}'", a[3]));
+        }
+        text = fmt::format("on neuron {}{}", a[2], b.kind ? fmt::format(", {} events", to_string(*b.kind)) : std::string(", any event"));
+    }
+    else if (what == "spike" && a.size() == 2) {
+        b.type = Breakpoint::Type::spike;
+        text = "on any spike";
+    }
+    else if (what == "drop" && a.size() == 2) {
+        b.type = Breakpoint::Type::drop;
+        text = "on any dropped input";
+    }
+    else if (what == "potential" && a.size() == 5) {
+        b.type = Breakpoint::Type::potential;
+        b.neuron = neuron_arg(a[2]);
+        b.op = a[3];
+        if (b.op != ">" && b.op != "<" && b.op != ">=" && b.op != "<=") throw UserError(fmt::format("'{}': expected >, <, >= or <=", b.op));
+        try {
+            std::size_t used = 0;
+            b.value = std::stod(a[4], &used);
+            if (used != a[4].size()) throw std::invalid_argument("");
+        }
+        catch (const std::exception&) {
+            throw UserError(fmt::format("'{}' is not a number", a[4]));
+        }
+        text = fmt::format("when potential {} {} {}", a[2], b.op, a[4]);
+    }
+    else {
+        throw UserError("break time T | break neuron N [K] | break spike | break drop | break potential N > X");
+    }
+    b.id = next_breakpoint_++;
+    breakpoints_.push_back(b);
+    out_ << fmt::format("breakpoint {} {}\n", b.id, text);
+}
+
+void Debugger::list_breakpoints() {
+    if (breakpoints_.empty()) {
+        out_ << "no breakpoints\n";
+        return;
+    }
+    for (const auto& b: breakpoints_) {
+        std::string what;
+        switch (b.type) {
+        case Breakpoint::Type::time: what = "time " + format_time(b.time); break;
+        case Breakpoint::Type::neuron: what = "neuron " + name(b.neuron) + (b.kind ? " " + std::string(to_string(*b.kind)) : ""); break;
+        case Breakpoint::Type::spike: what = "spike"; break;
+        case Breakpoint::Type::drop: what = "drop"; break;
+        case Breakpoint::Type::potential: what = fmt::format("potential {} {} {}", name(b.neuron), b.op, b.value); break;
+        }
+        out_ << fmt::format("{:>3}  {:<8} {}\n", b.id, b.enabled ? "enabled" : "disabled", what);
+    }
+}
+
+void Debugger::cmd_print(const std::vector<std::string>& a) {
+    if (a.size() >= 2 && a[1] == "event") {
+        const LogRecord* r = current();
+        if (!r) {
+            out_ << "no event yet: nothing has been processed\n";
+            return;
+        }
+        out_ << line_of(*r) << "\n";
+        out_ << fmt::format("  key: time {} ticks, kind {}, target {}, source {}, seq {}\n", r->time, to_string(r->kind), name(r->target),
+            describe_source(r->source, names_), r->seq);
+        out_ << fmt::format("  tensor: {}\n", r->tensor_hash ? hex64(*r->tensor_hash) : std::string("none"));
+        if (r->cause) out_ << "  cause: " << line_of(history_[r->cause - 1]) << "\n";
+        else out_ << "  cause: the scenario's inputs and initial state\n";
+        return;
+    }
+    if (a.size() == 3 && a[1] == "neuron") {
+        const EntityId id = neuron_arg(a[2]);
+        if (browse_) {
+            const LogRecord* last = nullptr;
+            for (std::uint64_t i = pos_; i > 0; --i)
+                if (history_[i - 1].target == id) {
+                    last = &history_[i - 1];
+                    break;
+                }
+            out_ << fmt::format("neuron {} (from the log; 'resume' to see its full state)\n", a[2]);
+            if (last) out_ << "  last event: " << line_of(*last) << "\n";
+            else out_ << "  no recorded event yet\n";
+            return;
+        }
+        const TransformerNeuron& n = sc_->network.neurons[id];
+        const Time now = sim_->now();
+        out_ << fmt::format("neuron {} at {}\n", a[2], format_time(now));
+        out_ << fmt::format("  potential        {:.17g} (decayed to now; {:.17g} at {})\n", n.potential_at(now), n.state.potential, format_time(n.state.last_update));
+        out_ << fmt::format("  threshold        {}\n  reset potential  {}\n", n.params.threshold, n.params.reset_potential);
+        if (n.state.last_spike) {
+            const Time until = *n.state.last_spike + n.params.refractory_period;
+            out_ << fmt::format("  last spike       {}\n  refractory until {}{}\n", format_time(*n.state.last_spike), format_time(until),
+                n.refractory_at(now) ? "" : " (over)");
+        }
+        else {
+            out_ << "  last spike       none\n";
+        }
+        out_ << "  pending self-scheduled events:\n";
+        int shown = 0;
+        for (const Event& e: sim_->queue().pending()) {
+            if (e.key.target != id || e.key.source != id) continue;
+            out_ << fmt::format("    {} at {} (seq {}){}\n", to_string(e.key.kind), format_time(e.key.time), e.key.seq,
+                sim_->is_cancelled(e.key) ? " - cancelled" : "");
+            ++shown;
+        }
+        if (!shown) out_ << "    none\n";
+        return;
+    }
+    throw UserError("print event | print neuron N");
+}
+
+void Debugger::cmd_queue(const std::vector<std::string>& a) {
+    const auto n = count_arg(a, 1, 10);
+    if (browse_) {
+        out_ << "the next recorded events:\n";
+        for (std::uint64_t i = pos_; i < history_.size() && i < pos_ + n; ++i) out_ << "  " << line_of(history_[i]) << "\n";
+        return;
+    }
+    const auto pending = sim_->queue().pending();
+    out_ << fmt::format("{} pending events; the next {} in the order they will run:\n", pending.size(), std::min<std::size_t>(n, pending.size()));
+    for (std::size_t i = 0; i < pending.size() && i < n; ++i) {
+        const Event& e = pending[i];
+        std::string s = fmt::format("  t={} {} {}", format_time(e.key.time), to_string(e.key.kind), name(e.key.target));
+        if (e.key.kind == EventKind::input) s += " <- " + describe_source(e.key.source, names_);
+        s += fmt::format(" (seq {})", e.key.seq);
+        if (sim_->is_cancelled(e.key)) s += " - cancelled";
+        if (e.cause) s += fmt::format(" (scheduled by #{})", e.cause);
+        out_ << s << "\n";
+    }
+}
+
+void Debugger::cmd_why() {
+    const LogRecord* r = current();
+    if (!r) {
+        out_ << "no event yet: nothing has been processed\n";
+        return;
+    }
+    out_ << "  " << line_of(*r) << "\n";
+    std::uint64_t cause = r->cause;
+    const LogRecord* last = r;
+    while (cause) {
+        last = &history_[cause - 1];
+        out_ << "  <- " << line_of(*last) << "\n";
+        cause = last->cause;
+    }
+    if (last->kind == EventKind::input && is_external(last->source)) out_ << "  <- " << describe_source(last->source, names_) << " (an input of the scenario)\n";
+    else out_ << "  <- the neuron's initial state\n";
+}
+
+void Debugger::cmd_back(const std::vector<std::string>& a) {
+    const auto n = count_arg(a, 1, 1);
+    const std::uint64_t now = position();
+    const std::uint64_t target = n > now ? 0 : now - n;
+    go_to(target);
+    if (const LogRecord* r = current()) out_ << "back at " << line_of(*r) << "\n";
+    else out_ << "back at the start: no event processed\n";
+}
+
+void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
+    need_live("checkpoint");
+    if (a.size() != 3 || (a[1] != "save" && a[1] != "load")) throw UserError("checkpoint save FILE | checkpoint load FILE");
+    if (a[1] == "save") {
+        // The sections of a run's checkpoint (tools/run.cpp), then the debugger's history.
+        StateWriter body;
+        body.put_string([&] {
+            StateWriter w;
+            sim_->save_state(w);
+            return std::string(w.bytes().begin(), w.bytes().end());
+        }());
+        RunCounts counts(sc_->network.size());
+        Fingerprint fp;
+        for (const auto& r: history_) {
+            EventRecord er;
+            er.event.key = {Time::from_ticks(r.time), r.kind, r.target, r.source, r.seq};
+            er.result.outcome = r.outcome;
+            counts.add(er);
+            fp.add(r);
+        }
+        StateWriter c, f;
+        counts.save_state(c);
+        fp.save_state(f);
+        body.put_string(std::string(c.bytes().begin(), c.bytes().end()));
+        body.put_string(std::string(f.bytes().begin(), f.bytes().end()));
+        body.put_string(""); // no event log
+        body.put_string(""); // no output files
+        StateWriter h;
+        h.put<std::uint64_t>(history_.size());
+        for (const auto& r: history_) {
+            h.put(r.time);
+            h.put(r.kind);
+            h.put(r.outcome);
+            h.put(r.target);
+            h.put(r.source);
+            h.put(r.seq);
+            h.put(r.cause);
+            h.put(r.potential);
+            h.put<std::uint8_t>(r.tensor_hash.has_value());
+            h.put(r.tensor_hash.value_or(0));
+        }
+        body.put_string(std::string(h.bytes().begin(), h.bytes().end()));
+        CheckpointInfo info{hash_bytes(sc_->text.data(), sc_->text.size()), sc_->seed, sc_->end.ticks(), sc_->max_events, sim_->now().ticks(),
+            sim_->events_processed()};
+        write_checkpoint(a[2], info, body.bytes());
+        out_ << fmt::format("saved {} at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
+        return;
+    }
+    Checkpoint ck;
+    try {
+        ck = read_checkpoint(a[2]);
+    }
+    catch (const InputError& e) {
+        throw UserError(e.what());
+    }
+    if (ck.info.scenario_hash != hash_bytes(sc_->text.data(), sc_->text.size())) {
+        throw UserError(fmt::format("{}: a checkpoint of another scenario; this session debugs {}", a[2], sc_->path.string()));
+    }
+    // Restore into a copy first, so that a damaged file leaves the session as it was.
+    try {
+        StateReader body(ck.body);
+        const std::string sim_bytes = body.get_string();
+        for (int i = 0; i < 4; ++i) body.get_string();
+        std::vector<LogRecord> history;
+        if (!body.at_end()) {
+            const std::string hb = body.get_string();
+            StateReader h(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(hb.data()), hb.size()));
+            const auto n = h.get_count(40);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                LogRecord r;
+                r.number = i + 1;
+                r.time = h.get<std::int64_t>();
+                r.kind = h.get<EventKind>();
+                r.outcome = h.get<Outcome>();
+                r.target = h.get<EntityId>();
+                r.source = h.get<EntityId>();
+                r.seq = h.get<std::uint64_t>();
+                r.cause = h.get<std::uint64_t>();
+                r.potential = h.get<double>();
+                const bool has = h.get<std::uint8_t>() != 0;
+                const auto hash = h.get<std::uint64_t>();
+                if (has) r.tensor_hash = hash;
+                history.push_back(r);
+            }
+        }
+        const std::vector<unsigned char> before = state_bytes();
+        try {
+            StateReader s(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(sim_bytes.data()), sim_bytes.size()));
+            sim_->load_state(s);
+        }
+        catch (...) {
+            StateReader s(before);
+            sim_->load_state(s);
+            throw;
+        }
+        history_ = std::move(history);
+        history_.resize(std::min<std::size_t>(history_.size(), sim_->events_processed()));
+        // The earlier snapshots stay valid: the scenario is the same and the run deterministic.
+        snapshots_[sim_->events_processed()] = state_bytes();
+        if (history_.size() != sim_->events_processed()) {
+            // Rebuild the events before the checkpoint by re-running them from the start.
+            const std::vector<unsigned char> here = state_bytes();
+            const std::uint64_t n = sim_->events_processed();
+            StateReader start(snapshots_.at(0));
+            sim_->load_state(start);
+            history_.clear();
+            while (sim_->events_processed() < n && advance()) {}
+            if (state_bytes() != here) out_ << "note: re-running to the checkpoint did not reach its state; 'why' and 'back' may not match it\n";
+            StateReader back_here(here);
+            sim_->load_state(back_here);
+        }
+    }
+    catch (const StateError& e) {
+        throw UserError(fmt::format("{}: the checkpoint does not fit this scenario: {}", a[2], e.what()));
+    }
+    out_ << fmt::format("loaded {}: at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
+}
+
+void Debugger::cmd_resume() {
+    if (!browse_) throw UserError("'resume' continues a browsed log by simulating; this session simulates already");
+    EventLogReader reader(log_path_);
+    const LogHeader& h = reader.header();
+    const ScenarioOverrides ov = recorded_overrides(h);
+    Scenario sc;
+    try {
+        sc = load_scenario_text(h.scenario_path, h.scenario_text, ov);
+    }
+    catch (const InputError& e) {
+        throw UserError(fmt::format("cannot simulate the log's scenario: {}", e.what()));
+    }
+    const std::vector<LogRecord> recorded = std::move(history_);
+    const std::uint64_t target = pos_;
+    history_.clear();
+    browse_ = false;
+    start_live(std::move(sc));
+    while (sim_->events_processed() < target && advance()) {}
+    for (std::size_t i = 0; i < history_.size(); ++i) {
+        if (!(history_[i] == recorded[i])) {
+            out_ << fmt::format("warning: the simulation differs from the log at event {} (see 'spikenn replay')\n", i + 1);
+            break;
+        }
+    }
+    out_ << fmt::format("simulating from event {} at {}\n", sim_->events_processed(), format_time(sim_->now()));
+}
+
+void Debugger::cmd_help(const std::vector<std::string>& a) {
+    static const std::vector<std::pair<std::string, std::string>> help = {
+        {"step [n]", "s: process the next n events (default 1) and show them"},
+        {"next neuron N | spike | drop | kind K", "n: run to the next event of neuron N, the next spike, dropped input, or event of kind K"},
+        {"continue", "c: run to the next breakpoint or the end"},
+        {"until T", "u: run every event at or before time T (stops at breakpoints)"},
+        {"break time T | neuron N [K] | spike | drop | potential N > X", "b: stop when the condition holds after an event (also <, >=, <=)"},
+        {"breakpoints", "bl: list breakpoints; disable K, enable K, delete K"},
+        {"print neuron N", "p: potential now, threshold, reset, refractory period, last spike, pending self-scheduled events"},
+        {"print event", "p: the current event and its cause"},
+        {"queue [n]", "q: the next n pending events in the order they will run (default 10)"},
+        {"where", "w: the current time and event number"},
+        {"why", "the chain of causes of the current event back to the scenario's inputs"},
+        {"back [n]", "step back n events (default 1): the state is exactly the forward run's there"},
+        {"checkpoint save FILE | load FILE", "save the whole state to a file, or restore it"},
+        {"resume", "browsing a log: simulate from the current event on"},
+        {"help [command]", "h: this list"},
+        {"quit", "end the session"},
+    };
+    for (const auto& [cmd, text]: help) {
+        if (a.size() > 1 && cmd.rfind(a[1], 0) != 0) continue;
+        out_ << fmt::format("  {:<58} {}\n", cmd, text);
+    }
+}
+
+bool Debugger::execute(const std::string& line) {
+    std::istringstream ss(line);
+    std::vector<std::string> a;
+    for (std::string w; ss >> w;) a.push_back(w);
+    if (a.empty() || a[0][0] == '#') return true;
+    static const std::map<std::string, std::string> short_forms = {{"s", "step"}, {"n", "next"}, {"c", "continue"}, {"u", "until"},
+        {"b", "break"}, {"bl", "breakpoints"}, {"p", "print"}, {"q", "queue"}, {"w", "where"}, {"h", "help"}, {"exit", "quit"}};
+    if (auto it = short_forms.find(a[0]); it != short_forms.end()) a[0] = it->second;
+    const std::string& c = a[0];
+    try {
+        if (c == "quit") return false;
+        if (c == "step") cmd_step(a);
+        else if (c == "next") cmd_next(a);
+        else if (c == "continue") run_until([](const LogRecord&) { return false; }, true);
+        else if (c == "until") cmd_until(a);
+        else if (c == "break") cmd_break(a);
+        else if (c == "breakpoints") list_breakpoints();
+        else if (c == "disable" || c == "enable" || c == "delete") {
+            const auto id = count_arg(a, 1, 0);
+            auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(), [&](const Breakpoint& b) { return b.id == static_cast<int>(id); });
+            if (a.size() < 2 || it == breakpoints_.end()) throw UserError(fmt::format("{} K: no breakpoint {}", c, a.size() < 2 ? "given" : a[1]));
+            if (c == "delete") breakpoints_.erase(it);
+            else it->enabled = c == "enable";
+            out_ << fmt::format("breakpoint {} {}\n", id, c == "delete" ? "deleted" : c + "d");
+        }
+        else if (c == "print") cmd_print(a);
+        else if (c == "queue") cmd_queue(a);
+        else if (c == "where") {
+            const LogRecord* r = current();
+            out_ << fmt::format("at {}, after event {}{}\n", browse_ ? time_text(r ? r->time : 0) : format_time(sim_->now()), position(),
+                browse_ ? fmt::format(" of {} recorded", history_.size()) : std::string());
+        }
+        else if (c == "why") cmd_why();
+        else if (c == "back") cmd_back(a);
+        else if (c == "checkpoint") cmd_checkpoint(a);
+        else if (c == "resume") cmd_resume();
+        else if (c == "help") cmd_help(a);
+        else throw UserError(fmt::format("unknown command '{}' (try 'help')", c));
+    }
+    catch (const UserError& e) {
+        out_ << "error: " << e.what() << "\n";
+    }
+    catch (const SimulationError& e) {
+        out_ << "error: the simulation failed: " << e.what() << "\n";
+    }
+    catch (const InputError& e) {
+        out_ << "error: " << e.what() << "\n";
+    }
+    return true;
+}
+
+} // namespace
+
+int debug_session(const std::string& target, std::istream& in, std::ostream& out) {
+    Debugger d(out);
+    try {
+        d.open(target);
+    }
+    catch (const InputError& e) {
+        std::cerr << "spikenn: error: " << e.what() << "\n";
+        return 2;
+    }
+    for (std::string line; std::getline(in, line);) {
+        out << "(spikenn) " << line << "\n";
+        if (!d.execute(line)) break;
+    }
+    return 0;
+}
+
+int debug_command(const DebugOptions& o) {
+    if (!o.commands.empty()) {
+        std::ifstream in(o.commands);
+        if (!in) throw InputError(fmt::format("{}: cannot be opened for reading", o.commands));
+        return debug_session(o.target, in, std::cout);
+    }
+    if (!isatty(fileno(stdin))) return debug_session(o.target, std::cin, std::cout);
+    Debugger d(std::cout);
+    try {
+        d.open(o.target);
+    }
+    catch (const InputError& e) {
+        std::cerr << "spikenn: error: " << e.what() << "\n";
+        return 2;
+    }
+    // Line editing and history from libedit's readline interface.
+    for (;;) {
+        char* raw = readline("(spikenn) ");
+        if (!raw) break;
+        const std::string line(raw);
+        std::free(raw);
+        if (!line.empty()) add_history(line.c_str());
+        if (!d.execute(line)) break;
+        std::cout.flush();
+    }
+    return 0;
+}
+
+} // namespace spikenn

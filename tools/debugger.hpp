@@ -1,0 +1,26 @@
+// `spikenn debug`: step through a simulation, or browse a recorded event log.
+//
+// The debugger drives the simulator's step() one event at a time and keeps every processed
+// event (its record) and a snapshot of the whole state every few hundred events. Stepping
+// back restores the nearest earlier snapshot and re-executes forward: the engine is
+// deterministic, so the state reached is byte for byte the state the forward run had.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace spikenn {
+
+struct DebugOptions {
+    std::string target;   // a scenario (.yaml) or an event log
+    std::string commands; // read commands from this file instead of the terminal
+};
+
+// Exit code: 0 when the session ends normally, 2 when the target cannot be opened.
+int debug_command(const DebugOptions& o);
+
+// One session on `target`, reading commands from `in` and writing to `out`, without a
+// prompt. For tests and scripts.
+int debug_session(const std::string& target, std::istream& in, std::ostream& out);
+
+} // namespace spikenn
