@@ -47,6 +47,15 @@ struct EventKey {
     friend constexpr auto operator<=>(const EventKey&, const EventKey&) = default;
 };
 
+struct EventKeyHash {
+    std::size_t operator()(const EventKey& k) const {
+        std::uint64_t h = static_cast<std::uint64_t>(k.time.ticks()) * 0x9E3779B97F4A7C15ull;
+        h ^= (static_cast<std::uint64_t>(k.target) << 32 | k.source) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+        h ^= k.seq * 0xBF58476D1CE4E5B9ull + static_cast<std::uint64_t>(k.kind);
+        return static_cast<std::size_t>(h ^ (h >> 31));
+    }
+};
+
 struct Event {
     EventKey key;
     PayloadId payload = no_payload;

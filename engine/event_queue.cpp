@@ -1,6 +1,7 @@
 #include "engine/event_queue.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 
 namespace spikenn {
@@ -54,6 +55,100 @@ std::vector<Event> BinaryHeapQueue::pending() const {
     return v;
 }
 
-std::unique_ptr<EventQueue> make_default_queue() { return std::make_unique<BinaryHeapQueue>(); }
+int RadixHeapQueue::bucket_of(std::int64_t time, std::int64_t last) {
+    const auto x = static_cast<std::uint64_t>(time) ^ static_cast<std::uint64_t>(last);
+    return x == 0 ? 0 : 64 - std::countl_zero(x);
+}
+
+namespace {
+// A functor, not a function pointer, so that std::sort inlines the comparison.
+struct KeyAfter {
+    bool operator()(const Event& a, const Event& b) const { return b.key < a.key; }
+};
+constexpr KeyAfter key_after{};
+} // namespace
+
+void RadixHeapQueue::push(const Event& e) {
+    const std::int64_t t = e.key.time.ticks();
+    if (size_ == 0) last_ = t; // an empty queue restarts at the first time it is given
+    if (t < last_) {
+        // top() looked ahead past the current time and something earlier came after (the
+        // simulator's clock was moved to a time between events). Rare: rebuild the buckets.
+        std::vector<Event> all;
+        all.reserve(size_);
+        for (auto& b: buckets_) {
+            all.insert(all.end(), b.begin(), b.end());
+            b.clear();
+        }
+        all.insert(all.end(), late_.begin(), late_.end());
+        late_.clear();
+        last_ = t;
+        for (const Event& x: all) buckets_[bucket_of(x.key.time.ticks(), last_)].push_back(x);
+        std::sort(buckets_[0].begin(), buckets_[0].end(), key_after);
+    }
+    const int b = bucket_of(t, last_);
+    if (b == 0) {
+        late_.push_back(e);
+        std::push_heap(late_.begin(), late_.end(), Later{});
+    }
+    else {
+        buckets_[b].push_back(e);
+    }
+    ++size_;
+}
+
+void RadixHeapQueue::settle() const {
+    if (!buckets_[0].empty() || !late_.empty() || size_ == 0) return;
+    int b = 1;
+    while (buckets_[b].empty()) ++b;
+    auto& src = buckets_[b];
+    std::int64_t min_time = src.front().key.time.ticks();
+    for (const Event& e: src) min_time = std::min(min_time, e.key.time.ticks());
+    last_ = min_time;
+    // Every event of bucket b moves to a lower bucket relative to the new last time.
+    for (Event& e: src) buckets_[bucket_of(e.key.time.ticks(), last_)].push_back(std::move(e));
+    src.clear();
+    std::sort(buckets_[0].begin(), buckets_[0].end(), key_after);
+}
+
+const Event& RadixHeapQueue::top() const {
+    settle();
+    const auto& run = buckets_[0];
+    if (late_.empty()) return run.back();
+    if (run.empty() || late_.front().key < run.back().key) return late_.front();
+    return run.back();
+}
+
+Event RadixHeapQueue::pop() {
+    settle();
+    auto& run = buckets_[0];
+    --size_;
+    if (!late_.empty() && (run.empty() || late_.front().key < run.back().key)) {
+        std::pop_heap(late_.begin(), late_.end(), Later{});
+        Event e = late_.back();
+        late_.pop_back();
+        return e;
+    }
+    Event e = run.back();
+    run.pop_back();
+    return e;
+}
+
+std::vector<Event> RadixHeapQueue::pending() const {
+    std::vector<Event> v;
+    v.reserve(size_);
+    for (const auto& b: buckets_) v.insert(v.end(), b.begin(), b.end());
+    v.insert(v.end(), late_.begin(), late_.end());
+    std::sort(v.begin(), v.end(), [](const Event& a, const Event& b) { return a.key < b.key; });
+    return v;
+}
+
+std::unique_ptr<EventQueue> make_queue(std::string_view name) {
+    if (name == "binary-heap") return std::make_unique<BinaryHeapQueue>();
+    if (name == "radix-heap") return std::make_unique<RadixHeapQueue>();
+    return nullptr;
+}
+
+std::unique_ptr<EventQueue> make_default_queue() { return std::make_unique<RadixHeapQueue>(); }
 
 } // namespace spikenn

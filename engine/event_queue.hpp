@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,37 @@ private:
     std::vector<Event> heap_;
 };
 
+// A radix heap on the event time (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) for the monotone
+// keys of a discrete-event simulation: no event is ever earlier than the last one popped.
+// Bucket b > 0 holds the events whose time first differs from the last popped time in bit
+// b - 1; bucket 0 holds the events at exactly that time, sorted once on the whole key when
+// that time is reached (many events share a time), with a small heap beside it for events
+// scheduled at that time afterwards (a spike at the time of its input). push is O(1); pop
+// is O(1) from the sorted run or O(log k) from the side heap, plus amortised O(1)
+// redistribution: an event moves only to lower buckets, at most 64 times, and in practice
+// once or twice. Events are kept in the buckets by value.
+class RadixHeapQueue final: public EventQueue {
+public:
+    void push(const Event& e) override;
+    const Event& top() const override;
+    Event pop() override;
+    bool empty() const override { return size_ == 0; }
+    std::size_t size() const override { return size_; }
+    std::vector<Event> pending() const override;
+    std::string_view name() const override { return "radix-heap"; }
+
+private:
+    static int bucket_of(std::int64_t time, std::int64_t last);
+    // Makes bucket 0 hold the earliest events, if there are any.
+    void settle() const;
+
+    mutable std::vector<Event> buckets_[65]; // bucket 0: sorted, latest key first
+    mutable std::vector<Event> late_;        // at the current time, pushed after sorting: a heap
+    mutable std::int64_t last_ = INT64_MIN;  // the time of the events in bucket 0
+    std::size_t size_ = 0;
+};
+
 std::unique_ptr<EventQueue> make_default_queue();
+std::unique_ptr<EventQueue> make_queue(std::string_view name); // "binary-heap" or "radix-heap"; nullptr if unknown
 
 } // namespace spikenn

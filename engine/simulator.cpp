@@ -21,12 +21,6 @@ SimulationError::SimulationError(std::uint64_t number, const Event& e, const std
     event_number(number),
     event(e) {}
 
-std::size_t Simulator::KeyHash::operator()(const EventKey& k) const {
-    std::uint64_t h = static_cast<std::uint64_t>(k.time.ticks()) * 0x9E3779B97F4A7C15ull;
-    h ^= (static_cast<std::uint64_t>(k.target) << 32 | k.source) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
-    h ^= k.seq * 0xBF58476D1CE4E5B9ull + static_cast<std::uint64_t>(k.kind);
-    return static_cast<std::size_t>(h ^ (h >> 31));
-}
 
 Simulator::Simulator(Model& model, std::unique_ptr<EventQueue> queue): model_(model), queue_(std::move(queue)) {}
 
@@ -48,6 +42,7 @@ void Simulator::cancel(const EventKey& key) {
     if (!cancelled_.insert(key).second) {
         throw std::logic_error(fmt::format("the event at {} for neuron {} was cancelled twice", key.time, key.target));
     }
+    ++cancel_slots_[KeyHash{}(key) & 0xffff];
 }
 
 std::optional<EventRecord> Simulator::step() {
@@ -69,7 +64,9 @@ std::optional<EventRecord> Simulator::step() {
     rec.event = queue_->pop();
     now_ = rec.event.key.time;
     rec.number = ++processed_;
-    if (!cancelled_.empty() && cancelled_.erase(rec.event.key) > 0) {
+    std::uint32_t* slot = cancelled_.empty() ? nullptr : &cancel_slots_[KeyHash{}(rec.event.key) & 0xffff];
+    if (slot && *slot && cancelled_.erase(rec.event.key) > 0) {
+        --*slot;
         rec.result = model_.cancelled(rec.event, *this);
         rec.result.outcome = Outcome::cancelled;
     }
@@ -146,6 +143,8 @@ void Simulator::load_state(StateReader& in) {
     while (!queue_->empty()) queue_->pop();
     for (const Event& e: pending) queue_->push(e);
     cancelled_ = std::unordered_set<EventKey, KeyHash>(cancelled.begin(), cancelled.end());
+    std::fill(cancel_slots_.begin(), cancel_slots_.end(), 0u);
+    for (const EventKey& k: cancelled) ++cancel_slots_[KeyHash{}(k) & 0xffff];
     now_ = now;
     processed_ = processed;
     started_ = started;

@@ -122,14 +122,15 @@ public:
     bool is_cancelled(const EventKey& key) const { return cancelled_.contains(key); }
 
 private:
-    struct KeyHash {
-        std::size_t operator()(const EventKey& k) const;
-    };
+    using KeyHash = EventKeyHash;
 
     Model& model_;
     std::unique_ptr<EventQueue> queue_;
     PayloadStore payloads_;
     std::unordered_set<EventKey, KeyHash> cancelled_;
+    // How many cancelled keys hash to each slot: a pop looks in cancelled_ only when its
+    // slot counts one, so that the common, uncancelled event costs one array read.
+    std::vector<std::uint32_t> cancel_slots_ = std::vector<std::uint32_t>(1u << 16);
     std::vector<EventObserver> observers_;
     RunLimits limits_;
     Time now_ = Time::zero();

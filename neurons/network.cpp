@@ -44,6 +44,20 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k) const {
     return {};
 }
 
+void Network::set_threads(unsigned threads) {
+    prefetch_.reset();
+    if (threads > 1) prefetch_ = std::make_unique<BlockPrefetcher>(threads - 1);
+}
+
+void Network::prefetch(const Event& e, Simulator& sim) {
+    if (!prefetch_) return;
+    // An input that arrives within the target's current refractory period will be dropped:
+    // the neuron cannot spike again before the period ends. Its block is not needed.
+    const TransformerNeuron& n = neurons[e.key.target];
+    if (n.refractory_at(e.key.time)) return;
+    prefetch_->submit(e.key, n, sim.payloads().get(e.payload));
+}
+
 void Network::schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k) {
     const Stimulus& st = stimuli[s];
     auto t = st.occurrence_time(k);
@@ -55,6 +69,7 @@ void Network::schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k
         e.payload = p;
         e.cause = 0;
         sim.schedule(e);
+        prefetch(e, sim);
     }
 }
 
@@ -68,6 +83,7 @@ std::optional<Time> later(Time t, Time d) {
 } // namespace
 
 void Network::start(Simulator& sim) {
+    if (prefetch_) prefetch_->clear();
     // A run starts from the parameters, whatever an earlier run left in the state.
     for (auto& n: neurons) {
         n.state = NeuronState{};
@@ -107,15 +123,15 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
     n.state.potential = n.potential_at(t);
     n.state.last_update = t;
     if (n.refractory_at(t)) {
+        if (prefetch_) prefetch_->take(e.key, false);
         update_decay_event(id, sim);
         return {Outcome::dropped, n.state.potential, no_payload};
     }
-    const Tensor& x = sim.payloads().get(e.payload);
-    const Tensor out = block_forward(*n.weights, x);
-    for (float v: out.data) {
-        if (!std::isfinite(v)) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
-    }
-    const double r = n.readout(out);
+    std::optional<BlockResult> block;
+    if (prefetch_) block = prefetch_->take(e.key, true);
+    if (!block) block = compute_block(n, sim.payloads().get(e.payload));
+    if (!block->finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
+    const double r = block->readout;
     if (!std::isfinite(r)) throw std::runtime_error(fmt::format("neuron {}: the readout is not finite ({})", names[id], r));
     n.state.potential += r;
     if (n.state.potential >= n.params.threshold) {
@@ -169,6 +185,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
         d.payload = p;
         d.cause = sim.event_number();
         sim.schedule(d);
+        prefetch(d, sim);
     }
     update_decay_event(id, sim);
     return {Outcome::delivered, n.state.potential, produced};
@@ -221,6 +238,7 @@ void Network::save_state(StateWriter& out) const {
 }
 
 void Network::load_state(StateReader& in) {
+    if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
     const auto n = in.get<std::uint64_t>();
     if (n != neurons.size()) {
         throw StateError(fmt::format("the saved state has {} neurons, this network {}", n, neurons.size()));

@@ -10,6 +10,7 @@
 
 #include "engine/simulator.hpp"
 #include "neurons/neuron.hpp"
+#include "neurons/prefetch.hpp"
 
 namespace spikenn {
 
@@ -57,6 +58,9 @@ public:
     void load_state(StateReader& in) override;
 
     std::size_t size() const { return neurons.size(); }
+    // With threads > 1, blocks are computed ahead on threads - 1 workers (neurons/prefetch.hpp);
+    // no result depends on it.
+    void set_threads(unsigned threads);
     // The tensor stimulus s delivers at occurrence k.
     Tensor stimulus_tensor(std::size_t s, std::uint64_t k) const;
 
@@ -67,7 +71,11 @@ private:
     void update_decay_event(EntityId id, Simulator& sim);
     Event own_event(EntityId id, Time t, EventKind kind, Simulator& sim);
 
+    void prefetch(const Event& e, Simulator& sim);
+
     std::vector<std::uint64_t> next_occurrence_; // per stimulus: the first not yet scheduled
+    // Last, so that its workers stop before the neurons they read are destroyed.
+    std::unique_ptr<BlockPrefetcher> prefetch_;
 };
 
 } // namespace spikenn

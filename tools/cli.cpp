@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -34,6 +35,7 @@ struct RunOptions {
     std::string resume;
     std::uint64_t break_at_event = 0;
     std::string break_on_spike;
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     bool quiet = false;
 };
 
@@ -105,6 +107,7 @@ int do_run(const RunOptions& o) {
     rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
     if (!o.resume.empty()) rs.resume = o.resume;
     rs.break_at_event = o.break_at_event;
+    rs.threads = o.threads;
     if (!o.break_on_spike.empty()) {
         const auto& names = sc.network.names;
         const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
@@ -182,6 +185,8 @@ int cli_main(int argc, char** argv) {
     run->add_option("--checkpoint-every", ro.checkpoint_every, "Save the run's state every T of simulated time, e.g. 500ms");
     run->add_option("--checkpoint-dir", ro.checkpoint_dir, "Where checkpoints go (default: OUT/checkpoints)");
     run->add_option("--resume", ro.resume, "Continue an interrupted run from one of its checkpoints (same scenario, output directory and --record)");
+    run->add_option("--threads", ro.threads, "Threads for the blocks (default: the machine's cores); results do not depend on it")
+        ->check(CLI::Range(1, 256));
     run->add_option("--break-at-event", ro.break_at_event, "For gdb: call spikenn_break_here() before event N")->check(CLI::PositiveNumber);
     run->add_option("--break-on-spike", ro.break_on_spike, "For gdb: call spikenn_break_here() before each spike of this neuron");
     run->add_flag("--quiet,-q", ro.quiet, "No progress line");

@@ -16,6 +16,10 @@ std::string hex64(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
 
 } // namespace spikenn
 
+extern "C" {
+const spikenn::Event* spikenn_break_event = nullptr;
+}
+
 extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next) {
     // Nothing to do: this is where gdb stops. The asm keeps the call from being optimised away.
     asm volatile("" : : "r"(next) : "memory");
@@ -139,6 +143,12 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
 
     RunReport rep;
     rep.counts = RunCounts(sc.network.size());
+    // The workers stop when the run ends, whichever way it ends.
+    sc.network.set_threads(rs.threads);
+    struct StopWorkers {
+        Network& n;
+        ~StopWorkers() { n.set_threads(1); }
+    } stop_workers{sc.network};
     Fingerprint fingerprint;
     TensorHashCache hashes;
     Simulator sim(sc.network);
@@ -221,6 +231,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
                     const Event& next = sim.queue().top();
                     if (sim.events_processed() + 1 == rs.break_at_event ||
                         (rs.break_on_spike && next.key.kind == EventKind::spike && next.key.target == *rs.break_on_spike)) {
+                        spikenn_break_event = &next;
                         spikenn_break_here(&next);
                     }
                 }

@@ -24,6 +24,7 @@ struct RunSettings {
     Time checkpoint_every = Time::zero();        // 0: no checkpoints
     std::filesystem::path checkpoint_dir;        // default: OUT/checkpoints
     std::optional<std::filesystem::path> resume; // a checkpoint of this scenario
+    unsigned threads = 1;                        // block computations on this many threads
     std::uint64_t break_at_event = 0;            // for gdb: call spikenn_break_here before this event
     std::optional<EntityId> break_on_spike;      // for gdb: ... before each spike of this neuron
 };
@@ -52,5 +53,8 @@ std::string hex64(std::uint64_t v);
 } // namespace spikenn
 
 // Called before an event when --break-at-event or --break-on-spike asks for it, so that
-// `break spikenn_break_here` in gdb stops exactly there; `next` is the event about to run.
+// `break spikenn_break_here` in gdb stops exactly there; `next` and the global
+// spikenn_break_event (readable in any build, `print *spikenn_break_event`) point at the
+// event about to run.
 extern "C" void spikenn_break_here(const spikenn::Event* next);
+extern "C" const spikenn::Event* spikenn_break_event;

@@ -433,7 +433,7 @@ void Loader::load_connections(const At& at, Scenario& sc) const {
     Network& net = sc.network;
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At c = at.item(i);
-        check_keys(c, {"from", "to", "pattern", "pairs", "delay", "weight"});
+        check_keys(c, {"from", "to", "pattern", "probability", "pairs", "delay", "weight"});
         const At delay_at = required(c, "delay");
         const Time delay = time(delay_at);
         if (delay < Time::from_ticks(1)) error(delay_at, "a delay must be at least one tick (1ns)");
@@ -458,10 +458,22 @@ void Loader::load_connections(const At& at, Scenario& sc) const {
             const auto to = select(required(c, "to"), sc);
             std::string pattern = "all_to_all";
             if (c.has("pattern")) pattern = scalar(c.child("pattern"), "a pattern");
+            if (c.has("probability") && pattern != "random") error(c.child("probability"), "'probability' goes with pattern: random");
             if (pattern == "all_to_all") {
                 for (EntityId a: from)
                     for (EntityId b: to)
                         if (a != b) pairs.emplace_back(a, b); // no self-connections
+            }
+            else if (pattern == "random") {
+                // Each pair (no self-connections) with the given probability, drawn from the
+                // stream of this connection entry: the same pairs whatever else changes.
+                const double prob = number(required(c, "probability"));
+                if (prob < 0 || prob > 1) error(c.child("probability"), fmt::format("{} is not a probability (0 to 1)", prob));
+                RandomStream rs(sc.seed, entity_id(fmt::format("connections[{}]", i)), 0);
+                std::uint64_t draw = 0;
+                for (EntityId a: from)
+                    for (EntityId b: to)
+                        if (a != b && static_cast<double>(rs.word(draw++) >> 8) * 0x1p-24 < prob) pairs.emplace_back(a, b);
             }
             else if (pattern == "one_to_one") {
                 if (from.size() != to.size()) {
@@ -470,7 +482,7 @@ void Loader::load_connections(const At& at, Scenario& sc) const {
                 for (std::size_t k = 0; k < from.size(); ++k) pairs.emplace_back(from[k], to[k]);
             }
             else {
-                error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all or one_to_one)", pattern));
+                error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all, one_to_one or random)", pattern));
             }
         }
         for (auto [a, b]: pairs) {

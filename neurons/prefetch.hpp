@@ -1,0 +1,81 @@
+// Blocks computed ahead of their events, on worker threads, without changing any result.
+//
+// A block's output is a pure function of the neuron's weights and the input tensor; only the
+// cheap part of an input (decay, refractory check, readout added to the potential, threshold)
+// depends on the neuron's state. So the block of every input is queued for the workers as soon
+// as the input is scheduled, and the event loop, which still handles events one at a time in
+// their order, takes the result when it gets there: it waits if a worker is computing it,
+// computes it itself if no worker has started (and, while a worker finishes the one it
+// needs, computes the next queued ones), and skips it if the input turns out to be
+// dropped (inputs that arrive within the target's current refractory period are not queued). Each result is computed once, by the same code, from the same data, so the results
+// and the event log are the same for any number of threads.
+#pragma once
+
+#include <condition_variable>
+#include <queue>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <map>
+#include <vector>
+
+#include "engine/event.hpp"
+#include "neurons/neuron.hpp"
+
+namespace spikenn {
+
+struct BlockResult {
+    double readout = 0;
+    bool finite = true; // every element of the block's output is finite
+};
+
+// The block and readout of `n` for input x (inline, on the calling thread).
+BlockResult compute_block(const TransformerNeuron& n, const Tensor& x);
+
+class BlockPrefetcher {
+public:
+    explicit BlockPrefetcher(unsigned workers);
+    ~BlockPrefetcher();
+    BlockPrefetcher(const BlockPrefetcher&) = delete;
+    BlockPrefetcher& operator=(const BlockPrefetcher&) = delete;
+
+    // Queues the block of the input event `key` to neuron n on a copy of tensor x (so that no
+    // worker ever reads a payload the simulator may release).
+    void submit(const EventKey& key, const TransformerNeuron& n, const Tensor& x);
+    // The result for `key`, or nothing if it was never submitted. With needed == false (the
+    // input is dropped) a block nobody has started is not computed.
+    std::optional<BlockResult> take(const EventKey& key, bool needed);
+    // Forgets every queued block (after the state was replaced); waits for running ones.
+    void clear();
+
+private:
+    struct Task {
+        enum class State { queued, running, done, skipped } state = State::queued;
+        EventKey key;
+        const TransformerNeuron* neuron = nullptr;
+        Tensor x;
+        BlockResult result;
+    };
+    static BlockResult run(const Task& t);
+    void worker();
+
+    std::mutex mutex_;
+    std::condition_variable work_;
+    std::condition_variable done_;
+    // Workers take the earliest time first, and within it the last events (largest target),
+    // while the event loop works from the first: the two meet in the middle, where a block
+    // computed ahead may turn out to belong to a dropped input.
+    struct WorkerOrder {
+        bool operator()(const std::shared_ptr<Task>& a, const std::shared_ptr<Task>& b) const {
+            if (a->key.time != b->key.time) return a->key.time > b->key.time;
+            return a->key < b->key;
+        }
+    };
+    std::priority_queue<std::shared_ptr<Task>, std::vector<std::shared_ptr<Task>>, WorkerOrder> queue_;
+    std::map<EventKey, std::shared_ptr<Task>> tasks_; // by key: the event loop helps in its own order
+    bool stop_ = false;
+    std::vector<std::thread> threads_;
+};
+
+} // namespace spikenn
