@@ -84,7 +84,7 @@ void RadixHeapQueue::push(const Event& e) {
         late_.clear();
         last_ = t;
         for (const Event& x: all) buckets_[bucket_of(x.key.time.ticks(), last_)].push_back(x);
-        std::sort(buckets_[0].begin(), buckets_[0].end(), key_after);
+        sort_run();
     }
     const int b = bucket_of(t, last_);
     if (b == 0) {
@@ -95,6 +95,29 @@ void RadixHeapQueue::push(const Event& e) {
         buckets_[b].push_back(e);
     }
     ++size_;
+}
+
+void RadixHeapQueue::sort_run() const {
+    auto& run = buckets_[0];
+    if (run.size() < 2) return;
+    // Within one time the key is (kind, target, source, seq): packed into two words as
+    // kind (2 bits), target (31), source's high 31 bits | source's low bit, seq (63). Targets
+    // are neurons (below 2^31); sequence numbers below 2^63 (else: a plain sort).
+    proxies_.resize(run.size());
+    for (std::size_t i = 0; i < run.size(); ++i) {
+        const EventKey& k = run[i].key;
+        if (k.target >= external_bit || k.seq >> 63) {
+            std::sort(run.begin(), run.end(), key_after);
+            return;
+        }
+        proxies_[i] = {static_cast<std::uint64_t>(k.kind) << 62 | static_cast<std::uint64_t>(k.target) << 31 | k.source >> 1,
+            static_cast<std::uint64_t>(k.source & 1) << 63 | k.seq, static_cast<std::uint32_t>(i)};
+    }
+    // Latest key first, so that pop takes from the back.
+    std::sort(proxies_.begin(), proxies_.end(), [](const Proxy& a, const Proxy& b) { return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo; });
+    scratch_.resize(run.size());
+    for (std::size_t i = 0; i < run.size(); ++i) scratch_[i] = run[proxies_[i].index];
+    run.swap(scratch_);
 }
 
 void RadixHeapQueue::settle() const {
@@ -108,7 +131,7 @@ void RadixHeapQueue::settle() const {
     // Every event of bucket b moves to a lower bucket relative to the new last time.
     for (Event& e: src) buckets_[bucket_of(e.key.time.ticks(), last_)].push_back(std::move(e));
     src.clear();
-    std::sort(buckets_[0].begin(), buckets_[0].end(), key_after);
+    sort_run();
 }
 
 const Event& RadixHeapQueue::top() const {

@@ -71,6 +71,15 @@ private:
 
     mutable std::vector<Event> buckets_[65]; // bucket 0: sorted, latest key first
     mutable std::vector<Event> late_;        // at the current time, pushed after sorting: a heap
+    // Scratch for sorting bucket 0 through 24-byte proxies of the key instead of moving
+    // whole events at every swap.
+    struct Proxy {
+        std::uint64_t hi, lo;
+        std::uint32_t index;
+    };
+    mutable std::vector<Proxy> proxies_;
+    mutable std::vector<Event> scratch_;
+    void sort_run() const;
     mutable std::int64_t last_ = INT64_MIN;  // the time of the events in bucket 0
     std::size_t size_ = 0;
 };
