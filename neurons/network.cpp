@@ -1,5 +1,6 @@
 #include "neurons/network.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -166,27 +167,33 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     if (n.params.refractory_period > Time::zero()) {
         if (auto end = later(t, n.params.refractory_period)) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
     }
-    // Targets with weight 1 share the output itself; other weights get a scaled copy each.
+    // Targets share one tensor per distinct weight: the output itself for weight 1, one
+    // scaled copy for each other weight. Each holds a reference per delivery.
     const auto& out = synapses[id];
-    std::uint32_t unscaled = 0;
-    for (const Synapse& s: out) unscaled += (s.weight == 1.0f && later(t, s.delay)) ? 1u : 0u;
-    const PayloadId produced = sim.payloads().add(output, 1 + unscaled);
+    std::vector<std::pair<float, PayloadId>> by_weight{{1.0f, sim.payloads().add(output, 1)}};
+    const PayloadId produced = by_weight.front().second;
     for (const Synapse& s: out) {
         const std::optional<Time> arrival = later(t, s.delay);
         if (!arrival) continue;
-        PayloadId p = produced;
-        if (s.weight != 1.0f) {
+        auto it = std::find_if(by_weight.begin(), by_weight.end(), [&](const auto& w) { return w.first == s.weight; });
+        if (it == by_weight.end()) {
             Tensor scaled = output;
             for (auto& v: scaled.data) v *= s.weight;
-            p = sim.payloads().add(std::move(scaled), 1);
+            by_weight.emplace_back(s.weight, sim.payloads().add(std::move(scaled), 1));
+            it = by_weight.end() - 1;
+        }
+        else {
+            sim.payloads().retain(it->second);
         }
         Event d;
         d.key = {*arrival, EventKind::input, s.target, id, n.state.seq++};
-        d.payload = p;
+        d.payload = it->second;
         d.cause = sim.event_number();
         sim.schedule(d);
         prefetch(d, sim);
     }
+    // A scaled copy was added with the reference of its first delivery; the output itself
+    // with the reference of the record (released after the observers).
     update_decay_event(id, sim);
     return {Outcome::delivered, n.state.potential, produced};
 }
