@@ -29,9 +29,13 @@ RandomStream::RandomStream(std::uint64_t seed, std::uint64_t entity, std::uint32
 
 std::uint32_t RandomStream::word(std::uint64_t n) const {
     const std::uint64_t block = n / 4;
-    const Philox4x32 counter = {static_cast<std::uint32_t>(block), purpose_, static_cast<std::uint32_t>(entity_),
-        static_cast<std::uint32_t>(entity_ >> 32)};
-    return philox4x32_10(counter, key_)[n % 4];
+    if (block != cached_block_) {
+        const Philox4x32 counter = {static_cast<std::uint32_t>(block), purpose_, static_cast<std::uint32_t>(entity_),
+            static_cast<std::uint32_t>(entity_ >> 32)};
+        cached_ = philox4x32_10(counter, key_);
+        cached_block_ = block;
+    }
+    return cached_[n % 4];
 }
 
 float RandomStream::normal() {

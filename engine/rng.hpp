@@ -48,6 +48,9 @@ private:
     std::uint32_t purpose_;
     std::uint64_t entity_;
     std::uint64_t position_ = 0;
+    // The last block computed: sequential draws use all four of its words.
+    mutable std::uint64_t cached_block_ = UINT64_MAX;
+    mutable Philox4x32 cached_{};
 };
 
 } // namespace spikenn
