@@ -273,28 +273,7 @@ TEST_CASE("replaying a failed run's log reproduces the failure") {
     const fs::path dir = scratch / "replay_failed";
     fs::remove_all(dir);
     fs::create_directories(dir);
-    std::ofstream(dir / "nan.yaml") << R"(run: {until: 1s}
-neurons:
-  - name: fine
-    embed_dim: 16
-    num_heads: 2
-    hidden_dim: 32
-    threshold: 0.1
-    weights: { norm2: { bias: 1.0 } }
-  - name: blows_up
-    embed_dim: 16
-    num_heads: 2
-    hidden_dim: 32
-stimuli:
-  - name: ok
-    to: fine
-    at: [10ms]
-    tensor: { constant: { seq_len: 2, value: 1 } }
-  - name: huge
-    to: blows_up
-    at: [20ms]
-    tensor: { constant: { seq_len: 2, value: 3e38 } }
-)";
+    fs::copy_file(SPIKENN_SOURCE_DIR "/tests/data/nan.yaml", dir / "nan.yaml", fs::copy_options::overwrite_existing);
     REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --record '{}' -q", (dir / "nan.yaml").string(), (dir / "out").string(), (dir / "nan.evlog").string()))
                 .code == 1);
     const Result r = run_cli(fmt::format("replay '{}'", (dir / "nan.evlog").string()));
