@@ -60,14 +60,6 @@ int RadixHeapQueue::bucket_of(std::int64_t time, std::int64_t last) {
     return x == 0 ? 0 : 64 - std::countl_zero(x);
 }
 
-namespace {
-// A functor, not a function pointer, so that std::sort inlines the comparison.
-struct KeyAfter {
-    bool operator()(const Event& a, const Event& b) const { return b.key < a.key; }
-};
-constexpr KeyAfter key_after{};
-} // namespace
-
 void RadixHeapQueue::push(const Event& e) {
     const std::int64_t t = e.key.time.ticks();
     if (size_ == 0) last_ = t; // an empty queue restarts at the first time it is given
@@ -107,7 +99,7 @@ void RadixHeapQueue::sort_run() const {
     for (std::size_t i = 0; i < run.size(); ++i) {
         const EventKey& k = run[i].key;
         if (k.target >= external_bit || k.seq >> 63) {
-            std::sort(run.begin(), run.end(), key_after);
+            std::sort(run.begin(), run.end(), Later{});
             return;
         }
         proxies_[i] = {static_cast<std::uint64_t>(k.kind) << 62 | static_cast<std::uint64_t>(k.target) << 31 | k.source >> 1,

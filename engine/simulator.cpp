@@ -87,25 +87,35 @@ std::optional<EventRecord> Simulator::step() {
     return rec;
 }
 
+void put_key(StateWriter& out, const EventKey& k) {
+    out.put(k.time.ticks());
+    out.put(static_cast<std::uint8_t>(k.kind));
+    out.put(k.target);
+    out.put(k.source);
+    out.put(k.seq);
+}
+
+EventKey get_key(StateReader& in) {
+    EventKey k;
+    k.time = Time::from_ticks(in.get<std::int64_t>());
+    const auto kind = in.get<std::uint8_t>();
+    if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
+    k.kind = static_cast<EventKind>(kind);
+    k.target = in.get<EntityId>();
+    k.source = in.get<EntityId>();
+    k.seq = in.get<std::uint64_t>();
+    return k;
+}
+
 namespace {
 void put_event(StateWriter& out, const Event& e) {
-    out.put(e.key.time.ticks());
-    out.put(static_cast<std::uint8_t>(e.key.kind));
-    out.put(e.key.target);
-    out.put(e.key.source);
-    out.put(e.key.seq);
+    put_key(out, e.key);
     out.put(e.payload);
     out.put(e.cause);
 }
 Event get_event(StateReader& in) {
     Event e;
-    e.key.time = Time::from_ticks(in.get<std::int64_t>());
-    const auto kind = in.get<std::uint8_t>();
-    if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
-    e.key.kind = static_cast<EventKind>(kind);
-    e.key.target = in.get<EntityId>();
-    e.key.source = in.get<EntityId>();
-    e.key.seq = in.get<std::uint64_t>();
+    e.key = get_key(in);
     e.payload = in.get<PayloadId>();
     e.cause = in.get<std::uint64_t>();
     return e;

@@ -63,6 +63,10 @@ struct RunLimits {
     std::uint64_t max_events = UINT64_MAX;            // processed events, cancelled ones included
 };
 
+// An event key in saved state; get_key refuses kinds that do not exist (StateError).
+void put_key(StateWriter& out, const EventKey& k);
+EventKey get_key(StateReader& in);
+
 enum class StopReason { queue_empty, end_time, max_events };
 std::string_view to_string(StopReason r);
 

@@ -32,6 +32,7 @@ public:
     }
     const std::vector<unsigned char>& bytes() const { return bytes_; }
     std::vector<unsigned char>& bytes() { return bytes_; }
+    std::string str() const { return std::string(bytes_.begin(), bytes_.end()); }
 
 private:
     std::vector<unsigned char> bytes_;
@@ -46,6 +47,7 @@ public:
 class StateReader {
 public:
     explicit StateReader(std::span<const unsigned char> bytes): bytes_(bytes) {}
+    explicit StateReader(const std::string& bytes): bytes_(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) {}
     template <typename T>
     T get() {
         static_assert(std::is_trivially_copyable_v<T>);

@@ -231,12 +231,7 @@ void Network::save_state(StateWriter& out) const {
         out.put<std::uint8_t>(st.last_spike.has_value());
         out.put(st.last_spike.value_or(Time::zero()).ticks());
         out.put<std::uint8_t>(st.pending_decay.has_value());
-        const EventKey k = st.pending_decay.value_or(EventKey{});
-        out.put(k.time.ticks());
-        out.put(static_cast<std::uint8_t>(k.kind));
-        out.put(k.target);
-        out.put(k.source);
-        out.put(k.seq);
+        put_key(out, st.pending_decay.value_or(EventKey{}));
         out.put(st.spike_input);
         out.put(st.seq);
     }
@@ -258,14 +253,7 @@ void Network::load_state(StateReader& in) {
         const Time last = Time::from_ticks(in.get<std::int64_t>());
         if (spiked) st.last_spike = last;
         const bool pending = in.get<std::uint8_t>() != 0;
-        EventKey k;
-        k.time = Time::from_ticks(in.get<std::int64_t>());
-        const auto kind = in.get<std::uint8_t>();
-        if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
-        k.kind = static_cast<EventKind>(kind);
-        k.target = in.get<EntityId>();
-        k.source = in.get<EntityId>();
-        k.seq = in.get<std::uint64_t>();
+        const EventKey k = get_key(in);
         if (pending) st.pending_decay = k;
         st.spike_input = in.get<PayloadId>();
         st.seq = in.get<std::uint64_t>();

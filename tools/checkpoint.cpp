@@ -85,4 +85,24 @@ Checkpoint read_checkpoint(const fs::path& path) {
     return c;
 }
 
+std::vector<unsigned char> CheckpointBody::encode() const {
+    StateWriter w;
+    for (const std::string* part: {&sim, &counts, &fingerprint, &log, &files}) w.put_string(*part);
+    if (history) w.put_string(*history);
+    return w.bytes();
+}
+
+CheckpointBody CheckpointBody::decode(const Checkpoint& c, const fs::path& path) {
+    StateReader r(c.body);
+    CheckpointBody b;
+    try {
+        for (std::string* part: {&b.sim, &b.counts, &b.fingerprint, &b.log, &b.files}) *part = r.get_string();
+        if (!r.at_end()) b.history = r.get_string();
+    }
+    catch (const StateError&) {
+        throw InputError(fmt::format("{}: the checkpoint is malformed", path.string()));
+    }
+    return b;
+}
+
 } // namespace spikenn

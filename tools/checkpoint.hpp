@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace spikenn {
@@ -28,6 +30,18 @@ struct CheckpointInfo {
 struct Checkpoint {
     CheckpointInfo info;
     std::vector<unsigned char> body;
+};
+
+// The body's sections, each length-prefixed so that each part reads its own. A run writes
+// the first five (the event log's and the output files' empty when it had none); the
+// debugger adds its record of the events before the checkpoint.
+struct CheckpointBody {
+    std::string sim, counts, fingerprint, log, files;
+    std::optional<std::string> history;
+
+    std::vector<unsigned char> encode() const;
+    // Throws InputError naming `path` when the sections are malformed.
+    static CheckpointBody decode(const Checkpoint& c, const std::filesystem::path& path);
 };
 
 // Writes to a temporary name in the same folder and renames it: a crash never leaves a

@@ -499,32 +499,16 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
     need_live("checkpoint");
     if (a.size() != 3 || (a[1] != "save" && a[1] != "load")) throw UserError("checkpoint save FILE | checkpoint load FILE");
     if (a[1] == "save") {
-        // The sections of a run's checkpoint (tools/run.cpp), then the debugger's history.
-        StateWriter body;
-        body.put_string([&] {
-            StateWriter w;
-            sim_->save_state(w);
-            return std::string(w.bytes().begin(), w.bytes().end());
-        }());
+        // A run's checkpoint (no event log, no output files), with the debugger's history.
+        CheckpointBody body;
+        StateWriter w, c, f, h;
+        sim_->save_state(w);
         RunCounts counts(sc_->network.size());
         Fingerprint fp;
-        for (const auto& r: history_) {
-            EventRecord er;
-            er.event.key = {Time::from_ticks(r.time), r.kind, r.target, r.source, r.seq};
-            er.result.outcome = r.outcome;
-            counts.add(er);
-            fp.add(r);
-        }
-        StateWriter c, f;
-        counts.save_state(c);
-        fp.save_state(f);
-        body.put_string(std::string(c.bytes().begin(), c.bytes().end()));
-        body.put_string(std::string(f.bytes().begin(), f.bytes().end()));
-        body.put_string(""); // no event log
-        body.put_string(""); // no output files
-        StateWriter h;
         h.put<std::uint64_t>(history_.size());
         for (const auto& r: history_) {
+            counts.add(r.kind, r.outcome, r.target);
+            fp.add(r);
             h.put(r.time);
             h.put(r.kind);
             h.put(r.outcome);
@@ -536,10 +520,13 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
             h.put<std::uint8_t>(r.tensor_hash.has_value());
             h.put(r.tensor_hash.value_or(0));
         }
-        body.put_string(std::string(h.bytes().begin(), h.bytes().end()));
-        CheckpointInfo info{hash_bytes(sc_->text.data(), sc_->text.size()), sc_->seed, sc_->end.ticks(), sc_->max_events, sim_->now().ticks(),
-            sim_->events_processed()};
-        write_checkpoint(a[2], info, body.bytes());
+        counts.save_state(c);
+        fp.save_state(f);
+        body.sim = w.str();
+        body.counts = c.str();
+        body.fingerprint = f.str();
+        body.history = h.str();
+        write_checkpoint(a[2], checkpoint_info(*sc_, *sim_), body.encode());
         out_ << fmt::format("saved {} at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
         return;
     }
@@ -553,15 +540,18 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
     if (ck.info.scenario_hash != hash_bytes(sc_->text.data(), sc_->text.size())) {
         throw UserError(fmt::format("{}: a checkpoint of another scenario; this session debugs {}", a[2], sc_->path.string()));
     }
+    CheckpointBody body;
+    try {
+        body = CheckpointBody::decode(ck, a[2]);
+    }
+    catch (const InputError& e) {
+        throw UserError(e.what());
+    }
     // Restore into a copy first, so that a damaged file leaves the session as it was.
     try {
-        StateReader body(ck.body);
-        const std::string sim_bytes = body.get_string();
-        for (int i = 0; i < 4; ++i) body.get_string();
         std::vector<LogRecord> history;
-        if (!body.at_end()) {
-            const std::string hb = body.get_string();
-            StateReader h(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(hb.data()), hb.size()));
+        if (body.history) {
+            StateReader h(*body.history);
             const auto n = h.get_count(40);
             for (std::uint64_t i = 0; i < n; ++i) {
                 LogRecord r;
@@ -582,7 +572,7 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
         }
         const std::vector<unsigned char> before = state_bytes();
         try {
-            StateReader s(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(sim_bytes.data()), sim_bytes.size()));
+            StateReader s(body.sim);
             sim_->load_state(s);
         }
         catch (...) {

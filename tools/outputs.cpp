@@ -46,12 +46,12 @@ std::string seconds_text(Time t) {
     return frac.empty() ? fmt::format("{}{}", sign, mag / per) : fmt::format("{}{}.{}", sign, mag / per, frac);
 }
 
-void RunCounts::add(const EventRecord& r) {
+void RunCounts::add(EventKind kind, Outcome outcome, EntityId target) {
     ++events;
-    ++by_kind[static_cast<std::size_t>(r.event.key.kind)];
-    ++by_outcome[static_cast<std::size_t>(r.result.outcome)];
-    if (r.result.outcome == Outcome::delivered) ++spikes[r.event.key.target];
-    if (r.result.outcome == Outcome::dropped) ++drops[r.event.key.target];
+    ++by_kind[static_cast<std::size_t>(kind)];
+    ++by_outcome[static_cast<std::size_t>(outcome)];
+    if (outcome == Outcome::delivered) ++spikes[target];
+    if (outcome == Outcome::dropped) ++drops[target];
 }
 
 void RunCounts::save_state(StateWriter& out) const {

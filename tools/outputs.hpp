@@ -27,7 +27,8 @@ struct RunCounts {
     std::vector<std::uint64_t> drops;  // per neuron
 
     explicit RunCounts(std::size_t neurons): spikes(neurons), drops(neurons) {}
-    void add(const EventRecord& r);
+    void add(const EventRecord& r) { add(r.event.key.kind, r.result.outcome, r.event.key.target); }
+    void add(EventKind kind, Outcome outcome, EntityId target);
     void save_state(StateWriter& out) const;
     void load_state(StateReader& in);
 };

@@ -55,6 +55,10 @@ ScenarioOverrides recorded_overrides(const LogHeader& h) {
     return ov;
 }
 
+CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim) {
+    return {hash_bytes(sc.text.data(), sc.text.size()), sc.seed, sc.end.ticks(), sc.max_events, sim.now().ticks(), sim.events_processed()};
+}
+
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     LogHeader h;
     h.engine_version = SPIKENN_VERSION;
@@ -70,30 +74,9 @@ LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     return h;
 }
 
-namespace {
-
-// The body of a checkpoint: length-prefixed sections, so that each part reads its own.
-enum Section { sim_section, counts_section, fingerprint_section, log_section, files_section, section_count };
-
-std::vector<std::string> split_sections(const Checkpoint& c, const fs::path& path) {
-    StateReader r(c.body);
-    std::vector<std::string> out;
-    try {
-        for (int i = 0; i < section_count; ++i) out.push_back(r.get_string());
-    }
-    catch (const StateError&) {
-        throw InputError(fmt::format("{}: the checkpoint is malformed", path.string()));
-    }
-    return out;
-}
-
-std::span<const unsigned char> bytes_of(const std::string& s) { return {reinterpret_cast<const unsigned char*>(s.data()), s.size()}; }
-
-} // namespace
-
 RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     std::optional<Checkpoint> resume;
-    std::vector<std::string> sections;
+    CheckpointBody sections;
     if (rs.resume) {
         resume = read_checkpoint(*rs.resume);
         const std::uint64_t hash = hash_bytes(sc.text.data(), sc.text.size());
@@ -101,23 +84,22 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
             throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of {} ({})", rs.resume->string(),
                 hex64(resume->info.scenario_hash), sc.path.string(), hex64(hash)));
         }
-        sections = split_sections(*resume, *rs.resume);
-        if (sections[log_section].empty() == rs.record.has_value()) {
+        sections = CheckpointBody::decode(*resume, *rs.resume);
+        if (sections.log.empty() == rs.record.has_value()) {
             throw InputError(fmt::format("{}: {}", rs.resume->string(),
                 rs.record ? "the interrupted run recorded no event log; resume without --record"
                           : "the interrupted run recorded an event log; resume with --record and that log"));
         }
-        if (sections[files_section].empty() == rs.write_files) {
+        if (sections.files.empty() == rs.write_files) {
             throw InputError(fmt::format("{}: the interrupted run wrote {}output files", rs.resume->string(), rs.write_files ? "no " : ""));
         }
     }
-    auto section_reader = [&](Section s) { return StateReader(bytes_of(sections[s])); };
     std::optional<OutputFiles> files;
     std::optional<EventLogWriter> log_writer;
     try {
         if (rs.write_files) {
             if (resume) {
-                StateReader r = section_reader(files_section);
+                StateReader r(sections.files);
                 files.emplace(rs.out_dir, sc, &r);
             }
             else {
@@ -126,7 +108,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         }
         if (rs.record) {
             if (resume) {
-                StateReader r = section_reader(log_section);
+                StateReader r(sections.log);
                 log_writer.emplace(*rs.record, r);
             }
             else {
@@ -155,11 +137,11 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     sim.set_limits({sc.end, sc.max_events});
     if (resume) {
         try {
-            StateReader r = section_reader(sim_section);
+            StateReader r(sections.sim);
             sim.load_state(r);
-            StateReader c = section_reader(counts_section);
+            StateReader c(sections.counts);
             rep.counts.load_state(c);
-            StateReader f = section_reader(fingerprint_section);
+            StateReader f(sections.fingerprint);
             fingerprint.load_state(f);
         }
         catch (const StateError& e) {
@@ -174,31 +156,28 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     }
     // A checkpoint at time T is taken before the first event at or after T.
     auto take_checkpoint = [&](Time t) {
-        std::vector<std::string> parts(section_count);
-        StateWriter w;
+        CheckpointBody body;
+        StateWriter w, c, f;
         sim.save_state(w);
-        parts[sim_section].assign(w.bytes().begin(), w.bytes().end());
-        StateWriter c;
         rep.counts.save_state(c);
-        parts[counts_section].assign(c.bytes().begin(), c.bytes().end());
-        StateWriter f;
         fingerprint.save_state(f);
-        parts[fingerprint_section].assign(f.bytes().begin(), f.bytes().end());
+        body.sim = w.str();
+        body.counts = c.str();
+        body.fingerprint = f.str();
         if (log_writer) {
             StateWriter l;
             log_writer->save_state(l);
-            parts[log_section].assign(l.bytes().begin(), l.bytes().end());
+            body.log = l.str();
         }
         if (files) {
             StateWriter o;
             files->save_state(o);
-            parts[files_section].assign(o.bytes().begin(), o.bytes().end());
+            body.files = o.str();
         }
-        StateWriter body;
-        for (const auto& p: parts) body.put_string(p);
-        CheckpointInfo info{hash_bytes(sc.text.data(), sc.text.size()), sc.seed, sc.end.ticks(), sc.max_events, t.ticks(), sim.events_processed()};
+        CheckpointInfo info = checkpoint_info(sc, sim);
+        info.time_ticks = t.ticks(); // taken before the first event at or after t
         const fs::path path = rs.checkpoint_dir / fmt::format("checkpoint-{:019}.ckpt", t.ticks());
-        write_checkpoint(path, info, body.bytes());
+        write_checkpoint(path, info, body.encode());
         log->info("checkpoint at {} after {} events: {}", t, sim.events_processed(), path.string());
     };
     const bool log_events = log->should_log(spdlog::level::debug);

@@ -44,6 +44,9 @@ ScenarioOverrides recorded_overrides(const LogHeader& h);
 // The header of the event log of a run of sc.
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
 
+// What a checkpoint of sc taken now says of itself.
+CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim);
+
 // Runs sc. Throws InputError for bad output paths and SimulationError when the run fails
 // (the files keep what was recorded under their .partial names; the log keeps its blocks).
 RunReport run_scenario(Scenario& sc, const RunSettings& settings);
