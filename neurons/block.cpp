@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include "engine/rng.hpp"
+#include "neurons/matmul.hpp"
 
 namespace spikenn {
 
@@ -13,19 +14,12 @@ namespace {
 
 using MatrixRM = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstMap = Eigen::Map<const MatrixRM>;
-using RowVec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
-using ConstRowMap = Eigen::Map<const RowVec>;
 
-ConstMap weight(const BlockWeights& w, Param p, std::int32_t out, std::int32_t in) {
-    return ConstMap(w[p].data(), out, in);
-}
-ConstRowMap bias(const BlockWeights& w, Param p, std::int32_t n) { return ConstRowMap(w[p].data(), n); }
-
-// y = x·Wᵀ + b, as torch.nn.Linear.
+// y = x·Wᵀ + b, as torch.nn.Linear, through the fixed-order product (neurons/matmul.hpp).
 MatrixRM linear(const MatrixRM& x, const BlockWeights& w, Param wp, Param bp, std::int32_t out) {
     const auto in = static_cast<std::int32_t>(x.cols());
-    MatrixRM y = x * weight(w, wp, out, in).transpose();
-    y.rowwise() += bias(w, bp, out);
+    MatrixRM y(x.rows(), out);
+    matmul_nt({static_cast<std::int32_t>(x.rows()), out, in, x.data(), in, w[wp].data(), in, w[bp].data(), y.data(), out});
     return y;
 }
 
@@ -136,15 +130,19 @@ Tensor block_forward(const BlockWeights& w, const Tensor& xt) {
     const MatrixRM k = linear(x, w, Param::key_weight, Param::key_bias, d);
     const MatrixRM v = linear(x, w, Param::value_weight, Param::value_bias, d);
     const auto scale = static_cast<float>(std::sqrt(static_cast<double>(hd)));
-    MatrixRM concat(x.rows(), d);
+    const std::int32_t n = xt.rows;
+    const MatrixRM vt = v.transpose(); // row c holds feature c of every position
+    MatrixRM concat(n, d);
+    MatrixRM scores(n, n);
     for (std::int32_t h = 0; h < heads; ++h) {
-        MatrixRM scores = (q.middleCols(h * hd, hd) * k.middleCols(h * hd, hd).transpose()) / scale;
+        matmul_nt({n, n, hd, q.data() + h * hd, d, k.data() + h * hd, d, nullptr, scores.data(), n});
+        scores /= scale;
         for (Eigen::Index r = 0; r < scores.rows(); ++r) {
             const float m = scores.row(r).maxCoeff();
             scores.row(r) = (scores.row(r).array() - m).exp();
             scores.row(r) /= scores.row(r).sum();
         }
-        concat.middleCols(h * hd, hd) = scores * v.middleCols(h * hd, hd);
+        matmul_nt({n, hd, n, scores.data(), n, vt.data() + std::int64_t{h} * hd * n, n, nullptr, concat.data() + h * hd, d});
     }
     MatrixRM a = linear(concat, w, Param::out_weight, Param::out_bias, d) + x;
     layer_norm(a, w, Param::norm1_weight, Param::norm1_bias);
