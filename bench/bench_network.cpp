@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
     for (const std::string scenario: {"scenarios/demo.yaml", "bench/large.yaml"}) {
         std::uint64_t events = 0, fp[3] = {0, 0, 0};
         auto run = [&](unsigned threads) {
-            Scenario sc = load_scenario(scenario);
+            ScenarioOverrides ov;
+            ov.threads = threads;
+            Scenario sc = load_scenario(scenario, ov);
             RunSettings rs;
             rs.out_dir = tmp / fmt::format("t{}", threads);
             rs.scenario_arg = scenario;

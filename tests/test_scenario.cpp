@@ -86,6 +86,26 @@ TEST_CASE("adding a neuron does not change the others' weights") {
     CHECK(one.network.neurons[0].weights->params != two.network.neurons[0].weights->params);
 }
 
+// Random weights are drawn on several threads when asked: each neuron's come from its own
+// stream, so they are the same for any number of threads.
+TEST_CASE("weights drawn on several threads equal those drawn on one") {
+    const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(d);
+    std::ofstream(d / "pop7.yaml") << "run: {seed: 9}\nneurons:\n  - population: p\n    size: 7\n    embed_dim: 16\n    num_heads: 2\n    hidden_dim: 32\n"
+                                      "  - name: solo\n    embed_dim: 16\n    num_heads: 2\n    hidden_dim: 32\n";
+    ScenarioOverrides three;
+    three.threads = 3;
+    const Scenario a = load_scenario(d / "pop7.yaml");
+    const Scenario b = load_scenario(d / "pop7.yaml", three);
+    REQUIRE(a.network.size() == 8);
+    REQUIRE(b.network.size() == 8);
+    for (std::size_t i = 0; i < a.network.size(); ++i) {
+        CAPTURE(i);
+        CHECK(a.network.neurons[i].weights->params == b.network.neurons[i].weights->params);
+        if (i > 0) CHECK(a.network.neurons[i].weights->params != a.network.neurons[i - 1].weights->params);
+    }
+}
+
 // Regression: "p[0]" of a population of one was refused as an unknown neuron.
 TEST_CASE("a population of one is indexed like any other") {
     const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";

@@ -91,6 +91,7 @@ int do_run(const RunOptions& o) {
         }
         if (checkpoint_every <= Time::zero()) throw InputError("--checkpoint-every: the period must be greater than 0");
     }
+    ov.threads = o.threads;
     Scenario sc = load_scenario(o.scenario, ov);
     if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
         bool endless = false;

@@ -1,6 +1,7 @@
 #include "tools/scenario.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -165,6 +167,7 @@ private:
     std::uint64_t size_bytes(const At& at) const;
 
     fs::path file_;
+    unsigned threads_ = 1;
     std::string text_;
     // Selector names: a neuron's own name, or a population's name for all its members.
     std::map<std::string, std::vector<EntityId>> groups_;
@@ -299,6 +302,22 @@ void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, 
     };
     std::optional<SafetensorsFile> st;
     if (file) st.emplace(with_file(file_at, [&] { return SafetensorsFile(*file); }));
+    // Distinct random weights are drawn up front, on several threads: each neuron's come
+    // from its own stream, so the order of drawing does not matter.
+    std::vector<BlockWeights> drawn;
+    if (!st && !shared) {
+        drawn.resize(count);
+        const std::size_t workers = std::min<std::size_t>(std::max(1u, threads_), count);
+        std::atomic<std::size_t> next{0};
+        auto draw = [&] {
+            for (std::size_t k; (k = next++) < count;) {
+                drawn[k] = BlockWeights::random(shape, sc.seed, entity_id("neuron:" + net.names[first + k]));
+            }
+        };
+        std::vector<std::jthread> pool;
+        for (std::size_t i = 1; i < workers; ++i) pool.emplace_back(draw);
+        draw();
+    }
     std::shared_ptr<const BlockWeights> shared_weights;
     for (std::size_t k = 0; k < count; ++k) {
         const std::size_t id = first + k;
@@ -321,9 +340,11 @@ void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, 
                 w[p] = with_file(file_at, [&] { return st->get_f32(key, param_shape(p, shape)); });
             }
         }
+        else if (shared) {
+            w = BlockWeights::random(shape, sc.seed, entity_id("population:" + group));
+        }
         else {
-            const std::string entity = shared ? "population:" + group : "neuron:" + net.names[id];
-            w = BlockWeights::random(shape, sc.seed, entity_id(entity));
+            w = std::move(drawn[k]);
         }
         apply_fills(w);
         auto ptr = std::make_shared<const BlockWeights>(std::move(w));
@@ -588,6 +609,7 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 }
 
 Scenario Loader::load(const ScenarioOverrides& ov) {
+    threads_ = ov.threads;
     Scenario sc;
     sc.path = file_;
     sc.text = text_;

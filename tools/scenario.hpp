@@ -48,6 +48,8 @@ struct ScenarioOverrides {
     std::optional<std::uint64_t> seed;
     std::optional<Time> end;
     std::optional<std::uint64_t> max_events;
+    // Threads for drawing random weights; no weight depends on it.
+    unsigned threads = 1;
 };
 
 // Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.
