@@ -47,7 +47,10 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k) const {
 
 void Network::set_threads(unsigned threads) {
     prefetch_.reset();
-    if (threads > 1) prefetch_ = std::make_unique<BlockPrefetcher>(threads - 1);
+    if (threads > 1) {
+        prefetch_ = std::make_unique<BlockPrefetcher>(threads - 1, neurons.size());
+        for (EntityId id = 0; id < neurons.size(); ++id) prefetch_->note_potential(id, neurons[id].state.potential);
+    }
 }
 
 void Network::prefetch(const Event& e, Simulator& sim) {
@@ -85,10 +88,13 @@ std::optional<Time> later(Time t, Time d) {
 
 void Network::start(Simulator& sim) {
     if (prefetch_) prefetch_->clear();
+    spike_outputs_.clear();
     // A run starts from the parameters, whatever an earlier run left in the state.
-    for (auto& n: neurons) {
+    for (EntityId id = 0; id < neurons.size(); ++id) {
+        TransformerNeuron& n = neurons[id];
         n.state = NeuronState{};
         n.state.potential = n.params.reset_potential; // as the seed
+        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
     }
     next_occurrence_.assign(stimuli.size(), 1);
     for (std::size_t s = 0; s < stimuli.size(); ++s) schedule_occurrence(sim, s, 0);
@@ -144,6 +150,10 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
             n.state.pending_decay.reset();
         }
         sim.schedule(own_event(id, t, EventKind::spike, sim));
+        if (block->spike_output) {
+            spike_outputs_.resize(neurons.size());
+            spike_outputs_[id] = std::move(block->spike_output);
+        }
         return {Outcome::spiked, n.state.potential, no_payload};
     }
     update_decay_event(id, sim);
@@ -153,7 +163,14 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
 EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     TransformerNeuron& n = neurons[id];
     const Time t = e.key.time;
-    Tensor output = feed_forward(*n.weights, sim.payloads().get(n.state.spike_input));
+    Tensor output;
+    if (id < spike_outputs_.size() && spike_outputs_[id]) {
+        output = *spike_outputs_[id];
+        spike_outputs_[id].reset();
+    }
+    else {
+        output = feed_forward(*n.weights, sim.payloads().get(n.state.spike_input));
+    }
     sim.payloads().release(n.state.spike_input);
     n.state.spike_input = no_payload;
     for (float v: output.data) {
@@ -165,7 +182,9 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     n.state.last_update = t;
     n.state.last_spike = t;
     if (n.params.refractory_period > Time::zero()) {
-        if (auto end = later(t, n.params.refractory_period)) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
+        const auto end = later(t, n.params.refractory_period);
+        if (end) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
+        if (prefetch_) prefetch_->refractory(id, t, end.value_or(Time::max()));
     }
     // Targets share one tensor per distinct weight: the output itself for weight 1, one
     // scaled copy for each other weight. Each holds a reference per delivery.
@@ -211,9 +230,15 @@ EventResult Network::handle(const Event& e, Simulator& sim) {
                 schedule_occurrence(sim, s, e.key.seq + 1);
             }
         }
-        return on_input(id, e, sim);
+        const EventResult r = on_input(id, e, sim);
+        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
+        return r;
     }
-    case EventKind::spike: return on_spike(id, e, sim);
+    case EventKind::spike: {
+        const EventResult r = on_spike(id, e, sim);
+        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
+        return r;
+    }
     case EventKind::decay_update:
         n.state.pending_decay.reset();
         return {Outcome::decay_update, n.potential_at(e.key.time), no_payload};
@@ -241,6 +266,7 @@ void Network::save_state(StateWriter& out) const {
 
 void Network::load_state(StateReader& in) {
     if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
+    spike_outputs_.clear();
     const auto n = in.get<std::uint64_t>();
     if (n != neurons.size()) {
         throw StateError(fmt::format("the saved state has {} neurons, this network {}", n, neurons.size()));
@@ -262,7 +288,10 @@ void Network::load_state(StateReader& in) {
     if (s != stimuli.size()) throw StateError(fmt::format("the saved state has {} stimuli, this network {}", s, stimuli.size()));
     std::vector<std::uint64_t> next(s);
     for (auto& k: next) k = in.get<std::uint64_t>();
-    for (std::size_t i = 0; i < neurons.size(); ++i) neurons[i].state = states[i];
+    for (EntityId i = 0; i < neurons.size(); ++i) {
+        neurons[i].state = states[i];
+        if (prefetch_) prefetch_->note_potential(i, states[i].potential);
+    }
     next_occurrence_ = std::move(next);
 }
 

@@ -74,6 +74,9 @@ private:
     void prefetch(const Event& e, Simulator& sim);
 
     std::vector<std::uint64_t> next_occurrence_; // per stimulus: the first not yet scheduled
+    // Per neuron: the output of its pending spike, when a worker computed it ahead (a cache,
+    // not state: without it the spike computes the same tensor).
+    std::vector<std::shared_ptr<const Tensor>> spike_outputs_;
     // Last, so that its workers stop before the neurons they read are destroyed.
     std::unique_ptr<BlockPrefetcher> prefetch_;
 };

@@ -1,6 +1,7 @@
 #include "neurons/prefetch.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace spikenn {
 
@@ -12,7 +13,8 @@ BlockResult compute_block(const TransformerNeuron& n, const Tensor& x) {
     return r;
 }
 
-BlockPrefetcher::BlockPrefetcher(unsigned workers) {
+BlockPrefetcher::BlockPrefetcher(unsigned workers, std::size_t neurons): hints_(new std::atomic<double>[neurons]) {
+    for (std::size_t i = 0; i < neurons; ++i) hints_[i].store(std::numeric_limits<double>::quiet_NaN());
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -41,6 +43,9 @@ void BlockPrefetcher::submit(const EventKey& key, const TransformerNeuron& n, co
 }
 
 void BlockPrefetcher::worker() {
+    // The neuron and time whose inputs this worker is on, and their readouts so far.
+    std::optional<std::pair<Time, EntityId>> group;
+    double readouts = 0;
     for (;;) {
         std::shared_ptr<Task> t;
         {
@@ -52,11 +57,26 @@ void BlockPrefetcher::worker() {
             if (t->state != Task::State::queued) continue; // taken by the event loop already
             t->state = Task::State::running;
         }
-        const BlockResult r = run(*t);
+        BlockResult r = run(*t);
+        const std::pair<Time, EntityId> g{t->key.time, t->key.target};
+        if (group != g) {
+            group = g;
+            readouts = 0;
+        }
+        readouts += r.readout;
+        const double potential = hints_[g.second].load(std::memory_order_relaxed);
+        const bool spikes = potential + readouts >= t->neuron->params.threshold; // false while the hint is NaN
+        if (spikes) r.spike_output = std::make_shared<const Tensor>(feed_forward(*t->neuron->weights, t->x));
         {
             std::lock_guard lock(mutex_);
             t->result = r;
             t->state = Task::State::done;
+            if (spikes) {
+                // The later inputs of this neuron at this time will most likely be dropped.
+                for (auto it = tasks_.upper_bound(t->key); it != tasks_.end() && it->first.time == g.first && it->first.target == g.second; ++it) {
+                    if (it->second->state == Task::State::queued) it->second->state = Task::State::skipped;
+                }
+            }
         }
         done_.notify_all();
     }
@@ -70,7 +90,7 @@ std::optional<BlockResult> BlockPrefetcher::take(const EventKey& key, bool neede
         if (it == tasks_.end()) return std::nullopt;
         t = std::move(it->second);
         tasks_.erase(it);
-        if (t->state == Task::State::queued) {
+        if (t->state == Task::State::queued || t->state == Task::State::skipped) {
             // Nobody has started it: compute it here, or not at all.
             t->state = needed ? Task::State::running : Task::State::skipped;
         }
@@ -104,6 +124,14 @@ std::optional<BlockResult> BlockPrefetcher::take(const EventKey& key, bool neede
     }
     if (!needed) return BlockResult{};
     return run(*t);
+}
+
+void BlockPrefetcher::refractory(EntityId target, Time from, Time until) {
+    std::lock_guard lock(mutex_);
+    const auto end = tasks_.lower_bound(EventKey{until, EventKind::refractory_end, 0, 0, 0});
+    for (auto it = tasks_.lower_bound(EventKey{from, EventKind::refractory_end, 0, 0, 0}); it != end; ++it) {
+        if (it->first.target == target && it->second->state == Task::State::queued) it->second->state = Task::State::skipped;
+    }
 }
 
 void BlockPrefetcher::clear() {

@@ -5,6 +5,7 @@
 
 #include "engine/rng.hpp"
 #include "neurons/network.hpp"
+#include "neurons/prefetch.hpp"
 
 using namespace spikenn;
 
@@ -240,4 +241,30 @@ TEST_CASE("restoring a saved state and re-running reaches the same state") {
     std::vector<unsigned char> cut(states[5].begin(), states[5].begin() + static_cast<std::ptrdiff_t>(states[5].size() / 2));
     StateReader r(cut);
     CHECK_THROWS_AS(sim.load_state(r), StateError);
+}
+
+// The prefetcher's hints (a spike's refractory period, the potential) only steer which blocks
+// are computed ahead: a block skipped on a hint that turns out to be needed is computed then,
+// with the result it has anyway.
+TEST_CASE("a block skipped on a hint is still computed when needed") {
+    const TransformerNeuron n = neuron("hinted", 0.25f);
+    Tensor x(3, 8);
+    RandomStream rs(2, entity_id("x"), 0);
+    for (auto& v: x.data) v = rs.normal();
+    const BlockResult direct = compute_block(n, x);
+    BlockPrefetcher p(0, 1); // no workers: nothing runs behind the test's back
+    const EventKey k1{parse_time("5ms"), EventKind::input, 0, 1, 0};
+    const EventKey k2{parse_time("5ms"), EventKind::input, 0, 2, 0};
+    p.submit(k1, n, x);
+    p.submit(k2, n, x);
+    p.refractory(0, parse_time("5ms"), parse_time("15ms")); // both look dropped now
+    const auto r1 = p.take(k1, true);
+    REQUIRE(r1);
+    CHECK(r1->readout == direct.readout);
+    CHECK(r1->finite);
+    const auto r2 = p.take(k2, false); // dropped after all: nothing to compute
+    REQUIRE(r2);
+    CHECK(!p.take(k2, true)); // taken once only
+    const EventKey never{parse_time("6ms"), EventKind::input, 0, 3, 0};
+    CHECK(!p.take(never, true));
 }
