@@ -14,3 +14,5 @@ echo
 build/bench/spikenn_bench_network 3
 echo
 build/bench/spikenn_bench_memory
+echo
+build/bench/spikenn_bench_plot 5

@@ -1,6 +1,7 @@
 #include "tools/cli.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
 #include "tools/outputs.hpp"
+#include "tools/plot.hpp"
 #include "tools/run.hpp"
 #include "tools/scenario.hpp"
 
@@ -36,8 +38,40 @@ struct RunOptions {
     std::uint64_t break_at_event = 0;
     std::string break_on_spike;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    bool plot = false;
     bool quiet = false;
 };
+
+struct PlotCommand {
+    std::string log;
+    std::string out;
+    PlotOptions options;
+};
+
+// Writes `text` to `path` through a temporary name, so that a reader never sees half a file.
+void write_file(const fs::path& path, const std::string& text) {
+    const fs::path tmp = path.string() + ".partial";
+    {
+        std::ofstream f(tmp, std::ios::binary);
+        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
+        f << text;
+        f.close();
+        if (!f) throw InputError(fmt::format("{}: write failed", tmp.string()));
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw InputError(fmt::format("{}: cannot be renamed to {}: {}", tmp.string(), path.string(), ec.message()));
+}
+
+// The SVG of the log goes next to it (run.evlog: run.svg) unless --out says otherwise.
+int do_plot(const PlotCommand& c) {
+    const fs::path out = c.out.empty() ? fs::path(c.log).replace_extension(".svg") : fs::path(c.out);
+    std::error_code ec;
+    if (fs::exists(out, ec) && fs::equivalent(out, c.log, ec)) throw InputError(fmt::format("--out {}: that is the log being read", out.string()));
+    write_file(out, plot_svg(c.log, c.options));
+    std::cout << fmt::format("{}: plot of {}\n", out.string(), c.log);
+    return 0;
+}
 
 std::string neuron_table(const Scenario& sc, Time end, const RunCounts& c) {
     const Network& net = sc.network;
@@ -115,6 +149,7 @@ int do_run(const RunOptions& o) {
         if (it == names.end()) throw InputError(fmt::format("--break-on-spike: the scenario has no neuron '{}'", o.break_on_spike));
         rs.break_on_spike = static_cast<EntityId>(it - names.begin());
     }
+    if (o.plot && !rs.record) rs.record = rs.out_dir / "events.evlog"; // the plot is drawn from the log
     RunReport rep;
     try {
         rep = run_scenario(sc, rs);
@@ -141,6 +176,11 @@ int do_run(const RunOptions& o) {
     s += neuron_table(sc, rep.end, counts);
     s += fmt::format("\n  files in {}: {}\n", rs.out_dir.string(), fmt::join(rep.files, ", "));
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
+    if (o.plot) {
+        const fs::path svg = rs.out_dir / "plot.svg";
+        write_file(svg, plot_svg(*rs.record, {}));
+        s += fmt::format("  plot: {}\n", svg.string());
+    }
     std::cout << s;
     const bool overridden = o.resume.empty() && (ov.seed || ov.end || ov.max_events);
     if (sc.expect_fingerprint && overridden) {
@@ -190,6 +230,7 @@ int cli_main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     run->add_option("--break-at-event", ro.break_at_event, "For gdb: call spikenn_break_here() before event N")->check(CLI::PositiveNumber);
     run->add_option("--break-on-spike", ro.break_on_spike, "For gdb: call spikenn_break_here() before each spike of this neuron");
+    run->add_flag("--plot", ro.plot, "Also draw OUT/plot.svg from the event log (recorded to OUT/events.evlog unless --record is given)");
     run->add_flag("--quiet,-q", ro.quiet, "No progress line");
 
     std::string vpath;
@@ -205,6 +246,14 @@ int cli_main(int argc, char** argv) {
     auto* debug = app.add_subcommand("debug", "Step through a scenario, or browse an event log, at an interactive prompt");
     debug->add_option("target", dbg.target, "A scenario (.yaml) or an event log")->required();
     debug->add_option("--commands", dbg.commands, "Read commands from this file instead of the terminal");
+
+    PlotCommand pc;
+    auto* plot = app.add_subcommand("plot", "Draw an event log as one SVG page: spike raster, potential traces, event rates");
+    plot->add_option("log", pc.log, "Event log")->required();
+    plot->add_option("--out,-o", pc.out, "SVG file (default: the log's name with .svg)");
+    plot->add_option("--neurons,-n", pc.options.neurons, "Neurons whose potential to trace (names, comma-separated or repeated; default: the 4 that spiked most)")
+        ->delimiter(',');
+    plot->add_option("--max-rows", pc.options.max_rows, "Raster rows before neurons are grouped (default 1000)")->check(CLI::Range(1, 100000));
 
     auto* logcmd = app.add_subcommand("log", "Read event logs: show, stats, export, diff");
     logcmd->require_subcommand(1);
@@ -222,7 +271,9 @@ int cli_main(int argc, char** argv) {
     std::string export_log, export_format, export_out;
     auto* exp = logcmd->add_subcommand("export", "Write the events in another format");
     exp->add_option("log", export_log, "Event log")->required();
-    exp->add_option("--format", export_format, "jsonl or csv")->required()->check(CLI::IsMember({"jsonl", "csv"}));
+    exp->add_option("--format", export_format, "jsonl, csv, vcd (GTKWave) or chrome-trace (Perfetto, chrome://tracing)")
+        ->required()
+        ->check(CLI::IsMember({"jsonl", "csv", "vcd", "chrome-trace"}));
     exp->add_option("--out,-o", export_out, "Output file (default: standard output)");
     std::string diff_a, diff_b;
     auto* diff = logcmd->add_subcommand("diff", "Find the first event where two logs part");
@@ -241,6 +292,7 @@ int cli_main(int argc, char** argv) {
         if (*validate) return do_validate(vpath);
         if (*replay) return replay_command(rp);
         if (*debug) return debug_command(dbg);
+        if (*plot) return do_plot(pc);
         if (*show) return log_show(so);
         if (*stats) return log_stats(stats_log);
         if (*exp) return log_export(export_log, export_format, export_out);

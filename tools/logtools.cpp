@@ -10,8 +10,10 @@
 #include <fmt/format.h>
 
 #include "tools/eventlog.hpp"
+#include "tools/plot.hpp"
 #include "tools/run.hpp"
 #include "tools/scenario.hpp"
+#include "tools/waveform.hpp"
 
 namespace spikenn {
 
@@ -390,6 +392,12 @@ int log_export(const std::string& path, const std::string& format, const std::st
     }
     const bool csv = format == "csv";
     std::string buf;
+    std::unique_ptr<LogExporter> exporter;
+    if (format == "vcd" || format == "chrome-trace") {
+        std::string why;
+        const auto params = neuron_params_of(h, why);
+        exporter = format == "vcd" ? make_vcd_exporter(h, params, buf) : make_chrome_trace_exporter(h, params, buf);
+    }
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";
     auto esc = [](const std::string& s) { // JSON string content
         std::string o;
@@ -414,6 +422,14 @@ int log_export(const std::string& path, const std::string& format, const std::st
     try {
         while (reader.next_block(block)) {
             for (const auto& r: block) {
+                if (exporter) {
+                    exporter->add(r, buf);
+                    if (buf.size() > (1 << 20)) {
+                        std::fwrite(buf.data(), 1, buf.size(), out);
+                        buf.clear();
+                    }
+                    continue;
+                }
                 const std::string tensor = r.tensor_hash ? hex64(*r.tensor_hash) : "";
                 const std::string secs = fmt::format("{}", static_cast<double>(r.time) / 1e9);
                 if (csv) {
@@ -434,9 +450,12 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 }
             }
         }
+        if (exporter) exporter->finish(reader.footer(), buf);
         code = finish_reading(reader);
     }
     catch (...) {
+        // What was read stays readable: the file is closed properly before the error.
+        if (exporter) exporter->finish(std::nullopt, buf);
         std::fwrite(buf.data(), 1, buf.size(), out);
         if (out != stdout) std::fclose(out);
         throw;

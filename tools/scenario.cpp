@@ -168,6 +168,7 @@ private:
 
     fs::path file_;
     unsigned threads_ = 1;
+    bool weights_ = true;
     std::string text_;
     // Selector names: a neuron's own name, or a population's name for all its members.
     std::map<std::string, std::vector<EntityId>> groups_;
@@ -294,6 +295,7 @@ void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, 
             if (n.has("bias")) fills[2 * k + 1] = float32(n.child("bias"));
         }
     }
+    if (!weights_) return; // parameters only
     auto apply_fills = [&](BlockWeights& w) {
         const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
         for (int k = 0; k < 4; ++k) {
@@ -610,6 +612,7 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 
 Scenario Loader::load(const ScenarioOverrides& ov) {
     threads_ = ov.threads;
+    weights_ = ov.weights;
     Scenario sc;
     sc.path = file_;
     sc.text = text_;

@@ -50,6 +50,9 @@ struct ScenarioOverrides {
     std::optional<std::uint64_t> max_events;
     // Threads for drawing random weights; no weight depends on it.
     unsigned threads = 1;
+    // False: the neurons get their parameters but no weights (for tools that only draw or
+    // describe a run); such a network cannot run.
+    bool weights = true;
 };
 
 // Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.

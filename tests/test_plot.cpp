@@ -1,0 +1,291 @@
+// The pictures and viewer formats drawn from event logs (tools/plot.hpp, tools/waveform.hpp),
+// read back with real parsers: pugixml for the SVG, nlohmann/json for the trace, a VCD reader
+// here, and when installed GTKWave's vcd2fst and librsvg's rsvg-convert.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include "cli_util.hpp"
+#include "tools/eventlog.hpp"
+
+using namespace spikenn;
+
+namespace {
+
+// A folder of this test process's own (CTest runs cases in parallel processes).
+fs::path workdir(const std::string& name) {
+    const fs::path d = fs::temp_directory_path() / fmt::format("spikenn_test_plot_{}_{}", ::getpid(), name);
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+// Records scenarios/demo.yaml into DIR/demo.evlog.
+fs::path record_demo(const fs::path& d) {
+    const fs::path log = d / "demo.evlog";
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' -q", (d / "out").string(), log.string())).code == 0);
+    return log;
+}
+
+struct LogCounts {
+    std::uint64_t spikes = 0, drops = 0, refractory_ends = 0, delivered_inputs = 0;
+    std::map<EntityId, std::uint64_t> spikes_of;
+    std::size_t neurons = 0;
+};
+
+LogCounts count(const fs::path& log) {
+    EventLogReader r(log);
+    LogCounts c;
+    c.neurons = r.header().neuron_names.size();
+    std::set<std::uint64_t> spike_events;
+    for (const LogRecord& rec: r.read_all()) {
+        if (rec.kind == EventKind::spike) {
+            ++c.spikes;
+            ++c.spikes_of[rec.target];
+            spike_events.insert(rec.number);
+        }
+        if (rec.outcome == Outcome::dropped) ++c.drops;
+        if (rec.kind == EventKind::refractory_end) ++c.refractory_ends;
+        if (rec.kind == EventKind::input && spike_events.count(rec.cause)) ++c.delivered_inputs;
+    }
+    return c;
+}
+
+// Marks in an SVG path's data: one "M" per mark.
+std::size_t moves(const char* d) { return static_cast<std::size_t>(std::count(d, d + std::strlen(d), 'M')); }
+
+bool have(const char* tool) { return std::system(fmt::format("command -v {} >/dev/null 2>&1", tool).c_str()) == 0; }
+
+} // namespace
+
+TEST_CASE("the plot is well-formed SVG with a mark per spike and per dropped input") {
+    const fs::path d = workdir("svg");
+    const fs::path log = record_demo(d);
+    const LogCounts c = count(log);
+    REQUIRE(c.spikes > 0);
+    REQUIRE(c.drops > 0);
+    const Result r = run_cli(fmt::format("plot '{}'", log.string()));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const fs::path svg = d / "demo.svg"; // beside the log by default
+    pugi::xml_document doc;
+    const pugi::xml_parse_result parsed = doc.load_file(svg.c_str());
+    INFO(parsed.description());
+    REQUIRE(parsed);
+    const pugi::xml_node root = doc.child("svg");
+    REQUIRE(root);
+    CHECK(std::string(root.attribute("xmlns").value()) == "http://www.w3.org/2000/svg");
+    const pugi::xml_node spikes = root.find_child_by_attribute("path", "id", "spikes");
+    const pugi::xml_node dropped = root.find_child_by_attribute("path", "id", "dropped");
+    REQUIRE(spikes);
+    REQUIRE(dropped);
+    CHECK(moves(spikes.attribute("d").value()) == c.spikes);
+    CHECK(spikes.attribute("data-events").as_ullong() == c.spikes);
+    CHECK(moves(dropped.attribute("d").value()) == c.drops);
+    // Four traces by default (the demo's input neurons spike most), one rate line per kind.
+    std::size_t traces = 0, rates = 0, notes = 0;
+    for (pugi::xml_node n: root.children()) {
+        const std::string cls = n.attribute("class").value();
+        traces += cls == "potential";
+        rates += cls == "rate";
+        notes += cls == "note";
+    }
+    CHECK(traces == 4);
+    CHECK(rates == 4);
+    CHECK(notes == 0); // nothing aggregated, cut or unknown
+    // Axis titles and the legend are there.
+    const std::string text = slurp(svg);
+    CHECK(text.find("simulated time (ms)") != std::string::npos);
+    CHECK(text.find("threshold 1, reset 0, refractory 120ms") != std::string::npos);
+    CHECK(text.find(fmt::format("spike ({})", c.spikes)) != std::string::npos);
+
+    // A viewer draws it.
+    if (have("rsvg-convert")) {
+        const fs::path png = d / "demo.png";
+        CHECK(std::system(fmt::format("rsvg-convert '{}' -o '{}'", svg.string(), png.string()).c_str()) == 0);
+        CHECK(slurp(png).substr(1, 3) == "PNG");
+    }
+    else {
+        MESSAGE("rsvg-convert (librsvg2-bin) is not installed: the SVG was not rendered");
+    }
+}
+
+TEST_CASE("a plot is a pure function of the log") {
+    const fs::path d = workdir("pure");
+    const fs::path log = record_demo(d);
+    fs::copy_file(log, d / "elsewhere.evlog");
+    REQUIRE(run_cli(fmt::format("plot '{}' --out '{}'", log.string(), (d / "a.svg").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("plot '{}' --out '{}'", (d / "elsewhere.evlog").string(), (d / "b.svg").string())).code == 0);
+    CHECK(slurp(d / "a.svg") == slurp(d / "b.svg"));
+    // run --plot draws the same page from the log it records.
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --plot -q", (d / "withplot").string())).code == 0);
+    CHECK(slurp(d / "withplot" / "plot.svg") == slurp(d / "a.svg"));
+    CHECK(fs::exists(d / "withplot" / "events.evlog"));
+}
+
+TEST_CASE("grouped raster rows and shared marks are said on the page") {
+    const fs::path d = workdir("grouped");
+    const fs::path log = record_demo(d);
+    const LogCounts c = count(log);
+    // 14 neurons in rows of 3: the hidden neurons that spike together share marks.
+    REQUIRE(run_cli(fmt::format("plot '{}' --max-rows 5 --neurons 'out[1],in[2]'", log.string())).code == 0);
+    pugi::xml_document doc;
+    REQUIRE(doc.load_file((d / "demo.svg").c_str()));
+    const pugi::xml_node root = doc.child("svg");
+    const pugi::xml_node spikes = root.find_child_by_attribute("path", "id", "spikes");
+    const std::size_t marks = moves(spikes.attribute("d").value());
+    CHECK(marks < c.spikes);
+    CHECK(spikes.attribute("data-marks").as_ullong() == marks);
+    std::vector<std::string> notes, traced;
+    for (pugi::xml_node n: root.children()) {
+        if (std::string(n.attribute("class").value()) == "note") notes.push_back(n.child_value());
+        if (std::string(n.attribute("class").value()) == "potential") traced.push_back(n.attribute("data-neuron").value());
+    }
+    REQUIRE(notes.size() == 3);
+    CHECK(notes[0].find("14 neurons are drawn in 5 raster rows of 3") != std::string::npos);
+    CHECK(notes[1].find(fmt::format("{} spikes are drawn as {} marks", c.spikes, marks)) != std::string::npos);
+    CHECK(notes[2].find(fmt::format("{} dropped inputs are drawn as", c.drops)) != std::string::npos); // in[0] and in[1] share a row
+    CHECK(traced == std::vector<std::string>{"out[1]", "in[2]"}); // in the order asked
+
+    const Result bad = run_cli(fmt::format("plot '{}' --neurons nobody", log.string()));
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("--neurons: the log has no neuron 'nobody'") != std::string::npos);
+}
+
+TEST_CASE("the VCD export reads back with the log's spikes, and vcd2fst takes it") {
+    const fs::path d = workdir("vcd");
+    const fs::path log = record_demo(d);
+    const LogCounts c = count(log);
+    const fs::path vcd = d / "demo.vcd";
+    REQUIRE(run_cli(fmt::format("log export '{}' --format vcd -o '{}'", log.string(), vcd.string())).code == 0);
+
+    // A reader of the subset we write: declarations, then "#time" lines and value changes.
+    std::istringstream in(slurp(vcd));
+    std::string line;
+    std::map<std::string, std::string> var_of; // code -> "scope.name"
+    std::string scope;
+    bool defs = true, timescale_ns = false;
+    std::int64_t time = -1;
+    std::map<std::string, char> level;
+    std::map<std::string, std::uint64_t> rises;
+    std::size_t reals = 0;
+    while (std::getline(in, line)) {
+        if (defs) {
+            if (line.rfind("$timescale", 0) == 0) timescale_ns = line == "$timescale 1 ns $end";
+            if (line.rfind("$scope module ", 0) == 0) scope = line.substr(14, line.find(" $end") - 14);
+            if (line.rfind("$var ", 0) == 0) {
+                std::istringstream v(line);
+                std::string kw, type, width, code, name;
+                v >> kw >> type >> width >> code >> name;
+                CHECK(((type == "real" && width == "64") || (type == "wire" && width == "1")));
+                var_of[code] = scope + "." + name;
+            }
+            if (line == "$enddefinitions $end") defs = false;
+            continue;
+        }
+        if (line.empty() || line == "$dumpvars" || line == "$end") continue;
+        if (line[0] == '#') {
+            const std::int64_t t = std::stoll(line.substr(1));
+            CHECK(t > time); // strictly increasing, one line per time
+            time = t;
+            continue;
+        }
+        if (line[0] == 'r') {
+            const auto sp = line.find(' ');
+            REQUIRE(sp != std::string::npos);
+            CHECK(var_of.count(line.substr(sp + 1)) == 1);
+            CHECK_NOTHROW((void)std::stod(line.substr(1, sp - 1)));
+            ++reals;
+            continue;
+        }
+        REQUIRE((line[0] == '0' || line[0] == '1'));
+        const std::string code = line.substr(1);
+        REQUIRE(var_of.count(code) == 1);
+        if (line[0] == '1' && level[code] != '1') ++rises[var_of[code]];
+        level[code] = line[0];
+    }
+    CHECK(timescale_ns);
+    CHECK(var_of.size() == 3 * c.neurons);
+    CHECK(reals > c.neurons);
+    std::uint64_t spike_rises = 0, refractory_rises = 0;
+    for (const auto& [var, n]: rises) {
+        if (var.ends_with(".spike")) spike_rises += n;
+        if (var.ends_with(".refractory")) refractory_rises += n;
+    }
+    CHECK(spike_rises == c.spikes);
+    CHECK(refractory_rises == c.spikes); // every demo neuron has a refractory period
+    CHECK(rises["in_0_.spike"] == c.spikes_of.at(0));
+    for (const auto& [code, l]: level) CHECK(l == '0'); // every line low again at the end
+
+    if (have("vcd2fst")) {
+        CHECK(std::system(fmt::format("vcd2fst '{}' '{}' >/dev/null 2>&1", vcd.string(), (d / "demo.fst").string()).c_str()) == 0);
+        CHECK(fs::file_size(d / "demo.fst") > 0);
+    }
+    else {
+        MESSAGE("vcd2fst (gtkwave) is not installed: only the test's own reader checked the VCD");
+    }
+}
+
+TEST_CASE("the Chrome trace is valid JSON whose counts match the log") {
+    const fs::path d = workdir("trace");
+    const fs::path log = record_demo(d);
+    const LogCounts c = count(log);
+    const fs::path json = d / "demo.json";
+    REQUIRE(run_cli(fmt::format("log export '{}' --format chrome-trace -o '{}'", log.string(), json.string())).code == 0);
+    const nlohmann::json t = nlohmann::json::parse(slurp(json)); // throws if not valid JSON
+    REQUIRE(t["traceEvents"].is_array());
+    CHECK(t["displayTimeUnit"] == "ns");
+    CHECK(t["otherData"]["fingerprint"] == "0xfea6df10c4bf4814");
+    std::uint64_t spikes = 0, drops = 0, refractory = 0, threads = 0;
+    std::map<std::uint64_t, int> flow_starts, flow_ends;
+    for (const auto& e: t["traceEvents"]) {
+        const std::string ph = e["ph"], name = e["name"];
+        if (ph == "M" && name == "thread_name") ++threads;
+        if (ph == "i" && name == "spike") ++spikes;
+        if (ph == "i" && name == "dropped input") ++drops;
+        if (ph == "X" && name == "refractory") {
+            ++refractory;
+            CHECK(e["dur"].get<double>() > 0);
+        }
+        if (ph == "s") ++flow_starts[e["id"].get<std::uint64_t>()];
+        if (ph == "f") {
+            ++flow_ends[e["id"].get<std::uint64_t>()];
+            CHECK(e["bp"] == "e");
+        }
+        if (ph != "M") {
+            CHECK(e["ts"].is_number());
+            CHECK(e["tid"].get<std::size_t>() >= 1);
+            CHECK(e["tid"].get<std::size_t>() <= c.neurons);
+        }
+    }
+    CHECK(threads == c.neurons);
+    CHECK(spikes == c.spikes);
+    CHECK(drops == c.drops);
+    CHECK(refractory == c.refractory_ends);
+    CHECK(flow_starts.size() == c.delivered_inputs);
+    CHECK(flow_starts == flow_ends); // every arrow has both ends, once
+}
+
+TEST_CASE("exports of a cut log are complete files up to the cut") {
+    const fs::path d = workdir("cut");
+    const fs::path log = record_demo(d);
+    // Keep the header and the first block only: the run looks killed.
+    std::string bytes = slurp(log);
+    const auto second = bytes.find("SBLK", bytes.find("SBLK") + 4);
+    const auto footer = bytes.rfind("SEND");
+    REQUIRE(footer != std::string::npos);
+    bytes.resize(second != std::string::npos ? second : footer);
+    std::ofstream(d / "cut.evlog", std::ios::binary) << bytes;
+    const Result r = run_cli(fmt::format("log export '{}' --format chrome-trace -o '{}'", (d / "cut.evlog").string(), (d / "cut.json").string()));
+    CHECK(r.code == 2); // reported as cut
+    CHECK(nlohmann::json::accept(slurp(d / "cut.json")));
+    CHECK(run_cli(fmt::format("plot '{}'", (d / "cut.evlog").string())).code == 0);
+    CHECK(slurp(d / "cut.svg").find("The log was cut after event") != std::string::npos);
+}

@@ -1,0 +1,576 @@
+#include "tools/plot.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <iterator>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+#include "tools/scenario.hpp"
+
+namespace spikenn {
+
+namespace {
+
+__extension__ typedef __int128 i128; // products of two times, which overflow 64 bits
+
+// The page's geometry, in SVG user units (pixels at the default size).
+constexpr double page_width = 1000;
+constexpr double plot_left = 120; // room for neuron names
+constexpr double plot_right = 975;
+constexpr double plot_width = plot_right - plot_left;
+constexpr int rate_bins = 200;
+constexpr std::size_t default_traces = 4;
+
+constexpr const char* kind_colors[event_kind_count] = {"#9467bd", "#2ca02c", "#d62728", "#1f77b4"}; // in EventKind order
+constexpr const char* spike_color = "#1f3b73";
+constexpr const char* drop_color = "#e8731a";
+
+std::string xml_escape(std::string_view s) {
+    std::string o;
+    for (char c: s) {
+        switch (c) {
+        case '&': o += "&amp;"; break;
+        case '<': o += "&lt;"; break;
+        case '>': o += "&gt;"; break;
+        case '"': o += "&quot;"; break;
+        case '\'': o += "&apos;"; break;
+        default:
+            // XML 1.0 allows no control characters but tab, newline and carriage return.
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') o += '?';
+            else o += c;
+        }
+    }
+    return o;
+}
+
+// A coordinate with one decimal, exactly as the tenth-of-a-pixel grid the marks use.
+std::string px(double v) { return fmt::format("{:.1f}", v); }
+
+// Tick steps for time, in whole ticks: 1, 2 or 5 times a power of ten, the smallest at least `raw`.
+std::int64_t nice_ticks(std::int64_t raw) {
+    for (std::int64_t p = 1;; p *= 10) {
+        for (std::int64_t m: {1, 2, 5}) {
+            if (m * p >= raw) return m * p;
+        }
+        if (p > std::numeric_limits<std::int64_t>::max() / 100) return p * 10;
+    }
+}
+
+struct TimeUnit {
+    std::int64_t ticks;
+    const char* name;
+};
+TimeUnit unit_for(std::int64_t step) {
+    if (step >= 1'000'000'000) return {1'000'000'000, "s"};
+    if (step >= 1'000'000) return {1'000'000, "ms"};
+    if (step >= 1'000) return {1'000, "µs"};
+    return {1, "ns"};
+}
+
+// Ticks for a value axis: a step of 1, 2 or 5 times a power of ten giving about `count`
+// intervals over [lo, hi]. Tick k is the value k * mantissa * 10^exponent, with an integer
+// mantissa, so labels are written exactly and positions are the same on every machine.
+struct ValueTicks {
+    std::int64_t mantissa = 1;
+    int exponent = 0;
+};
+double pow10(int e) {
+    double v = 1;
+    for (int i = 0; i < e; ++i) v *= 10;
+    for (int i = 0; i > e; --i) v /= 10;
+    return v;
+}
+ValueTicks nice_values(double lo, double hi, int count) {
+    const double raw = (hi - lo) / count;
+    for (int e = -12; e < 300; ++e) {
+        for (std::int64_t m: {1, 2, 5}) {
+            if (static_cast<double>(m) * pow10(e) >= raw) return {m, e};
+        }
+    }
+    return {1, 300};
+}
+double tick_value(const ValueTicks& t, std::int64_t k) { return static_cast<double>(k * t.mantissa) * pow10(t.exponent); }
+// q * 10^e written out exactly: "1500", "0.25", "-3".
+std::string decimal(std::int64_t q, int e) {
+    if (q == 0) return "0";
+    std::string digits = std::to_string(q < 0 ? -q : q);
+    if (e >= 0) {
+        digits += std::string(static_cast<std::size_t>(e), '0');
+    }
+    else {
+        const auto point = static_cast<std::size_t>(-e);
+        if (digits.size() <= point) digits = std::string(point - digits.size() + 1, '0') + digits;
+        digits.insert(digits.size() - point, ".");
+        while (digits.back() == '0') digits.pop_back();
+        if (digits.back() == '.') digits.pop_back();
+    }
+    return (q < 0 ? "-" : "") + digits;
+}
+
+std::string format_duration(std::int64_t ticks) { return format_time(Time::from_ticks(ticks)); }
+
+struct Stats {
+    std::size_t neurons = 0;
+    std::uint64_t events = 0;
+    std::int64_t last_time = 0;
+    std::vector<std::uint64_t> spikes, drops;
+    std::vector<double> pmin, pmax;
+    std::array<std::uint64_t, event_kind_count> by_kind{};
+    std::uint64_t total_spikes = 0, total_drops = 0;
+};
+
+// Reads every record it can; returns a note when the log ends early or is damaged.
+template <class F>
+std::string each_record(const std::filesystem::path& path, F&& f) {
+    EventLogReader reader(path);
+    std::vector<LogRecord> block;
+    try {
+        while (reader.next_block(block)) {
+            for (const LogRecord& r: block) f(reader.header(), r);
+        }
+    }
+    catch (const LogError& e) {
+        return fmt::format("The log is damaged after event {}; the page shows the events before: {}", e.event, e.what());
+    }
+    if (!reader.footer()) return fmt::format("The log was cut after event {} (the run did not finish); the page shows what was recorded.", reader.events_read());
+    return {};
+}
+
+class Page {
+public:
+    std::string body;
+    double y = 0; // the next free line
+
+    template <class... Args>
+    void add(fmt::format_string<Args...> f, Args&&... args) {
+        fmt::format_to(std::back_inserter(body), f, std::forward<Args>(args)...);
+    }
+    void text(double x, double yy, std::string_view s, std::string_view attrs = "") {
+        add("<text x=\"{}\" y=\"{}\"{}{}>{}</text>\n", px(x), px(yy), attrs.empty() ? "" : " ", attrs, xml_escape(s));
+    }
+};
+
+struct TimeAxis {
+    std::int64_t t1 = 1; // the axis runs from 0 to t1 ticks
+    std::int64_t step = 1;
+    TimeUnit unit{1, "ns"};
+
+    double x(std::int64_t t) const { return plot_left + plot_width * (static_cast<double>(t) / static_cast<double>(t1)); }
+    // Tenths of a pixel from the left edge of the plot, as an integer (marks snap to these).
+    std::int64_t x10(std::int64_t t) const {
+        return static_cast<std::int64_t>(static_cast<i128>(t) * static_cast<i128>(plot_width * 10) / t1);
+    }
+
+    // Light vertical grid lines at the ticks over [top, bottom].
+    void grid(Page& p, double top, double bottom) const {
+        p.add("<g stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
+        for (std::int64_t t = 0; t <= t1; t += step) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(t)), px(top), px(bottom));
+        p.add("</g>\n");
+    }
+    // Tick marks and labels below `yy`, with the axis title.
+    void labels(Page& p, double yy) const {
+        p.add("<g stroke=\"#333\" stroke-width=\"1\">\n<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", px(plot_left), px(yy), px(plot_right), px(yy));
+        for (std::int64_t t = 0; t <= t1; t += step) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(t)), px(yy), px(yy + 4));
+        p.add("</g>\n<g text-anchor=\"middle\" fill=\"#333\">\n");
+        for (std::int64_t t = 0; t <= t1; t += step) p.text(x(t), yy + 16, fmt::format("{}", t / unit.ticks));
+        p.add("</g>\n");
+        p.text((plot_left + plot_right) / 2, yy + 32, fmt::format("simulated time ({})", unit.name), "text-anchor=\"middle\" fill=\"#333\"");
+    }
+};
+
+struct ValueAxis {
+    double lo = 0, hi = 1, top = 0, height = 1;
+    double y(double v) const { return top + height * (1 - (v - lo) / (hi - lo)); }
+};
+
+// The axis line, ticks and labels; `si` writes labels with k, M or G (for rates).
+void value_axis(Page& p, const ValueAxis& a, const ValueTicks& t, bool si, std::string_view title) {
+    p.add("<g stroke=\"#333\" stroke-width=\"1\">\n<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(plot_left), px(a.top), px(a.top + a.height));
+    const double step = tick_value(t, 1);
+    const auto first = static_cast<std::int64_t>(std::ceil(a.lo / step - 1e-9));
+    const auto last = static_cast<std::int64_t>(std::floor(a.hi / step + 1e-9));
+    for (std::int64_t k = first; k <= last; ++k) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>\n", px(plot_left - 4), px(a.y(tick_value(t, k))), px(plot_left));
+    p.add("</g>\n<g text-anchor=\"end\" fill=\"#333\" font-size=\"11\">\n");
+    int shift = 0;
+    const char* suffix = "";
+    if (si && a.hi >= 1e9) {
+        shift = 9;
+        suffix = "G";
+    }
+    else if (si && a.hi >= 1e6) {
+        shift = 6;
+        suffix = "M";
+    }
+    else if (si && a.hi >= 1e3) {
+        shift = 3;
+        suffix = "k";
+    }
+    for (std::int64_t k = first; k <= last; ++k) {
+        const std::int64_t q = k * t.mantissa;
+        p.text(plot_left - 7, a.y(tick_value(t, k)) + 4, q == 0 ? std::string("0") : decimal(q, t.exponent - shift) + suffix);
+    }
+    p.add("</g>\n");
+    if (!title.empty()) p.text(plot_left - 7, a.top - 6, title, "text-anchor=\"end\" fill=\"#333\" font-size=\"11\"");
+}
+
+// One neuron's potential over time, in page coordinates, as recorded and (with its
+// parameters) decayed between events.
+struct Trace {
+    EntityId id = 0;
+    const NeuronParams* params = nullptr;
+    std::vector<std::pair<double, double>> points; // (time in ticks, potential)
+    std::vector<std::pair<std::int64_t, std::int64_t>> refractory;
+    std::optional<std::int64_t> refractory_from;
+    std::vector<std::int64_t> spikes;
+    bool anchored = false;
+    TransformerNeuron n; // parameters and the state at the last event that set it
+
+    void decay_to(std::int64_t t, const TimeAxis& axis) {
+        if (!anchored || !params) return;
+        const std::int64_t from = n.state.last_update.ticks();
+        if (t <= from) return;
+        if (params->decay.kind == DecayKind::linear) {
+            if (auto z = n.zero_time(); z && z->ticks() < t) points.emplace_back(static_cast<double>(z->ticks()), n.potential_at(*z));
+            points.emplace_back(static_cast<double>(t), n.potential_at(Time::from_ticks(t)));
+        }
+        else {
+            const double width = axis.x(t) - axis.x(from);
+            const auto k = std::clamp<std::int64_t>(static_cast<std::int64_t>(width / 3), 1, 24);
+            for (std::int64_t i = 1; i <= k; ++i) {
+                const std::int64_t ti = from + static_cast<std::int64_t>(static_cast<i128>(t - from) * i / k);
+                points.emplace_back(static_cast<double>(ti), n.potential_at(Time::from_ticks(ti)));
+            }
+        }
+    }
+
+    void add(const LogRecord& r, const TimeAxis& axis) {
+        const bool sets_state = r.kind == EventKind::input || r.kind == EventKind::spike;
+        if (!sets_state || !std::isfinite(r.potential)) {
+            if (r.kind == EventKind::refractory_end && refractory_from) {
+                refractory.emplace_back(*refractory_from, r.time);
+                refractory_from.reset();
+            }
+            return;
+        }
+        decay_to(r.time, axis);
+        points.emplace_back(static_cast<double>(r.time), r.potential);
+        n.state.potential = r.potential;
+        n.state.last_update = Time::from_ticks(r.time);
+        anchored = true;
+        if (r.kind == EventKind::spike) {
+            spikes.push_back(r.time);
+            if (!params || params->refractory_period > Time::zero()) refractory_from = r.time;
+        }
+    }
+};
+
+} // namespace
+
+std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, std::string& why) {
+    try {
+        ScenarioOverrides ov;
+        ov.weights = false;
+        ov.seed = h.seed;
+        const Scenario sc = load_scenario_text(h.scenario_path, h.scenario_text, ov);
+        if (sc.network.size() != h.neuron_names.size()) {
+            why = fmt::format("its scenario now has {} neurons, the log {}", sc.network.size(), h.neuron_names.size());
+            return std::nullopt;
+        }
+        std::vector<NeuronParams> out;
+        out.reserve(sc.network.size());
+        for (const auto& n: sc.network.neurons) out.push_back(n.params);
+        return out;
+    }
+    catch (const std::exception& e) {
+        why = e.what();
+        return std::nullopt;
+    }
+}
+
+std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options) {
+    // First pass: counts, the time range, each neuron's potential range.
+    Stats st;
+    LogHeader header;
+    std::optional<LogFooter> footer;
+    {
+        EventLogReader r(log);
+        header = r.header();
+    }
+    st.neurons = header.neuron_names.size();
+    st.spikes.assign(st.neurons, 0);
+    st.drops.assign(st.neurons, 0);
+    st.pmin.assign(st.neurons, std::numeric_limits<double>::infinity());
+    st.pmax.assign(st.neurons, -std::numeric_limits<double>::infinity());
+    std::vector<std::string> notes;
+    const std::string read_note = each_record(log, [&](const LogHeader&, const LogRecord& r) {
+        ++st.events;
+        st.last_time = std::max(st.last_time, r.time);
+        st.by_kind[static_cast<int>(r.kind)]++;
+        if (r.target >= st.neurons) return;
+        if (r.kind == EventKind::spike) {
+            ++st.spikes[r.target];
+            ++st.total_spikes;
+        }
+        if (r.outcome == Outcome::dropped) {
+            ++st.drops[r.target];
+            ++st.total_drops;
+        }
+        if (std::isfinite(r.potential)) {
+            st.pmin[r.target] = std::min(st.pmin[r.target], r.potential);
+            st.pmax[r.target] = std::max(st.pmax[r.target], r.potential);
+        }
+    });
+    if (!read_note.empty()) notes.push_back(read_note);
+    {
+        EventLogReader r(log);
+        std::vector<LogRecord> block;
+        try {
+            while (r.next_block(block)) {}
+            footer = r.footer();
+        }
+        catch (const LogError&) {}
+    }
+
+    std::string params_why;
+    const auto params = neuron_params_of(header, params_why);
+    if (!params) notes.push_back(fmt::format("The neurons' parameters are unknown ({}): traces join the recorded potentials with straight lines, without thresholds.", params_why));
+
+    // The traced neurons.
+    std::vector<EntityId> traced;
+    if (!options.neurons.empty()) {
+        for (const std::string& name: options.neurons) {
+            const auto it = std::find(header.neuron_names.begin(), header.neuron_names.end(), name);
+            if (it == header.neuron_names.end()) throw InputError(fmt::format("--neurons: the log has no neuron '{}'", name));
+            const auto id = static_cast<EntityId>(it - header.neuron_names.begin());
+            if (std::find(traced.begin(), traced.end(), id) == traced.end()) traced.push_back(id);
+        }
+    }
+    else {
+        std::vector<EntityId> ids(st.neurons);
+        for (EntityId i = 0; i < st.neurons; ++i) ids[i] = i;
+        std::stable_sort(ids.begin(), ids.end(), [&](EntityId a, EntityId b) { return st.spikes[a] > st.spikes[b]; });
+        ids.resize(std::min(ids.size(), default_traces));
+        std::sort(ids.begin(), ids.end());
+        traced = ids;
+    }
+
+    TimeAxis axis;
+    axis.step = nice_ticks(std::max<std::int64_t>(1, (st.last_time + 7) / 8));
+    axis.t1 = std::max<std::int64_t>(axis.step, (st.last_time + axis.step - 1) / axis.step * axis.step);
+    axis.unit = unit_for(axis.step);
+
+    // Raster rows: one per neuron, or neurons in groups beyond max_rows.
+    const std::size_t max_rows = std::max<std::size_t>(1, options.max_rows);
+    const std::size_t group = st.neurons > max_rows ? (st.neurons + max_rows - 1) / max_rows : 1;
+    const std::size_t rows = std::max<std::size_t>(1, (st.neurons + group - 1) / group);
+    const double row_h = std::clamp(480.0 / static_cast<double>(rows), 0.5, 16.0);
+    if (group > 1) notes.push_back(fmt::format("{} neurons are drawn in {} raster rows of {} neurons each (row k holds neurons {}k to {}k + {}).", st.neurons, rows, group, group, group, group - 1));
+
+    // Second pass: marks, traces and rates.
+    std::vector<std::vector<std::int64_t>> spike_x(rows), drop_x(rows);
+    std::vector<int> trace_of(st.neurons, -1);
+    std::vector<Trace> traces(traced.size());
+    for (std::size_t i = 0; i < traced.size(); ++i) {
+        trace_of[traced[i]] = static_cast<int>(i);
+        traces[i].id = traced[i];
+        if (params) {
+            traces[i].params = &(*params)[traced[i]];
+            traces[i].n.params = *traces[i].params;
+        }
+    }
+    std::vector<std::array<std::uint64_t, event_kind_count>> bins(rate_bins);
+    std::uint64_t spike_marks = 0, drop_marks = 0;
+    each_record(log, [&](const LogHeader&, const LogRecord& r) {
+        const auto b = static_cast<std::size_t>(std::min<i128>(rate_bins - 1, static_cast<i128>(r.time) * rate_bins / axis.t1));
+        bins[b][static_cast<int>(r.kind)]++;
+        if (r.target >= st.neurons) return;
+        const std::size_t row = r.target / group;
+        auto mark = [&](std::vector<std::int64_t>& xs, std::uint64_t& count) {
+            const std::int64_t x = axis.x10(r.time);
+            if (xs.empty() || xs.back() != x) { // times only grow: equal marks are neighbours
+                xs.push_back(x);
+                ++count;
+            }
+        };
+        if (r.kind == EventKind::spike) mark(spike_x[row], spike_marks);
+        if (r.outcome == Outcome::dropped) mark(drop_x[row], drop_marks);
+        if (const int t = trace_of[r.target]; t >= 0) traces[static_cast<std::size_t>(t)].add(r, axis);
+    });
+    for (auto& t: traces) {
+        t.decay_to(axis.t1, axis);
+        if (t.refractory_from) t.refractory.emplace_back(*t.refractory_from, axis.t1);
+    }
+    if (spike_marks < st.total_spikes) {
+        notes.push_back(fmt::format("{} spikes are drawn as {} marks: spikes of one raster row less than a tenth of a pixel apart share a mark.", st.total_spikes, spike_marks));
+    }
+    if (drop_marks < st.total_drops) {
+        notes.push_back(fmt::format("{} dropped inputs are drawn as {} marks, in the same way.", st.total_drops, drop_marks));
+    }
+
+    Page p;
+    // Title.
+    p.text(20, 26, fmt::format("{}", header.scenario_path.empty() ? std::string("(scenario)") : header.scenario_path), "font-size=\"16\" font-weight=\"bold\" fill=\"#111\"");
+    p.text(20, 46, fmt::format("{} neurons · {} events · {} spikes · {} dropped inputs · last event at {} · seed {}{}", st.neurons, st.events, st.total_spikes, st.total_drops,
+        format_duration(st.last_time), header.seed, footer ? fmt::format(" · fingerprint 0x{:016x}", footer->fingerprint) : std::string(" · no footer")), "fill=\"#444\"");
+    p.y = 70;
+
+    // Raster.
+    p.text(20, p.y + 14, "Spike raster", "font-size=\"14\" font-weight=\"bold\" fill=\"#111\"");
+    p.add("<g font-size=\"11\" fill=\"#333\">\n");
+    p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.5\"/>\n", px(plot_left + 300), px(p.y + 4), px(plot_left + 300), px(p.y + 15), spike_color);
+    p.text(plot_left + 306, p.y + 14, fmt::format("spike ({})", st.total_spikes));
+    p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n", px(plot_left + 420), px(p.y + 10), px(plot_left + 428), px(p.y + 10), drop_color);
+    p.text(plot_left + 434, p.y + 14, fmt::format("dropped input ({})", st.total_drops));
+    p.add("</g>\n");
+    const double raster_top = p.y + 26;
+    const double raster_h = row_h * static_cast<double>(rows);
+    axis.grid(p, raster_top, raster_top + raster_h);
+    p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(raster_top), px(plot_width), px(raster_h));
+    // Row labels: names when they fit, else neuron numbers every few rows.
+    p.add("<g text-anchor=\"end\" fill=\"#333\" font-size=\"11\">\n");
+    if (group == 1 && row_h >= 9) {
+        for (std::size_t i = 0; i < rows; ++i) {
+            std::string name = header.neuron_names[i];
+            if (name.size() > 16) name = name.substr(0, 15) + "…";
+            p.text(plot_left - 6, raster_top + row_h * (static_cast<double>(i) + 0.5) + 4, name);
+        }
+    }
+    else {
+        const auto every = static_cast<std::size_t>(std::ceil(14.0 / row_h));
+        std::size_t stride = 1;
+        while (stride < every) stride *= (stride % 10 == 0 || stride == 1) ? 5 : 2; // 1, 5, 10, 50, 100, ...
+        for (std::size_t i = 0; i < rows; i += stride) p.text(plot_left - 6, raster_top + row_h * (static_cast<double>(i) + 0.5) + 4, fmt::format("{}", i * group));
+    }
+    p.add("</g>\n");
+    p.add("<text x=\"16\" y=\"{0}\" transform=\"rotate(-90 16 {0})\" text-anchor=\"middle\" fill=\"#333\" font-size=\"11\">neuron</text>\n", px(raster_top + raster_h / 2));
+    auto marks = [&](const std::vector<std::vector<std::int64_t>>& xs, const char* id, const char* color, double width, bool vertical, std::uint64_t events, std::uint64_t count) {
+        p.add("<path id=\"{}\" data-events=\"{}\" data-marks=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" d=\"", id, events, count, color, px(width));
+        for (std::size_t row = 0; row < xs.size(); ++row) {
+            const double top = raster_top + row_h * static_cast<double>(row);
+            for (std::int64_t x10: xs[row]) {
+                const std::int64_t X = static_cast<std::int64_t>(plot_left * 10) + x10;
+                if (vertical) p.add("M{}.{} {}v{}", X / 10, X % 10, px(top + row_h * 0.1), px(std::max(0.5, row_h * 0.8)));
+                else p.add("M{}.{} {}h3", (X - 15) / 10, (X - 15) % 10, px(top + row_h * 0.5));
+            }
+        }
+        p.add("\"/>\n");
+    };
+    marks(drop_x, "dropped", drop_color, std::min(2.0, std::max(0.5, row_h * 0.4)), false, st.total_drops, drop_marks);
+    marks(spike_x, "spikes", spike_color, row_h >= 4 ? 1.5 : 1.0, true, st.total_spikes, spike_marks);
+    axis.labels(p, raster_top + raster_h);
+    p.y = raster_top + raster_h + 50;
+
+    // Potential traces.
+    if (!traces.empty()) {
+        p.text(20, p.y + 14, "Membrane potential", "font-size=\"14\" font-weight=\"bold\" fill=\"#111\"");
+        p.add("<g font-size=\"11\" fill=\"#333\">\n");
+        p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/>\n", px(plot_left + 300), px(p.y + 10), px(plot_left + 320), px(p.y + 10));
+        p.text(plot_left + 326, p.y + 14, "potential");
+        p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#d62728\" stroke-dasharray=\"5 3\"/>\n", px(plot_left + 400), px(p.y + 10), px(plot_left + 420), px(p.y + 10));
+        p.text(plot_left + 426, p.y + 14, "threshold");
+        p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#555\" stroke-dasharray=\"2 2\"/>\n", px(plot_left + 500), px(p.y + 10), px(plot_left + 520), px(p.y + 10));
+        p.text(plot_left + 526, p.y + 14, "reset level");
+        p.add("<rect x=\"{}\" y=\"{}\" width=\"20\" height=\"10\" fill=\"#d9d9d9\"/>\n", px(plot_left + 610), px(p.y + 5));
+        p.text(plot_left + 636, p.y + 14, "refractory");
+        p.add("<path d=\"M{} {}l4 7h-8z\" fill=\"#d62728\"/>\n", px(plot_left + 730), px(p.y + 5));
+        p.text(plot_left + 740, p.y + 14, "spike");
+        p.add("</g>\n");
+        p.y += 30;
+        for (const Trace& t: traces) {
+            const NeuronParams* np = t.params;
+            double lo = std::min(0.0, st.pmin[t.id]), hi = std::max(0.0, st.pmax[t.id]);
+            if (np) {
+                lo = std::min({lo, np->reset_potential});
+                hi = std::max({hi, np->threshold, np->reset_potential});
+            }
+            if (!(hi - lo > 1e-12)) hi = lo + 1;
+            const double pad = (hi - lo) * 0.08;
+            ValueAxis va{lo - pad, hi + pad, p.y + 20, 100};
+            std::string title = header.neuron_names[t.id];
+            if (np) title += fmt::format("   threshold {}, reset {}, refractory {}", np->threshold, np->reset_potential, format_time(np->refractory_period));
+            p.text(plot_left, p.y + 12, title, "font-weight=\"bold\" fill=\"#222\"");
+            axis.grid(p, va.top, va.top + va.height);
+            p.add("<g fill=\"#d9d9d9\">\n");
+            for (auto [a, b]: t.refractory) p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", px(axis.x(a)), px(va.top), px(std::max(0.5, axis.x(b) - axis.x(a))), px(va.height));
+            p.add("</g>\n");
+            p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(va.top), px(plot_width), px(va.height));
+            if (np) {
+                p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#d62728\" stroke-dasharray=\"5 3\"/>\n", px(plot_left), px(va.y(np->threshold)), px(plot_right));
+                p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#555\" stroke-dasharray=\"2 2\"/>\n", px(plot_left), px(va.y(np->reset_potential)), px(plot_right));
+            }
+            p.add("<polyline class=\"potential\" data-neuron=\"{}\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.2\" points=\"", xml_escape(header.neuron_names[t.id]));
+            for (std::size_t i = 0; i < t.points.size(); ++i) {
+                const auto [tt, v] = t.points[i];
+                p.add("{}{},{}", i ? " " : "", px(plot_left + plot_width * tt / static_cast<double>(axis.t1)), px(va.y(v)));
+            }
+            p.add("\"/>\n<g fill=\"#d62728\">\n");
+            for (std::int64_t s: t.spikes) p.add("<path d=\"M{} {}l4 7h-8z\"/>\n", px(axis.x(s)), px(va.top - 8));
+            p.add("</g>\n");
+            value_axis(p, va, nice_values(va.lo, va.hi, 4), false, "");
+            p.y = va.top + va.height + 14;
+        }
+        axis.labels(p, p.y - 14);
+        p.y += 40;
+    }
+
+    // Event rates by kind.
+    p.text(20, p.y + 14, "Events per second, by kind", "font-size=\"14\" font-weight=\"bold\" fill=\"#111\"");
+    const double bin_seconds = static_cast<double>(axis.t1) / rate_bins / 1e9;
+    double max_rate = 0;
+    for (const auto& b: bins)
+        for (auto c: b) max_rate = std::max(max_rate, static_cast<double>(c) / bin_seconds);
+    if (max_rate <= 0) max_rate = 1;
+    p.add("<g font-size=\"11\" fill=\"#333\">\n");
+    double lx = plot_left + 230;
+    for (int k = event_kind_count - 1; k >= 0; --k) {
+        const std::string label = fmt::format("{} ({})", to_string(static_cast<EventKind>(k)), st.by_kind[static_cast<std::size_t>(k)]);
+        p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n", px(lx), px(p.y + 10), px(lx + 20), px(p.y + 10), kind_colors[k]);
+        p.text(lx + 26, p.y + 14, label);
+        lx += 26 + 6.5 * static_cast<double>(label.size()) + 22; // about 6.5 units a character at 11 units
+    }
+    p.add("</g>\n");
+    ValueAxis ra{0, max_rate * 1.05, p.y + 34, 140};
+    axis.grid(p, ra.top, ra.top + ra.height);
+    p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(ra.top), px(plot_width), px(ra.height));
+    for (int k = event_kind_count - 1; k >= 0; --k) {
+        p.add("<polyline class=\"rate\" data-kind=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"", to_string(static_cast<EventKind>(k)), kind_colors[k]);
+        for (int b = 0; b < rate_bins; ++b) {
+            const double yv = ra.y(static_cast<double>(bins[static_cast<std::size_t>(b)][static_cast<std::size_t>(k)]) / bin_seconds);
+            p.add("{}{},{} {},{}", b ? " " : "", px(plot_left + plot_width * b / rate_bins), px(yv), px(plot_left + plot_width * (b + 1) / rate_bins), px(yv));
+        }
+        p.add("\"/>\n");
+    }
+    value_axis(p, ra, nice_values(0, ra.hi, 4), true, "events/s");
+    axis.labels(p, ra.top + ra.height);
+    p.text(plot_right, ra.top + ra.height + 32, fmt::format("bins of {}", format_duration(axis.t1 / rate_bins)), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
+    p.y = ra.top + ra.height + 56;
+
+    // Notes: everything aggregated, cut or unknown.
+    if (!notes.empty()) {
+        p.text(20, p.y + 4, "Notes", "font-weight=\"bold\" fill=\"#111\"");
+        p.y += 20;
+        for (const auto& n: notes) {
+            p.text(20, p.y + 4, n, "font-style=\"italic\" fill=\"#8a1c1c\" class=\"note\"");
+            p.y += 18;
+        }
+    }
+    p.text(20, p.y + 14, fmt::format("spike-nn {} · event log format {} · drawn from the log alone", header.engine_version, header.version), "fill=\"#888\" font-size=\"10\"");
+    p.y += 26;
+
+    std::string out;
+    fmt::format_to(std::back_inserter(out),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        "<title>{2}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
+        px(page_width), px(p.y), xml_escape(header.scenario_path));
+    out += p.body;
+    out += "</svg>\n";
+    return out;
+}
+
+} // namespace spikenn

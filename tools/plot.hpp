@@ -1,0 +1,38 @@
+// Pictures of a recorded run, drawn from its event log alone: `spikenn plot` and `spikenn run
+// --plot`. One self-contained SVG page holds a spike raster (dropped inputs marked), potential
+// traces of chosen neurons (threshold, reset level, refractory periods shaded) and the rate
+// of events of each kind over time.
+//
+// The page is a pure function of the log: the same log gives the same bytes. The neurons'
+// parameters come from the scenario text the log carries (weights are not needed and not
+// drawn); if that text cannot be read, the traces join the recorded potentials with straight
+// lines and the page says so. Beyond `max_rows` neurons the raster shows neurons in groups,
+// and spikes of one row that fall on one tenth of a pixel share a mark; the page says both.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "neurons/neuron.hpp"
+#include "tools/eventlog.hpp"
+
+namespace spikenn {
+
+struct PlotOptions {
+    // Neurons whose potential to trace, by name; empty: the (at most 4) that spiked most.
+    std::vector<std::string> neurons;
+    std::size_t max_rows = 1000; // raster rows before neurons are grouped
+};
+
+// The parameters of every neuron of the log's scenario, or nothing with the reason in `why`.
+std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, std::string& why);
+
+// The SVG page of the log at `log`. Throws InputError for an unknown neuron in the options
+// and LogError for a log that cannot be read at all; a log cut or damaged part-way is drawn
+// up to the damage, with a note on the page.
+std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options);
+
+} // namespace spikenn
