@@ -378,8 +378,13 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
         trace_of[traced[i]] = static_cast<int>(i);
         traces[i].id = traced[i];
         if (params) {
-            traces[i].params = &(*params)[traced[i]];
-            traces[i].n.params = *traces[i].params;
+            // A run starts every neuron at its reset potential (Network::start).
+            Trace& t = traces[i];
+            t.params = &(*params)[traced[i]];
+            t.n.params = *t.params;
+            t.n.state.potential = t.params->reset_potential;
+            t.anchored = true;
+            t.points.emplace_back(0.0, t.params->reset_potential);
         }
     }
     std::vector<std::array<std::uint64_t, event_kind_count>> bins(rate_bins);
