@@ -37,6 +37,7 @@ fs::path record_demo(const fs::path& d) {
 struct LogCounts {
     std::uint64_t spikes = 0, drops = 0, refractory_ends = 0, delivered_inputs = 0;
     std::map<EntityId, std::uint64_t> spikes_of;
+    std::map<EntityId, std::int64_t> first_spike; // time in ticks
     std::size_t neurons = 0;
 };
 
@@ -49,6 +50,7 @@ LogCounts count(const fs::path& log) {
         if (rec.kind == EventKind::spike) {
             ++c.spikes;
             ++c.spikes_of[rec.target];
+            c.first_spike.emplace(rec.target, rec.time);
             spike_events.insert(rec.number);
         }
         if (rec.outcome == Outcome::dropped) ++c.drops;
@@ -175,6 +177,7 @@ TEST_CASE("the VCD export reads back with the log's spikes, and vcd2fst takes it
     std::int64_t time = -1;
     std::map<std::string, char> level;
     std::map<std::string, std::uint64_t> rises;
+    std::map<std::string, std::int64_t> first_rise;
     std::size_t reals = 0;
     while (std::getline(in, line)) {
         if (defs) {
@@ -208,7 +211,10 @@ TEST_CASE("the VCD export reads back with the log's spikes, and vcd2fst takes it
         REQUIRE((line[0] == '0' || line[0] == '1'));
         const std::string code = line.substr(1);
         REQUIRE(var_of.count(code) == 1);
-        if (line[0] == '1' && level[code] != '1') ++rises[var_of[code]];
+        if (line[0] == '1' && level[code] != '1') {
+            ++rises[var_of[code]];
+            first_rise.emplace(var_of[code], time);
+        }
         level[code] = line[0];
     }
     CHECK(timescale_ns);
@@ -222,6 +228,7 @@ TEST_CASE("the VCD export reads back with the log's spikes, and vcd2fst takes it
     CHECK(spike_rises == c.spikes);
     CHECK(refractory_rises == c.spikes); // every demo neuron has a refractory period
     CHECK(rises["in_0_.spike"] == c.spikes_of.at(0));
+    CHECK(first_rise["in_0_.spike"] == c.first_spike.at(0)); // 1 ns time scale: ticks as they are
     for (const auto& [code, l]: level) CHECK(l == '0'); // every line low again at the end
 
     if (have("vcd2fst")) {
@@ -243,34 +250,48 @@ TEST_CASE("the Chrome trace is valid JSON whose counts match the log") {
     REQUIRE(t["traceEvents"].is_array());
     CHECK(t["displayTimeUnit"] == "ns");
     CHECK(t["otherData"]["fingerprint"] == "0xfea6df10c4bf4814");
+    CHECK(t["otherData"]["seed"] == "7");
     std::uint64_t spikes = 0, drops = 0, refractory = 0, threads = 0;
-    std::map<std::uint64_t, int> flow_starts, flow_ends;
+    std::map<std::uint64_t, std::vector<double>> flow_starts, flow_ends; // id: ts of each end
+    bool first_spike_found = false;
+    const double first_spike_us = static_cast<double>(c.first_spike.at(0)) / 1000;
     for (const auto& e: t["traceEvents"]) {
         const std::string ph = e["ph"], name = e["name"];
         if (ph == "M" && name == "thread_name") ++threads;
-        if (ph == "i" && name == "spike") ++spikes;
+        if (ph == "i" && name == "spike") {
+            ++spikes;
+            first_spike_found |= e["tid"] == 1 && std::abs(e["ts"].get<double>() - first_spike_us) < 1e-6;
+        }
         if (ph == "i" && name == "dropped input") ++drops;
         if (ph == "X" && name == "refractory") {
             ++refractory;
             CHECK(e["dur"].get<double>() > 0);
+            CHECK(e["tid"].get<std::size_t>() > c.neurons); // on the neuron's refractory track
         }
-        if (ph == "s") ++flow_starts[e["id"].get<std::uint64_t>()];
+        if (ph == "s") flow_starts[e["id"].get<std::uint64_t>()].push_back(e["ts"].get<double>());
         if (ph == "f") {
-            ++flow_ends[e["id"].get<std::uint64_t>()];
+            flow_ends[e["id"].get<std::uint64_t>()].push_back(e["ts"].get<double>());
             CHECK(e["bp"] == "e");
         }
         if (ph != "M") {
             CHECK(e["ts"].is_number());
             CHECK(e["tid"].get<std::size_t>() >= 1);
-            CHECK(e["tid"].get<std::size_t>() <= c.neurons);
+            CHECK(e["tid"].get<std::size_t>() <= 2 * c.neurons);
         }
     }
-    CHECK(threads == c.neurons);
+    CHECK(threads == 2 * c.neurons); // every demo neuron has a refractory period, hence a second track
     CHECK(spikes == c.spikes);
+    CHECK(first_spike_found); // in microseconds of simulated time
     CHECK(drops == c.drops);
     CHECK(refractory == c.refractory_ends);
     CHECK(flow_starts.size() == c.delivered_inputs);
-    CHECK(flow_starts == flow_ends); // every arrow has both ends, once
+    CHECK(flow_ends.size() == c.delivered_inputs);
+    for (const auto& [id, starts]: flow_starts) {
+        CAPTURE(id);
+        REQUIRE(starts.size() == 1);
+        REQUIRE(flow_ends[id].size() == 1);
+        CHECK(flow_ends[id][0] > starts[0]); // a delivery arrives after its spike
+    }
 }
 
 TEST_CASE("exports of a cut log are complete files up to the cut") {
@@ -288,4 +309,54 @@ TEST_CASE("exports of a cut log are complete files up to the cut") {
     CHECK(nlohmann::json::accept(slurp(d / "cut.json")));
     CHECK(run_cli(fmt::format("plot '{}'", (d / "cut.evlog").string())).code == 0);
     CHECK(slurp(d / "cut.svg").find("The log was cut after event") != std::string::npos);
+}
+
+// Regression: names were cut by bytes, which could split a UTF-8 character and make the
+// page invalid XML; bytes that are not UTF-8 are written as U+FFFD.
+TEST_CASE("long and non-ASCII neuron names keep the page valid UTF-8") {
+    const fs::path d = workdir("utf8");
+    std::ofstream(d / "names.yaml") << "run: {until: 50ms}\nneurons:\n  - population: aaaaaaaaaaaaaa\xc3\xa9\xc3\xa9\n    size: 2\n"
+                                       "    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n"
+                                       "stimuli:\n  - {to: all, at: [1ms], tensor: {constant: {value: 1, seq_len: 2}}}\n";
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --plot -q", (d / "names.yaml").string(), (d / "out").string())).code == 0);
+    const std::string svg = slurp(d / "out" / "plot.svg");
+    // Every byte sequence is UTF-8.
+    for (std::size_t i = 0; i < svg.size();) {
+        const auto b = static_cast<unsigned char>(svg[i]);
+        const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+        REQUIRE(n > 0);
+        REQUIRE(i + n <= svg.size());
+        for (std::size_t k = 1; k < n; ++k) REQUIRE((static_cast<unsigned char>(svg[i + k]) & 0xC0) == 0x80);
+        i += n;
+    }
+    pugi::xml_document doc;
+    CHECK(doc.load_string(svg.c_str()));
+    CHECK(svg.find("aaaaaaaaaaaaaa\xc3\xa9\xe2\x80\xa6") != std::string::npos); // cut after a whole character, then an ellipsis
+}
+
+// Regression: near the largest time the axis end overflowed, and marks were drawn off the page.
+TEST_CASE("events near the end of time stay on the page") {
+    const fs::path d = workdir("late");
+    std::ofstream(d / "late.yaml") << "neurons:\n  - name: n\n    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n"
+                                      "    threshold: 0.1\n    weights: {norm2: {bias: 1}}\n"
+                                      "stimuli:\n  - {to: n, at: [9000000000s, 9223372035s], tensor: {constant: {value: 1, seq_len: 2}}}\n";
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --plot -q", (d / "late.yaml").string(), (d / "out").string())).code == 0);
+    pugi::xml_document doc;
+    REQUIRE(doc.load_file((d / "out" / "plot.svg").c_str()));
+    const pugi::xml_node root = doc.child("svg");
+    const double width = root.attribute("width").as_double();
+    std::size_t points = 0;
+    for (pugi::xml_node n: root.children("polyline")) {
+        std::istringstream in(n.attribute("points").value());
+        std::string xy;
+        while (in >> xy) {
+            const double x = std::stod(xy.substr(0, xy.find(',')));
+            CHECK(x >= 0);
+            CHECK(x <= width);
+            ++points;
+        }
+    }
+    CHECK(points > 0);
+    const pugi::xml_node spikes = root.find_child_by_attribute("path", "id", "spikes");
+    CHECK(spikes.attribute("data-events").as_ullong() == 2);
 }

@@ -51,16 +51,23 @@ struct PlotCommand {
 // Writes `text` to `path` through a temporary name, so that a reader never sees half a file.
 void write_file(const fs::path& path, const std::string& text) {
     const fs::path tmp = path.string() + ".partial";
+    std::error_code ec;
     {
         std::ofstream f(tmp, std::ios::binary);
         if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
         f << text;
         f.close();
-        if (!f) throw InputError(fmt::format("{}: write failed", tmp.string()));
+        if (!f) {
+            fs::remove(tmp, ec);
+            throw InputError(fmt::format("{}: write failed", path.string()));
+        }
     }
-    std::error_code ec;
     fs::rename(tmp, path, ec);
-    if (ec) throw InputError(fmt::format("{}: cannot be renamed to {}: {}", tmp.string(), path.string(), ec.message()));
+    if (ec) {
+        const std::string why = ec.message();
+        fs::remove(tmp, ec);
+        throw InputError(fmt::format("{}: cannot be written: {}", path.string(), why));
+    }
 }
 
 // The SVG of the log goes next to it (run.evlog: run.svg) unless --out says otherwise.

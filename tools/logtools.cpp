@@ -394,9 +394,8 @@ int log_export(const std::string& path, const std::string& format, const std::st
     std::string buf;
     std::unique_ptr<LogExporter> exporter;
     if (format == "vcd" || format == "chrome-trace") {
-        std::string why;
-        const auto params = neuron_params_of(h, why);
-        exporter = format == "vcd" ? make_vcd_exporter(h, params, buf) : make_chrome_trace_exporter(h, params, buf);
+        const NeuronFacts facts = neuron_facts(path, h);
+        exporter = format == "vcd" ? make_vcd_exporter(h, facts, buf) : make_chrome_trace_exporter(h, facts, buf);
     }
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";
     auto esc = [](const std::string& s) { // JSON string content
@@ -450,7 +449,10 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 }
             }
         }
-        if (exporter) exporter->finish(reader.footer(), buf);
+        if (exporter) {
+            exporter->finish(reader.footer(), buf);
+            exporter.reset();
+        }
         code = finish_reading(reader);
     }
     catch (...) {
@@ -461,7 +463,8 @@ int log_export(const std::string& path, const std::string& format, const std::st
         throw;
     }
     std::fwrite(buf.data(), 1, buf.size(), out);
-    if (out != stdout && std::fclose(out) != 0) throw InputError(fmt::format("{}: write failed", out_path));
+    const bool failed = std::ferror(out) != 0;
+    if ((out != stdout && std::fclose(out) != 0) || failed) throw InputError(fmt::format("{}: write failed", out_path.empty() ? "standard output" : out_path));
     return code;
 }
 

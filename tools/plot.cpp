@@ -29,34 +29,59 @@ constexpr const char* kind_colors[event_kind_count] = {"#9467bd", "#2ca02c", "#d
 constexpr const char* spike_color = "#1f3b73";
 constexpr const char* drop_color = "#e8731a";
 
+// The length of the valid UTF-8 sequence at s[i], or 0 if there is none.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    }
+    return n;
+}
+
+// Text for XML: markup characters escaped, control characters XML forbids and bytes that
+// are not UTF-8 (names and paths are bytes) written as U+FFFD.
 std::string xml_escape(std::string_view s) {
     std::string o;
-    for (char c: s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_length(s, i);
+        const char c = s[i];
+        if (n == 0 || (n == 1 && static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+            o += "\xEF\xBF\xBD";
+            i += 1;
+            continue;
+        }
         switch (c) {
         case '&': o += "&amp;"; break;
         case '<': o += "&lt;"; break;
         case '>': o += "&gt;"; break;
         case '"': o += "&quot;"; break;
         case '\'': o += "&apos;"; break;
-        default:
-            // XML 1.0 allows no control characters but tab, newline and carriage return.
-            if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') o += '?';
-            else o += c;
+        default: o.append(s.substr(i, n));
         }
+        i += n;
     }
     return o;
+}
+
+// At most `chars` characters of s (counting a byte that is not UTF-8 as one), never cutting one.
+std::string utf8_prefix(std::string_view s, std::size_t chars) {
+    std::size_t i = 0;
+    for (std::size_t c = 0; c < chars && i < s.size(); ++c) i += std::max<std::size_t>(1, utf8_length(s, i));
+    return std::string(s.substr(0, i));
 }
 
 // A coordinate with one decimal, exactly as the tenth-of-a-pixel grid the marks use.
 std::string px(double v) { return fmt::format("{:.1f}", v); }
 
-// Tick steps for time, in whole ticks: 1, 2 or 5 times a power of ten, the smallest at least `raw`.
+// Tick steps for time, in whole ticks: 1, 2 or 5 times a power of ten, the smallest at least
+// `raw` (at most 5e18, which covers every time: raw is at most an eighth of the largest).
 std::int64_t nice_ticks(std::int64_t raw) {
     for (std::int64_t p = 1;; p *= 10) {
         for (std::int64_t m: {1, 2, 5}) {
-            if (m * p >= raw) return m * p;
+            if (m * p >= raw || p == 1'000'000'000'000'000'000) return m * p;
         }
-        if (p > std::numeric_limits<std::int64_t>::max() / 100) return p * 10;
     }
 }
 
@@ -119,6 +144,7 @@ struct Stats {
     std::int64_t last_time = 0;
     std::vector<std::uint64_t> spikes, drops;
     std::vector<double> pmin, pmax;
+    std::vector<bool> has_refractory_end;
     std::array<std::uint64_t, event_kind_count> by_kind{};
     std::uint64_t total_spikes = 0, total_drops = 0;
 };
@@ -168,15 +194,15 @@ struct TimeAxis {
     // Light vertical grid lines at the ticks over [top, bottom].
     void grid(Page& p, double top, double bottom) const {
         p.add("<g stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
-        for (std::int64_t t = 0; t <= t1; t += step) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(t)), px(top), px(bottom));
+        for (std::int64_t k = 0; k <= t1 / step; ++k) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(k * step)), px(top), px(bottom));
         p.add("</g>\n");
     }
     // Tick marks and labels below `yy`, with the axis title.
     void labels(Page& p, double yy) const {
         p.add("<g stroke=\"#333\" stroke-width=\"1\">\n<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", px(plot_left), px(yy), px(plot_right), px(yy));
-        for (std::int64_t t = 0; t <= t1; t += step) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(t)), px(yy), px(yy + 4));
+        for (std::int64_t k = 0; k <= t1 / step; ++k) p.add("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(x(k * step)), px(yy), px(yy + 4));
         p.add("</g>\n<g text-anchor=\"middle\" fill=\"#333\">\n");
-        for (std::int64_t t = 0; t <= t1; t += step) p.text(x(t), yy + 16, fmt::format("{}", t / unit.ticks));
+        for (std::int64_t k = 0; k <= t1 / step; ++k) p.text(x(k * step), yy + 16, fmt::format("{}", k * step / unit.ticks));
         p.add("</g>\n");
         p.text((plot_left + plot_right) / 2, yy + 32, fmt::format("simulated time ({})", unit.name), "text-anchor=\"middle\" fill=\"#333\"");
     }
@@ -222,6 +248,7 @@ void value_axis(Page& p, const ValueAxis& a, const ValueTicks& t, bool si, std::
 struct Trace {
     EntityId id = 0;
     const NeuronParams* params = nullptr;
+    bool has_refractory = true; // without parameters: the log holds an expiry of it
     std::vector<std::pair<double, double>> points; // (time in ticks, potential)
     std::vector<std::pair<std::int64_t, std::int64_t>> refractory;
     std::optional<std::int64_t> refractory_from;
@@ -263,7 +290,7 @@ struct Trace {
         anchored = true;
         if (r.kind == EventKind::spike) {
             spikes.push_back(r.time);
-            if (!params || params->refractory_period > Time::zero()) refractory_from = r.time;
+            if (has_refractory) refractory_from = r.time;
         }
     }
 };
@@ -305,6 +332,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     st.drops.assign(st.neurons, 0);
     st.pmin.assign(st.neurons, std::numeric_limits<double>::infinity());
     st.pmax.assign(st.neurons, -std::numeric_limits<double>::infinity());
+    st.has_refractory_end.assign(st.neurons, false);
     std::vector<std::string> notes;
     const std::string read_note = each_record(log, [&](const LogHeader&, const LogRecord& r) {
         ++st.events;
@@ -319,6 +347,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
             ++st.drops[r.target];
             ++st.total_drops;
         }
+        if (r.kind == EventKind::refractory_end) st.has_refractory_end[r.target] = true;
         if (std::isfinite(r.potential)) {
             st.pmin[r.target] = std::min(st.pmin[r.target], r.potential);
             st.pmax[r.target] = std::max(st.pmax[r.target], r.potential);
@@ -359,8 +388,12 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     }
 
     TimeAxis axis;
-    axis.step = nice_ticks(std::max<std::int64_t>(1, (st.last_time + 7) / 8));
-    axis.t1 = std::max<std::int64_t>(axis.step, (st.last_time + axis.step - 1) / axis.step * axis.step);
+    axis.step = nice_ticks(st.last_time / 8 + 1);
+    {
+        // The axis ends at the first tick at or after the last event (or at the largest time).
+        const std::int64_t q = std::max<std::int64_t>(1, st.last_time / axis.step + (st.last_time % axis.step != 0));
+        axis.t1 = q > std::numeric_limits<std::int64_t>::max() / axis.step ? std::numeric_limits<std::int64_t>::max() : q * axis.step;
+    }
     axis.unit = unit_for(axis.step);
 
     // Raster rows: one per neuron, or neurons in groups beyond max_rows.
@@ -377,6 +410,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     for (std::size_t i = 0; i < traced.size(); ++i) {
         trace_of[traced[i]] = static_cast<int>(i);
         traces[i].id = traced[i];
+        traces[i].has_refractory = params ? (*params)[traced[i]].refractory_period > Time::zero() : st.has_refractory_end[traced[i]];
         if (params) {
             // A run starts every neuron at its reset potential (Network::start).
             Trace& t = traces[i];
@@ -440,7 +474,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     if (group == 1 && row_h >= 9) {
         for (std::size_t i = 0; i < rows; ++i) {
             std::string name = header.neuron_names[i];
-            if (name.size() > 16) name = name.substr(0, 15) + "…";
+            if (utf8_prefix(name, 16) != name) name = utf8_prefix(name, 15) + "…";
             p.text(plot_left - 6, raster_top + row_h * (static_cast<double>(i) + 0.5) + 4, name);
         }
     }

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "tools/plot.hpp"
+
 namespace spikenn {
 
 namespace {
@@ -33,8 +35,7 @@ std::string vcd_real(double v) {
 
 class VcdExporter final: public LogExporter {
 public:
-    VcdExporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out): n_(h.neuron_names.size()) {
-        refractory_.assign(n_, true);
+    VcdExporter(const LogHeader& h, const NeuronFacts& facts, std::string& out): n_(h.neuron_names.size()), refractory_(facts.refractory) {
         std::vector<std::string> scopes(n_);
         std::set<std::string> used;
         for (std::size_t i = 0; i < n_; ++i) {
@@ -45,7 +46,6 @@ public:
             for (int k = 2; used.count(unique); ++k) unique = fmt::format("{}_{}", s, k);
             used.insert(unique);
             scopes[i] = unique;
-            if (params) refractory_[i] = (*params)[i].refractory_period > Time::zero();
         }
         fmt::format_to(std::back_inserter(out), "$version spike-nn {} $end\n", h.engine_version);
         fmt::format_to(std::back_inserter(out), "$comment scenario {}, seed {}; potentials are the values after each event.", h.scenario_path, h.seed);
@@ -59,8 +59,7 @@ public:
         }
         out += "$upscope $end\n$enddefinitions $end\n#0\n$dumpvars\n";
         for (std::size_t i = 0; i < n_; ++i) {
-            const double p0 = params ? (*params)[i].reset_potential : 0.0;
-            fmt::format_to(std::back_inserter(out), "r{} {}\n0{}\n0{}\n", vcd_real(p0), vcd_code(3 * i), vcd_code(3 * i + 1), vcd_code(3 * i + 2));
+            fmt::format_to(std::back_inserter(out), "r{} {}\n0{}\n0{}\n", vcd_real(facts.initial_potential[i]), vcd_code(3 * i), vcd_code(3 * i + 1), vcd_code(3 * i + 2));
         }
         out += "$end\n";
         slot_.assign(3 * n_, -1);
@@ -160,17 +159,17 @@ std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", 
 
 class ChromeTraceExporter final: public LogExporter {
 public:
-    ChromeTraceExporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out): h_(h) {
-        refractory_.assign(h.neuron_names.size(), true);
-        if (params) {
-            for (std::size_t i = 0; i < params->size(); ++i) refractory_[i] = (*params)[i].refractory_period > Time::zero();
-        }
-        open_.assign(h.neuron_names.size(), -1);
+    ChromeTraceExporter(const LogHeader& h, const NeuronFacts& facts, std::string& out): h_(h), refractory_(facts.refractory) {
+        const std::size_t n = h.neuron_names.size();
+        open_.assign(n, -1);
         out += "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
         event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{{\"name\":{}}}}}", json_string("network: " + h.scenario_path)));
-        for (std::size_t i = 0; i < h.neuron_names.size(); ++i) {
+        for (std::size_t i = 0; i < n; ++i) {
             event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_name\",\"args\":{{\"name\":{}}}}}", i + 1, json_string(h.neuron_names[i])));
-            event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}", i + 1, i));
+            event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}", i + 1, 2 * i));
+            if (!refractory_[i]) continue;
+            event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_name\",\"args\":{{\"name\":{}}}}}", n + 1 + i, json_string(h.neuron_names[i] + " refractory")));
+            event(out, fmt::format("{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}", n + 1 + i, 2 * i + 1));
         }
     }
 
@@ -213,7 +212,7 @@ public:
             if (open_[i] >= 0) close(static_cast<EntityId>(i), last_, out);
         }
         fmt::format_to(std::back_inserter(out), "\n],\"otherData\":{{\"generator\":{},\"scenario\":{},\"seed\":{},\"fingerprint\":{},\"time\":{}}}}}\n",
-            json_string("spike-nn " + h_.engine_version), json_string(h_.scenario_path), h_.seed,
+            json_string("spike-nn " + h_.engine_version), json_string(h_.scenario_path), json_string(std::to_string(h_.seed)),
             footer ? json_string(fmt::format("0x{:016x}", footer->fingerprint)) : "null",
             json_string("simulated; ts in microseconds of simulated time"));
     }
@@ -226,12 +225,12 @@ private:
     }
     void close(EntityId n, std::int64_t end, std::string& out) {
         const std::int64_t from = open_[n];
-        event(out, fmt::format("{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},\"cat\":\"refractory\",\"name\":\"refractory\"}}", n + 1, micros(from), micros(end - from)));
+        event(out, fmt::format("{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},\"cat\":\"refractory\",\"name\":\"refractory\"}}", open_.size() + 1 + n, micros(from), micros(end - from)));
         open_[n] = -1;
     }
 
     const LogHeader& h_;
-    std::vector<bool> refractory_;
+    std::vector<bool> refractory_; // per neuron: has a refractory track
     std::vector<std::int64_t> open_; // start of a running refractory period, or -1
     std::unordered_map<std::uint64_t, std::pair<EntityId, std::int64_t>> spikes_; // spike event number: neuron, time
     std::int64_t last_ = 0;
@@ -240,12 +239,40 @@ private:
 
 } // namespace
 
-std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out) {
-    return std::make_unique<VcdExporter>(h, params, out);
+NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h) {
+    NeuronFacts f;
+    const std::size_t n = h.neuron_names.size();
+    std::string why;
+    if (const auto params = neuron_params_of(h, why)) {
+        for (const NeuronParams& p: *params) {
+            f.initial_potential.push_back(p.reset_potential);
+            f.refractory.push_back(p.refractory_period > Time::zero());
+        }
+        return f;
+    }
+    f.initial_potential.assign(n, 0.0);
+    f.refractory.assign(n, false);
+    EventLogReader r(log);
+    std::vector<LogRecord> block;
+    try {
+        while (r.next_block(block)) {
+            for (const LogRecord& rec: block) {
+                if (rec.kind == EventKind::refractory_end && rec.target < n) f.refractory[rec.target] = true;
+            }
+        }
+    }
+    catch (const LogError&) {
+        // The exporter reports the damage when it reaches it.
+    }
+    return f;
 }
 
-std::unique_ptr<LogExporter> make_chrome_trace_exporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out) {
-    return std::make_unique<ChromeTraceExporter>(h, params, out);
+std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out) {
+    return std::make_unique<VcdExporter>(h, facts, out);
+}
+
+std::unique_ptr<LogExporter> make_chrome_trace_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out) {
+    return std::make_unique<ChromeTraceExporter>(h, facts, out);
 }
 
 } // namespace spikenn

@@ -3,18 +3,24 @@
 //
 // VCD (IEEE 1364 value change dump; GTKWave opens it): time scale 1 ns, the engine's tick.
 // One scope per neuron with a real `potential` (its value after each event; the decay between
-// events is not sampled), a 1-bit `spike` line high for the tick of each spike, and a 1-bit
-// `refractory` line high from a spike to its refractory expiry. Scope names are the neuron
-// names with every character outside [A-Za-z0-9_] replaced by '_' (and a suffix where two
-// would collide); the $comment lists each scope's neuron.
+// events is not sampled), a 1-bit `spike` line high for the tick of each spike (spikes in
+// consecutive ticks, possible only without a refractory period, show as one longer pulse),
+// and a 1-bit `refractory` line high from a spike to its refractory expiry. Scope names are
+// the neuron names with every character outside [A-Za-z0-9_] replaced by '_' (and a suffix
+// where two would collide); the $comment lists each scope's neuron.
 //
 // Chrome trace event JSON (Perfetto, chrome://tracing): process 1 is the network, thread
-// i + 1 is neuron i, and "ts" is simulated time in microseconds, to the nanosecond. Spikes and
-// dropped inputs are instant events, refractory periods complete ("X") events, every input
-// a 1 ns "X" event, and each delivery a flow from a 1 ns "deliver" slice at the spike to the
-// input it caused. `otherData` holds the scenario, the seed and the fingerprint.
+// i + 1 is neuron i, and "ts" is simulated time in microseconds, written to the nanosecond.
+// Spikes and dropped inputs are instant events, every input a 1 ns complete ("X") event, and
+// each delivery a flow from a 1 ns "deliver" slice at the spike to the input it caused.
+// Refractory periods are complete events on a track of their own beside each neuron's
+// (thread N + 1 + i for N neurons, named "<neuron> refractory"): on the neuron's track a
+// period would begin at the same time as the 1 ns slices of its spike, and viewers nest
+// slices of equal start in file order. `otherData` holds the scenario, the seed and the
+// fingerprint (as strings).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,10 +40,17 @@ public:
     virtual void finish(const std::optional<LogFooter>& footer, std::string& out) = 0;
 };
 
-// Each appends the file's beginning to `out`. `params` (the neurons' parameters, when the
-// log's scenario can be read) give the initial potentials and which neurons have a
-// refractory period.
-std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out);
-std::unique_ptr<LogExporter> make_chrome_trace_exporter(const LogHeader& h, const std::optional<std::vector<NeuronParams>>& params, std::string& out);
+// What the exports need of the neurons besides the records.
+struct NeuronFacts {
+    std::vector<double> initial_potential; // the reset potential a run starts from (0 when unknown)
+    std::vector<bool> refractory;          // whether the neuron has a refractory period
+};
+// From the scenario text in the log's header; if that cannot be read, from the records: a
+// neuron has a refractory period if the log holds a refractory expiry of it.
+NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h);
+
+// Each appends the file's beginning to `out`.
+std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out);
+std::unique_ptr<LogExporter> make_chrome_trace_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out);
 
 } // namespace spikenn
