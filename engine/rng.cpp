@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "engine/portable_math.hpp"
+
 namespace spikenn {
 
 Philox4x32 philox4x32_10(Philox4x32 c, std::array<std::uint32_t, 2> k) {
@@ -42,8 +44,8 @@ float RandomStream::normal() {
     // u1 in (0, 1] so that the logarithm is finite; computed in double, rounded once.
     const double u1 = (static_cast<double>(next_u32() >> 8) + 1.0) * 0x1p-24;
     const double u2 = static_cast<double>(next_u32() >> 8) * 0x1p-24;
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    return static_cast<float>(r * std::cos(2.0 * std::numbers::pi * u2));
+    const double r = std::sqrt(-2.0 * portable_log(u1)); // sqrt is correctly rounded everywhere
+    return static_cast<float>(r * portable_cos(2.0 * std::numbers::pi * u2));
 }
 
 } // namespace spikenn

@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 
+#include "engine/portable_math.hpp"
 #include "engine/rng.hpp"
 #include "neurons/matmul.hpp"
 
@@ -139,7 +140,8 @@ Tensor block_forward(const BlockWeights& w, const Tensor& xt) {
         scores /= scale;
         for (Eigen::Index r = 0; r < scores.rows(); ++r) {
             const float m = scores.row(r).maxCoeff();
-            scores.row(r) = (scores.row(r).array() - m).exp();
+            // exp in double, rounded once to float, with the same bits everywhere.
+            for (Eigen::Index c = 0; c < scores.cols(); ++c) scores(r, c) = static_cast<float>(portable_exp(static_cast<double>(scores(r, c) - m)));
             scores.row(r) /= scores.row(r).sum();
         }
         matmul_nt({n, hd, n, scores.data(), n, vt.data() + std::int64_t{h} * hd * n, n, nullptr, concat.data() + h * hd, d});

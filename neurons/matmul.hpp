@@ -9,9 +9,10 @@
 // 16 lanes in 1 or 2 registers; the SSE2 variant, for CPUs without FMA, calls the C library's
 // correctly rounded fmaf per lane (slow). Every variant performs the same float operations
 // and gives the same bits; the fastest the CPU offers is picked once, at first use. A
-// recorded run therefore replays to the bit on any x86-64 machine, whatever its vector
-// width or cache sizes. (Eigen's own product would not: its blocking, and with it the
-// order of the sums, follows the vector width and the cache sizes it detects.)
+// block's products are therefore the same on any x86-64 machine, whatever its vector width
+// or cache sizes. (Eigen's own product would not: its blocking, and with it the order of the
+// sums, follows the vector width and the cache sizes it detects.) The softmax's exp comes
+// from engine/portable_math.hpp for the same reason.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "neurons/neuron.hpp"
 
+#include "engine/portable_math.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,7 +13,7 @@ namespace {
 double decayed(const NeuronParams& p, double v, std::int64_t dt_ticks) {
     const double dt = static_cast<double>(dt_ticks) / static_cast<double>(Time::ticks_per_second);
     if (p.decay.kind == DecayKind::linear) return std::max(0.0, v - p.decay.rate * dt);
-    return std::max(0.0, v * std::exp(-dt / p.decay.tau.seconds()));
+    return std::max(0.0, v * portable_exp(-dt / p.decay.tau.seconds()));
 }
 
 } // namespace

@@ -249,7 +249,7 @@ TEST_CASE("the Chrome trace is valid JSON whose counts match the log") {
     const nlohmann::json t = nlohmann::json::parse(slurp(json)); // throws if not valid JSON
     REQUIRE(t["traceEvents"].is_array());
     CHECK(t["displayTimeUnit"] == "ns");
-    CHECK(t["otherData"]["fingerprint"] == "0xfea6df10c4bf4814");
+    CHECK(t["otherData"]["fingerprint"] == "0x72b312c6e6264da6");
     CHECK(t["otherData"]["seed"] == "7");
     std::uint64_t spikes = 0, drops = 0, refractory = 0, threads = 0;
     std::map<std::uint64_t, std::vector<double>> flow_starts, flow_ends; // id: ts of each end

@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <numbers>
 #include <string>
 
+#include "engine/portable_math.hpp"
 #include "engine/rng.hpp"
 
 using namespace spikenn;
@@ -77,4 +81,55 @@ TEST_CASE("uniform and normal draws have the expected moments") {
     CHECK(su / count == doctest::Approx(0.5).epsilon(0.01));
     CHECK(std::abs(sn / count) < 0.01);
     CHECK(sn2 / count == doctest::Approx(1.0).epsilon(0.01));
+}
+
+namespace {
+// Distance in units in the last place between two finite doubles of one sign.
+double ulps(double a, double b) {
+    if (a == b) return 0;
+    return std::abs(a - b) / std::abs(std::nextafter(b, a) - b);
+}
+} // namespace
+
+// The portable functions against the C library: within a few units in the last place over
+// the ranges the engine uses, and the special values exact.
+TEST_CASE("portable exp, log and cos are accurate") {
+    RandomStream rs(1, entity_id("math"), 0);
+    double worst_exp = 0, worst_log = 0, worst_cos = 0;
+    for (int i = 0; i < 200000; ++i) {
+        const double u = rs.uniform01();
+        const double x = (u - 0.5) * 200;                    // exp: [-100, 100]
+        worst_exp = std::max(worst_exp, ulps(portable_exp(x), std::exp(x)));
+        const double y = std::ldexp(u + 0x1p-30, static_cast<int>(i % 200) - 100); // log: 2^-100 .. 2^100
+        worst_log = std::max(worst_log, ulps(portable_log(y), std::log(y)));
+        const double z = u * 2 * std::numbers::pi;           // cos: [0, 2 pi), as Box-Muller uses it
+        const double c = std::cos(z);
+        // Near its zeros cos is tiny and ulps are too: compare with the size of the argument's error.
+        worst_cos = std::max(worst_cos, std::abs(c) > 1e-3 ? ulps(portable_cos(z), c) : std::abs(portable_cos(z) - c) / 1e-19);
+    }
+    MESSAGE("worst ulps: exp " << worst_exp << ", log " << worst_log << ", cos " << worst_cos);
+    CHECK(worst_exp <= 2);
+    CHECK(worst_log <= 3);
+    CHECK(worst_cos <= 4);
+    CHECK(portable_exp(0) == 1);
+    CHECK(portable_log(1) == 0);
+    CHECK(portable_cos(0) == 1);
+    CHECK(portable_exp(-1000) == 0);
+    CHECK(std::isinf(portable_exp(1000)));
+    CHECK(std::isnan(portable_log(-1)));
+    CHECK(std::isinf(portable_log(0)));
+}
+
+// The bits themselves are pinned: a change of algorithm, compiler flags (a fused multiply-add)
+// or platform that moved one of them would change recorded runs.
+TEST_CASE("portable exp, log and cos give the pinned bits") {
+    std::uint64_t h = 0;
+    for (int i = 0; i < 1000; ++i) {
+        const double x = -20 + i * 0.0437;
+        for (double v: {portable_exp(x), portable_log(std::abs(x) + 1e-3), portable_cos(x)}) {
+            h = (h ^ std::bit_cast<std::uint64_t>(v)) * 0x100000001B3ull;
+        }
+    }
+    CAPTURE(h);
+    CHECK(h == 0x2b45a4a81449c580ull);
 }
