@@ -1,6 +1,8 @@
 #include "engine/portable_math.hpp"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 // Compiled, like the whole project, with -ffp-contract=off: every a * b + c below is a
@@ -58,23 +60,45 @@ double cos_reduced(double r) {
     return p;
 }
 
+// floor(y) for |y| < 2^62, without a library call on baseline x86-64 (SSE2 has no rounding
+// instruction): truncation, then one step down for negative non-integers. Exact.
+double floor_of(double y) {
+    const auto t = static_cast<double>(static_cast<std::int64_t>(y));
+    return t > y ? t - 1 : t;
+}
+
+// v * 2^k, exactly as std::ldexp gives it; a multiplication when 2^k is a normal number.
+double scale(double v, std::int64_t k) {
+    if (k < -1022 || k > 1023) return std::ldexp(v, static_cast<int>(k));
+    return v * std::bit_cast<double>(static_cast<std::uint64_t>(k + 1023) << 52);
+}
+
 } // namespace
 
 double portable_exp(double x) {
     if (std::isnan(x)) return x;
     if (x > 709.782712893384) return std::numeric_limits<double>::infinity();
     if (x < -745.2) return 0.0;
-    const double k = std::floor(x * 1.4426950408889634 + 0.5); // nearest integer to x / ln 2
+    const double k = floor_of(x * 1.4426950408889634 + 0.5); // nearest integer to x / ln 2
     const double r = (x - k * ln2_hi) - k * ln2_lo;
-    return std::ldexp(exp_reduced(r), static_cast<int>(k));
+    return scale(exp_reduced(r), static_cast<std::int64_t>(k));
 }
 
 double portable_log(double x) {
     if (std::isnan(x) || x < 0) return std::numeric_limits<double>::quiet_NaN();
     if (x == 0) return -std::numeric_limits<double>::infinity();
     if (std::isinf(x)) return x;
+    // x = m * 2^e with m in [0.5, 1), as std::frexp (exact); from the bits for normal numbers.
     int e = 0;
-    double m = std::frexp(x, &e); // x = m * 2^e, m in [0.5, 1); exact
+    double m = 0;
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    if (const auto biased = static_cast<int>(bits >> 52); biased > 0) {
+        e = biased - 1022;
+        m = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFull) | (1022ull << 52));
+    }
+    else {
+        m = std::frexp(x, &e);
+    }
     if (m < 0.70710678118654752440) {
         m = m * 2;
         e -= 1;
@@ -91,7 +115,8 @@ double portable_log(double x) {
 
 double portable_cos(double x) {
     if (!std::isfinite(x)) return std::numeric_limits<double>::quiet_NaN();
-    const double k = std::floor(x * 0.63661977236758134308 + 0.5); // nearest integer to x / (pi/2)
+    if (!(std::abs(x) < 1e15)) return std::numeric_limits<double>::quiet_NaN(); // beyond any use here
+    const double k = floor_of(x * 0.63661977236758134308 + 0.5); // nearest integer to x / (pi/2)
     const double r = ((x - k * pio2_1) - k * pio2_2) - k * pio2_3;
     const auto quadrant = static_cast<long long>(k) & 3;
     switch (quadrant) {
