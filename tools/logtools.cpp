@@ -191,6 +191,10 @@ int replay_command(const ReplayOptions& o) {
         print_side_by_side("recorded", "re-run", want, got, h, rerun_names);
         if (want) print_cause_chain(*want, reader, stdout);
         else print_cause_chain(*got, reader, stdout);
+        if (h.engine_version != SPIKENN_VERSION) {
+            std::printf("note: the log was recorded by spike-nn %s and replayed by %s; the numbers of another version may differ\n",
+                h.engine_version.c_str(), SPIKENN_VERSION);
+        }
         return 1;
     }
     if (reader.footer()->fingerprint != fp.value()) {
