@@ -184,7 +184,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     if (n.params.refractory_period > Time::zero()) {
         const auto end = later(t, n.params.refractory_period);
         if (end) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
-        if (prefetch_) prefetch_->refractory(id, t, end.value_or(Time::max()));
+        if (prefetch_) prefetch_->refractory(id, end.value_or(Time::max()));
     }
     // Targets share one tensor per distinct weight: the output itself for weight 1, one
     // scaled copy for each other weight. Each holds a reference per delivery.

@@ -1,5 +1,6 @@
 #include "neurons/prefetch.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -13,7 +14,8 @@ BlockResult compute_block(const TransformerNeuron& n, const Tensor& x) {
     return r;
 }
 
-BlockPrefetcher::BlockPrefetcher(unsigned workers, std::size_t neurons): hints_(new std::atomic<double>[neurons]) {
+BlockPrefetcher::BlockPrefetcher(unsigned workers, std::size_t neurons):
+    hints_(new std::atomic<double>[neurons]), refractory_until_(neurons, Time::zero()) {
     for (std::size_t i = 0; i < neurons; ++i) hints_[i].store(std::numeric_limits<double>::quiet_NaN());
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { worker(); });
 }
@@ -55,6 +57,12 @@ void BlockPrefetcher::worker() {
             t = queue_.top();
             queue_.pop();
             if (t->state != Task::State::queued) continue; // taken by the event loop already
+            if (t->key.time < refractory_until_[t->key.target]) {
+                // Its neuron spiked since it was queued: it will be dropped. (Inputs before the
+                // spike were all taken by the event loop, which works in time order.)
+                t->state = Task::State::skipped;
+                continue;
+            }
             t->state = Task::State::running;
         }
         BlockResult r = run(*t);
@@ -126,12 +134,9 @@ std::optional<BlockResult> BlockPrefetcher::take(const EventKey& key, bool neede
     return run(*t);
 }
 
-void BlockPrefetcher::refractory(EntityId target, Time from, Time until) {
+void BlockPrefetcher::refractory(EntityId target, Time until) {
     std::lock_guard lock(mutex_);
-    const auto end = tasks_.lower_bound(EventKey{until, EventKind::refractory_end, 0, 0, 0});
-    for (auto it = tasks_.lower_bound(EventKey{from, EventKind::refractory_end, 0, 0, 0}); it != end; ++it) {
-        if (it->first.target == target && it->second->state == Task::State::queued) it->second->state = Task::State::skipped;
-    }
+    refractory_until_[target] = std::max(refractory_until_[target], until);
 }
 
 void BlockPrefetcher::clear() {
@@ -146,6 +151,7 @@ void BlockPrefetcher::clear() {
     });
     tasks_.clear();
     queue_ = {};
+    std::fill(refractory_until_.begin(), refractory_until_.end(), Time::zero()); // a replaced state may be earlier
 }
 
 } // namespace spikenn

@@ -59,10 +59,10 @@ public:
     // The result for `key`, or nothing if it was never submitted. With needed == false (the
     // input is dropped) a block nobody has started is not computed.
     std::optional<BlockResult> take(const EventKey& key, bool needed);
-    // Neuron `target` spiked at `from` and is refractory before `until`: its queued inputs
-    // between will be dropped, so no worker starts them. (Only a hint: take() still computes a
+    // Neuron `target` spiked and is refractory before `until`: its queued inputs before then
+    // will be dropped, so no worker starts them. (Only a hint: take() still computes a
     // skipped block that turns out to be needed.)
-    void refractory(EntityId target, Time from, Time until);
+    void refractory(EntityId target, Time until);
     // The potential of neuron `target` after its latest event.
     void note_potential(EntityId target, double potential) { hints_[target].store(potential, std::memory_order_relaxed); }
     // Forgets every queued block (after the state was replaced); waits for running ones.
@@ -94,6 +94,7 @@ private:
     std::priority_queue<std::shared_ptr<Task>, std::vector<std::shared_ptr<Task>>, WorkerOrder> queue_;
     std::map<EventKey, std::shared_ptr<Task>> tasks_; // by key: the event loop helps in its own order
     std::unique_ptr<std::atomic<double>[]> hints_;
+    std::vector<Time> refractory_until_; // per neuron, under mutex_
     bool stop_ = false;
     std::vector<std::thread> threads_;
 };
