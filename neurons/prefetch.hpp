@@ -11,13 +11,15 @@
 // Each result is computed once, by the same code, from the same data, so the results and the
 // event log are the same for any number of threads.
 //
-// Inputs that arrive at a neuron in the same tick as the one that makes it spike are dropped,
-// and a block computed for them is wasted. Workers therefore take the inputs of one neuron at
-// one time together, in their order, and stop when the neuron's last known potential plus
-// the readouts so far reaches its threshold: the rest are left to the event loop, which
-// computes them only if they are needed after all. The potential is a hint the event loop
-// publishes after each event (note_potential); it steers the work, never a result. For the
-// input expected to make the neuron spike, the worker also computes the spike's output.
+// Inputs that arrive at a neuron (one with a refractory period) in the same tick as the one
+// that makes it spike, or later within the period, are dropped, and a block computed for them
+// is wasted. Workers therefore take the inputs of one neuron at one time together, in their
+// order, and stop when the neuron's last known potential plus the readouts so far reaches its
+// threshold: the rest are left to the event loop, which computes them only if they are needed
+// after all. When a neuron spikes, workers skip its inputs before the end of its refractory
+// period. The potential (note_potential, after each event) and the refractory end
+// (refractory) are hints the event loop publishes; they steer the work, never a result. For
+// the input expected to make the neuron spike, the worker also computes the spike's output.
 #pragma once
 
 #include <atomic>
