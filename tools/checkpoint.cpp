@@ -9,6 +9,7 @@
 #include "engine/error.hpp"
 #include "engine/state.hpp"
 #include "tools/eventlog.hpp"
+#include "tools/outputs.hpp"
 
 namespace spikenn {
 
@@ -31,17 +32,8 @@ void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const st
     w.put<std::uint64_t>(body.size());
     w.put_bytes(body.data(), body.size());
     w.put(hash_bytes(w.bytes().data(), w.bytes().size()));
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
-        out.write(reinterpret_cast<const char*>(w.bytes().data()), static_cast<std::streamsize>(w.bytes().size()));
-        out.close();
-        if (!out) throw InputError(fmt::format("{}: write failed", tmp.string()));
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw InputError(fmt::format("{}: cannot be renamed to {}: {}", tmp.string(), path.string(), ec.message()));
+    const auto& bytes = w.bytes();
+    write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 Checkpoint read_checkpoint(const fs::path& path) {

@@ -1,7 +1,6 @@
 #include "tools/cli.hpp"
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -48,34 +47,12 @@ struct PlotCommand {
     PlotOptions options;
 };
 
-// Writes `text` to `path` through a temporary name, so that a reader never sees half a file.
-void write_file(const fs::path& path, const std::string& text) {
-    const fs::path tmp = path.string() + ".partial";
-    std::error_code ec;
-    {
-        std::ofstream f(tmp, std::ios::binary);
-        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
-        f << text;
-        f.close();
-        if (!f) {
-            fs::remove(tmp, ec);
-            throw InputError(fmt::format("{}: write failed", path.string()));
-        }
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove(tmp, ec);
-        throw InputError(fmt::format("{}: cannot be written: {}", path.string(), why));
-    }
-}
-
 // The SVG of the log goes next to it (run.evlog: run.svg) unless --out says otherwise.
 int do_plot(const PlotCommand& c) {
     const fs::path out = c.out.empty() ? fs::path(c.log).replace_extension(".svg") : fs::path(c.out);
     std::error_code ec;
     if (fs::exists(out, ec) && fs::equivalent(out, c.log, ec)) throw InputError(fmt::format("--out {}: that is the log being read", out.string()));
-    write_file(out, plot_svg(c.log, c.options));
+    write_file_atomically(out, plot_svg(c.log, c.options));
     std::cout << fmt::format("{}: plot of {}\n", out.string(), c.log);
     return 0;
 }
@@ -185,7 +162,7 @@ int do_run(const RunOptions& o) {
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
     if (o.plot) {
         const fs::path svg = rs.out_dir / "plot.svg";
-        write_file(svg, plot_svg(*rs.record, {}));
+        write_file_atomically(svg, plot_svg(*rs.record, {}));
         s += fmt::format("  plot: {}\n", svg.string());
     }
     std::cout << s;

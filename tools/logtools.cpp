@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "tools/eventlog.hpp"
+#include "tools/outputs.hpp"
 #include "tools/plot.hpp"
 #include "tools/run.hpp"
 #include "tools/scenario.hpp"
@@ -402,15 +403,6 @@ int log_export(const std::string& path, const std::string& format, const std::st
         exporter = format == "vcd" ? make_vcd_exporter(h, facts, buf) : make_chrome_trace_exporter(h, facts, buf);
     }
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";
-    auto esc = [](const std::string& s) { // JSON string content
-        std::string o;
-        for (char c: s) {
-            if (c == '"' || c == '\\') o += '\\';
-            if (static_cast<unsigned char>(c) < 0x20) o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-            else o += c;
-        }
-        return o;
-    };
     auto field = [](const std::string& s) { // a CSV field, quoted when it must be
         if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
         std::string o = "\"";
@@ -441,10 +433,10 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 }
                 else {
                     fmt::format_to(std::back_inserter(buf),
-                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target\":{},\"target_name\":\"{}\",\"source\":{},\"source_name\":\"{}\","
+                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target\":{},\"target_name\":{},\"source\":{},\"source_name\":{},"
                         "\"seq\":{},\"outcome\":\"{}\",\"potential\":{},\"cause\":{},\"tensor_hash\":{}}}\n",
-                        r.number, r.time, to_string(r.kind), r.target, esc(neuron_name(r.target, h)), r.source, esc(describe_source(r.source, h)), r.seq,
-                        to_string(r.outcome), std::isfinite(r.potential) ? fmt::format("{}", r.potential) : "null", r.cause,
+                        r.number, r.time, to_string(r.kind), r.target, json_string(neuron_name(r.target, h)), r.source, json_string(describe_source(r.source, h)), r.seq,
+                        to_string(r.outcome), number_text(r.potential), r.cause,
                         r.tensor_hash ? "\"" + tensor + "\"" : "null");
                 }
                 if (buf.size() > (1 << 20)) {

@@ -9,25 +9,52 @@ namespace spikenn {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-constexpr const char* result_files[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
-
-std::string json_string(const std::string& s) {
+std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (char c: s) {
-        if (c == '"' || c == '\\') { out += '\\'; out += c; }
-        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else out += c;
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        }
+        else if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        }
+        else {
+            out += c;
+        }
     }
     return out + "\"";
 }
 
-// Shortest text that reads back as the same double; JSON has no NaN or infinity.
 std::string number_text(double v) {
     if (!std::isfinite(v)) return "null";
     return fmt::format("{}", v);
 }
+
+void write_file_atomically(const fs::path& path, std::string_view bytes) {
+    const fs::path tmp = path.string() + ".partial";
+    std::error_code ec;
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
+        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        f.close();
+        if (!f) {
+            fs::remove(tmp, ec);
+            throw InputError(fmt::format("{}: write failed", path.string()));
+        }
+    }
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        const std::string why = ec.message();
+        fs::remove(tmp, ec);
+        throw InputError(fmt::format("{}: cannot be written: {}", path.string(), why));
+    }
+}
+
+namespace {
+
+constexpr const char* result_files[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
 
 void open_or_fail(std::ofstream& f, const fs::path& p) {
     f.open(p, std::ios::binary | std::ios::trunc);

@@ -11,12 +11,22 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/simulator.hpp"
 #include "tools/scenario.hpp"
 
 namespace spikenn {
+
+// A string as JSON text: quoted, with quotes, backslashes and control characters escaped.
+std::string json_string(std::string_view s);
+// The shortest text that reads back as the same double; "null" for NaN and infinity, which
+// JSON lacks.
+std::string number_text(double v);
+// Writes `bytes` to `path` through PATH.partial and a rename, so that no reader ever sees
+// half a file; the temporary file is removed if anything fails.
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
 // Counts by kind, outcome and neuron, for the summary.
 struct RunCounts {

@@ -136,34 +136,40 @@ std::string decimal(std::int64_t q, int e) {
     return (q < 0 ? "-" : "") + digits;
 }
 
-std::string format_duration(std::int64_t ticks) { return format_time(Time::from_ticks(ticks)); }
 
 struct Stats {
     std::size_t neurons = 0;
     std::uint64_t events = 0;
     std::int64_t last_time = 0;
-    std::vector<std::uint64_t> spikes, drops;
+    std::vector<std::uint64_t> spikes; // per neuron
     std::vector<double> pmin, pmax;
     std::vector<bool> has_refractory_end;
     std::array<std::uint64_t, event_kind_count> by_kind{};
     std::uint64_t total_spikes = 0, total_drops = 0;
 };
 
-// Reads every record it can; returns a note when the log ends early or is damaged.
+// What a pass over the log ended with: its footer (none for a cut or damaged log), and a
+// note for the page when the log ends early or is damaged.
+struct PassEnd {
+    std::optional<LogFooter> footer;
+    std::string note;
+};
+
+// Calls f on every record it can read.
 template <class F>
-std::string each_record(const std::filesystem::path& path, F&& f) {
+PassEnd each_record(const std::filesystem::path& path, F&& f) {
     EventLogReader reader(path);
     std::vector<LogRecord> block;
     try {
         while (reader.next_block(block)) {
-            for (const LogRecord& r: block) f(reader.header(), r);
+            for (const LogRecord& r: block) f(r);
         }
     }
     catch (const LogError& e) {
-        return fmt::format("The log is damaged after event {}; the page shows the events before: {}", e.event, e.what());
+        return {std::nullopt, fmt::format("The log is damaged after event {}; the page shows the events before: {}", e.event, e.what())};
     }
-    if (!reader.footer()) return fmt::format("The log was cut after event {} (the run did not finish); the page shows what was recorded.", reader.events_read());
-    return {};
+    if (!reader.footer()) return {std::nullopt, fmt::format("The log was cut after event {} (the run did not finish); the page shows what was recorded.", reader.events_read())};
+    return {reader.footer(), {}};
 }
 
 class Page {
@@ -321,20 +327,14 @@ std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, st
 std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options) {
     // First pass: counts, the time range, each neuron's potential range.
     Stats st;
-    LogHeader header;
-    std::optional<LogFooter> footer;
-    {
-        EventLogReader r(log);
-        header = r.header();
-    }
+    const LogHeader header = EventLogReader(log).header();
     st.neurons = header.neuron_names.size();
     st.spikes.assign(st.neurons, 0);
-    st.drops.assign(st.neurons, 0);
     st.pmin.assign(st.neurons, std::numeric_limits<double>::infinity());
     st.pmax.assign(st.neurons, -std::numeric_limits<double>::infinity());
     st.has_refractory_end.assign(st.neurons, false);
     std::vector<std::string> notes;
-    const std::string read_note = each_record(log, [&](const LogHeader&, const LogRecord& r) {
+    const PassEnd first = each_record(log, [&](const LogRecord& r) {
         ++st.events;
         st.last_time = std::max(st.last_time, r.time);
         st.by_kind[static_cast<int>(r.kind)]++;
@@ -343,26 +343,15 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
             ++st.spikes[r.target];
             ++st.total_spikes;
         }
-        if (r.outcome == Outcome::dropped) {
-            ++st.drops[r.target];
-            ++st.total_drops;
-        }
+        if (r.outcome == Outcome::dropped) ++st.total_drops;
         if (r.kind == EventKind::refractory_end) st.has_refractory_end[r.target] = true;
         if (std::isfinite(r.potential)) {
             st.pmin[r.target] = std::min(st.pmin[r.target], r.potential);
             st.pmax[r.target] = std::max(st.pmax[r.target], r.potential);
         }
     });
-    if (!read_note.empty()) notes.push_back(read_note);
-    {
-        EventLogReader r(log);
-        std::vector<LogRecord> block;
-        try {
-            while (r.next_block(block)) {}
-            footer = r.footer();
-        }
-        catch (const LogError&) {}
-    }
+    if (!first.note.empty()) notes.push_back(first.note);
+    const std::optional<LogFooter>& footer = first.footer;
 
     std::string params_why;
     const auto params = neuron_params_of(header, params_why);
@@ -423,7 +412,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     }
     std::vector<std::array<std::uint64_t, event_kind_count>> bins(rate_bins);
     std::uint64_t spike_marks = 0, drop_marks = 0;
-    each_record(log, [&](const LogHeader&, const LogRecord& r) {
+    each_record(log, [&](const LogRecord& r) {
         const auto b = static_cast<std::size_t>(std::min<i128>(rate_bins - 1, static_cast<i128>(r.time) * rate_bins / axis.t1));
         bins[b][static_cast<int>(r.kind)]++;
         if (r.target >= st.neurons) return;
@@ -454,7 +443,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     // Title.
     p.text(20, 26, fmt::format("{}", header.scenario_path.empty() ? std::string("(scenario)") : header.scenario_path), "font-size=\"16\" font-weight=\"bold\" fill=\"#111\"");
     p.text(20, 46, fmt::format("{} neurons · {} events · {} spikes · {} dropped inputs · last event at {} · seed {}{}", st.neurons, st.events, st.total_spikes, st.total_drops,
-        format_duration(st.last_time), header.seed, footer ? fmt::format(" · fingerprint 0x{:016x}", footer->fingerprint) : std::string(" · no footer")), "fill=\"#444\"");
+        format_time(Time::from_ticks(st.last_time)), header.seed, footer ? fmt::format(" · fingerprint 0x{:016x}", footer->fingerprint) : std::string(" · no footer")), "fill=\"#444\"");
     p.y = 70;
 
     // Raster.
@@ -585,7 +574,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
     }
     value_axis(p, ra, nice_values(0, ra.hi, 4), true, "events/s");
     axis.labels(p, ra.top + ra.height);
-    p.text(plot_right, ra.top + ra.height + 32, fmt::format("bins of {}", format_duration(axis.t1 / rate_bins)), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
+    p.text(plot_right, ra.top + ra.height + 32, fmt::format("bins of {}", format_time(Time::from_ticks(axis.t1 / rate_bins))), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
     p.y = ra.top + ra.height + 56;
 
     // Notes: everything aggregated, cut or unknown.

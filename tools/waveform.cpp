@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "tools/outputs.hpp"
 #include "tools/plot.hpp"
 
 namespace spikenn {
@@ -69,11 +70,7 @@ public:
         if (r.time != time_) {
             flush(out);
             // Spike lines fall one tick after their spike, before this time's changes.
-            if (!off_.empty() && off_time_ < r.time) {
-                emit_time(off_time_, out);
-                for (std::size_t var: off_) fmt::format_to(std::back_inserter(out), "0{}\n", vcd_code(var));
-                off_.clear();
-            }
+            if (off_time_ < r.time) emit_offs(out);
             time_ = r.time;
             if (!off_.empty()) { // at exactly this time: part of its changes
                 for (std::size_t var: off_) set(var, "0");
@@ -94,11 +91,7 @@ public:
 
     void finish(const std::optional<LogFooter>&, std::string& out) override {
         flush(out);
-        if (!off_.empty()) {
-            emit_time(off_time_, out);
-            for (std::size_t var: off_) fmt::format_to(std::back_inserter(out), "0{}\n", vcd_code(var));
-            off_.clear();
-        }
+        emit_offs(out);
     }
 
 private:
@@ -111,6 +104,13 @@ private:
         else {
             changes_[static_cast<std::size_t>(slot_[var])].second = std::move(value);
         }
+    }
+    // The spike lines that fall one tick after their spike, at their own time.
+    void emit_offs(std::string& out) {
+        if (off_.empty()) return;
+        emit_time(off_time_, out);
+        for (std::size_t var: off_) fmt::format_to(std::back_inserter(out), "0{}\n", vcd_code(var));
+        off_.clear();
     }
     void emit_time(std::int64_t t, std::string& out) {
         if (t == written_) return;
@@ -142,20 +142,9 @@ private:
 
 // ---- Chrome trace event JSON ----
 
-std::string json_string(std::string_view s) {
-    std::string o = "\"";
-    for (char c: s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else o += c;
-    }
-    return o + "\"";
-}
-
 // Ticks (ns) as microseconds, exactly.
 std::string micros(std::int64_t ticks) { return fmt::format("{}.{:03}", ticks / 1000, ticks % 1000); }
 
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
 
 class ChromeTraceExporter final: public LogExporter {
 public:
@@ -193,7 +182,7 @@ public:
         else if (r.kind == EventKind::input) {
             const std::string source = describe_source(r.source, h_);
             event(out, fmt::format("{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":0.001,\"cat\":\"input\",\"name\":\"input {}\",\"args\":{{\"event\":{},\"from\":{},\"potential\":{}}}}}",
-                tid, ts, to_string(r.outcome), r.number, json_string(source), json_number(r.potential)));
+                tid, ts, to_string(r.outcome), r.number, json_string(source), number_text(r.potential)));
             if (r.outcome == Outcome::dropped) {
                 event(out, fmt::format("{{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},\"cat\":\"drop\",\"name\":\"dropped input\",\"args\":{{\"event\":{},\"from\":{}}}}}",
                     tid, ts, r.number, json_string(source)));
