@@ -360,3 +360,22 @@ TEST_CASE("events near the end of time stay on the page") {
     const pugi::xml_node spikes = root.find_child_by_attribute("path", "id", "spikes");
     CHECK(spikes.attribute("data-events").as_ullong() == 2);
 }
+
+// Bad input to plot: a file that is not a log, a missing log, an output onto the log itself.
+// Each is exit 2 with the file and the problem named, and the log is left as it was.
+TEST_CASE("plot refuses what it cannot draw, naming the file") {
+    const fs::path d = workdir("bad");
+    const fs::path log = record_demo(d);
+    const std::string before = slurp(log);
+    const Result not_log = run_cli("plot scenarios/demo.yaml");
+    CHECK(not_log.code == 2);
+    CHECK(not_log.err.find("scenarios/demo.yaml: byte 0: not a spike-nn event log") != std::string::npos);
+    const Result missing = run_cli(fmt::format("plot '{}'", (d / "missing.evlog").string()));
+    CHECK(missing.code == 2);
+    CHECK(missing.err.find("missing.evlog: no such file") != std::string::npos);
+    const Result onto = run_cli(fmt::format("plot '{}' --out '{}'", log.string(), log.string()));
+    CHECK(onto.code == 2);
+    CHECK(onto.err.find("that is the log being read") != std::string::npos);
+    CHECK(slurp(log) == before);
+    CHECK(!fs::exists(SPIKENN_SOURCE_DIR "/scenarios/demo.svg")); // nothing written beside what was not a log
+}
