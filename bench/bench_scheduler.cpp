@@ -95,7 +95,8 @@ struct Hold final: Model {
     }
     EventResult cancelled(const Event&, Simulator&) override { return {Outcome::cancelled, 0.0, no_payload}; }
     void save_state(StateWriter&) const override {}
-    void load_state(StateReader&) override {}
+    void load_state(StateReader&, SavedState&) override {}
+    void commit_state() override {}
 };
 
 double through_simulator(std::size_t n, std::size_t ops, const std::vector<std::int64_t>& delays) {

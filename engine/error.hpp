@@ -4,6 +4,10 @@
 // Its message names the file, the place in it and the problem, and is meant to be shown
 // as it is. Exit code 2. Checked in every build.
 //
+// IoError: a file the run writes could not be written (the disk is full, the file was
+// removed or replaced while the run wrote it). Its message names the file and the system's
+// reason. Exit code 1, as for a failed run: the input was fine.
+//
 // Broken invariants of our own are std::logic_error (or assertions in hot paths).
 // Failures during a run are SimulationError (simulator.hpp), which name the event.
 #pragma once
@@ -16,6 +20,11 @@ namespace spikenn {
 class InputError: public std::runtime_error {
 public:
     explicit InputError(const std::string& what): std::runtime_error(what) {}
+};
+
+class IoError: public std::runtime_error {
+public:
+    explicit IoError(const std::string& what): std::runtime_error(what) {}
 };
 
 } // namespace spikenn

@@ -43,7 +43,15 @@ public:
     void release(PayloadId id);
     std::size_t live() const { return slots_.size() - free_.size(); }
     std::size_t slots() const { return slots_.size(); }
+    // Whether id names a stored tensor (a slot in use has at least one reference).
+    bool is_live(PayloadId id) const { return id < slots_.size() && slots_[id].references > 0; }
+    std::uint32_t references(PayloadId id) const { return slots_[id].references; }
     void save_state(StateWriter& out) const;
+    // Throws StateError, leaving the store as it was, unless the bytes describe a store
+    // this class could have been in: each slot either free (no references, no tensor, on
+    // the free list once) or in use (references, a tensor whose data matches its shape),
+    // stamps below the next stamp. Whether the references have owners is the caller's
+    // check (Simulator::load_state).
     void load_state(StateReader& in);
 
 private:

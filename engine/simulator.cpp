@@ -96,10 +96,11 @@ void put_key(StateWriter& out, const EventKey& k) {
 }
 
 EventKey get_key(StateReader& in) {
+    const std::uint64_t at = in.offset();
     EventKey k;
     k.time = Time::from_ticks(in.get<std::int64_t>());
     const auto kind = in.get<std::uint8_t>();
-    if (kind >= event_kind_count) throw StateError("state: an event of unknown kind");
+    if (kind >= event_kind_count) throw StateError(fmt::format("an event of unknown kind {}", kind), at + 8);
     k.kind = static_cast<EventKind>(kind);
     k.target = in.get<EntityId>();
     k.source = in.get<EntityId>();
@@ -120,7 +121,20 @@ Event get_event(StateReader& in) {
     e.cause = in.get<std::uint64_t>();
     return e;
 }
+constexpr std::size_t saved_event_bytes = 8 + 1 + 4 + 4 + 8 + 4 + 8;
 } // namespace
+
+const Event* SavedState::find(const EventKey& k) const {
+    const auto it = std::lower_bound(pending.begin(), pending.end(), k, [](const Event& e, const EventKey& key) { return e.key < key; });
+    return it != pending.end() && it->key == k ? &*it : nullptr;
+}
+
+bool SavedState::is_cancelled(const EventKey& k) const { return std::binary_search(cancelled.begin(), cancelled.end(), k); }
+
+const Tensor& SavedState::payload(PayloadId id, std::uint64_t offset, std::string_view what) const {
+    if (id == no_payload || !payloads.is_live(id)) throw StateError(fmt::format("{} names payload {}, which does not exist", what, id), offset);
+    return payloads.get(id);
+}
 
 void Simulator::save_state(StateWriter& out) const {
     out.put(now_.ticks());
@@ -138,26 +152,69 @@ void Simulator::save_state(StateWriter& out) const {
 }
 
 void Simulator::load_state(StateReader& in) {
-    const Time now = Time::from_ticks(in.get<std::int64_t>());
-    const auto processed = in.get<std::uint64_t>();
-    const bool started = in.get<std::uint8_t>() != 0;
-    std::vector<Event> pending(in.get_count(33));
-    for (Event& e: pending) e = get_event(in);
-    std::vector<EventKey> cancelled(in.get_count(33));
-    for (EventKey& k: cancelled) k = get_event(in).key;
-    payloads_.load_state(in);
-    for (const Event& e: pending) {
-        if (e.payload != no_payload && e.payload >= payloads_.slots()) throw StateError("state: an event names a payload that does not exist");
+    // Everything is read and checked into `saved` first; the simulator and the model change
+    // only once the whole state has passed.
+    SavedState saved;
+    std::uint64_t at = in.offset();
+    saved.now = Time::from_ticks(in.get<std::int64_t>());
+    if (saved.now < Time::zero()) throw StateError(fmt::format("the clock is negative ({} ticks)", saved.now.ticks()), at);
+    saved.processed = in.get<std::uint64_t>();
+    at = in.offset();
+    const auto started = in.get<std::uint8_t>();
+    if (started > 1) throw StateError(fmt::format("the started flag is {}, not 0 or 1", started), at);
+    saved.pending.resize(in.get_count(saved_event_bytes));
+    saved.offsets.resize(saved.pending.size());
+    for (std::size_t i = 0; i < saved.pending.size(); ++i) {
+        saved.offsets[i] = in.offset();
+        const Event& e = saved.pending[i] = get_event(in);
+        if (e.key.time < saved.now) {
+            throw StateError(fmt::format("a pending event at {} ticks is before the clock ({} ticks)", e.key.time.ticks(), saved.now.ticks()), saved.offsets[i]);
+        }
+        if (i > 0 && !(saved.pending[i - 1].key < e.key)) throw StateError(fmt::format("pending event {} is not after the one before it in key order (time, kind, target, source, seq), or is the same event twice", i), saved.offsets[i]);
+        if (e.cause > saved.processed) {
+            throw StateError(fmt::format("a pending event names event {} as its cause, after the {} processed", e.cause, saved.processed), saved.offsets[i] + 29);
+        }
     }
-    model_.load_state(in);
+    saved.cancelled.resize(in.get_count(saved_event_bytes));
+    for (std::size_t i = 0; i < saved.cancelled.size(); ++i) {
+        at = in.offset();
+        const EventKey k = saved.cancelled[i] = get_event(in).key;
+        if (i > 0 && !(saved.cancelled[i - 1] < k)) throw StateError("the cancelled events are not in key order, or one is there twice", at);
+        // Cancelling an event that is not pending would fail when the model cancels it.
+        if (!saved.find(k)) throw StateError("a cancelled event is not pending", at);
+    }
+    if (!started && (saved.processed || !saved.pending.empty())) {
+        throw StateError("a state that was never started has events", at);
+    }
+    saved.payloads.load_state(in);
+    saved.references.assign(saved.payloads.slots(), 0);
+    for (std::size_t i = 0; i < saved.pending.size(); ++i) {
+        const Event& e = saved.pending[i];
+        if (e.payload == no_payload) continue;
+        saved.payload(e.payload, saved.offsets[i] + 25, "a pending event");
+        ++saved.references[e.payload];
+    }
+    at = in.offset();
+    model_.load_state(in, saved);
+    // Every reference a slot counts has an owner: a count too high would keep a tensor for
+    // ever, one too low would free it while an event still names it.
+    for (PayloadId id = 0; id < saved.payloads.slots(); ++id) {
+        if (saved.payloads.references(id) != saved.references[id]) {
+            throw StateError(fmt::format("payload {} counts {} references, but {} events and neurons hold it", id, saved.payloads.references(id),
+                                 saved.references[id]),
+                at);
+        }
+    }
+    model_.commit_state();
     while (!queue_->empty()) queue_->pop();
-    for (const Event& e: pending) queue_->push(e);
-    cancelled_ = std::unordered_set<EventKey, KeyHash>(cancelled.begin(), cancelled.end());
+    for (const Event& e: saved.pending) queue_->push(e);
+    cancelled_ = std::unordered_set<EventKey, KeyHash>(saved.cancelled.begin(), saved.cancelled.end());
     std::fill(cancel_slots_.begin(), cancel_slots_.end(), 0u);
-    for (const EventKey& k: cancelled) ++cancel_slots_[KeyHash{}(k) & 0xffff];
-    now_ = now;
-    processed_ = processed;
-    started_ = started;
+    for (const EventKey& k: saved.cancelled) ++cancel_slots_[KeyHash{}(k) & 0xffff];
+    payloads_ = std::move(saved.payloads);
+    now_ = saved.now;
+    processed_ = saved.processed;
+    started_ = started != 0;
     stop_.reset();
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -24,6 +25,7 @@
 namespace spikenn {
 
 class Simulator;
+struct SavedState;
 
 // What handling one event produced.
 struct EventResult {
@@ -55,7 +57,33 @@ public:
     // The model's mutable state, for checkpoints; load_state() restores what save_state()
     // wrote, exactly.
     virtual void save_state(StateWriter& out) const = 0;
-    virtual void load_state(StateReader& in) = 0;
+    // Saved state comes from files, and a file can say anything: load_state() reads the
+    // model's part and checks it, and every pending event in `saved`, against the model,
+    // throwing StateError for anything this model could not have saved (a target that does
+    // not exist, an input of the wrong shape, a time after the clock, ...). It leaves the
+    // model as it was; it adds the payload references its state holds to saved.references.
+    // Only commit_state() then makes the checked state the model's own, so that a state the
+    // simulator refuses after the model's checks never reaches the model.
+    virtual void load_state(StateReader& in, SavedState& saved) = 0;
+    virtual void commit_state() = 0;
+};
+
+// The simulator's part of a saved state, read and checked, before it is taken: what a
+// model checks its own state against in Model::load_state().
+struct SavedState {
+    Time now;
+    std::uint64_t processed = 0;
+    std::vector<Event> pending;             // in key order, distinct keys
+    std::vector<std::uint64_t> offsets;     // where each pending event was read
+    std::vector<EventKey> cancelled;        // in key order, each one pending
+    PayloadStore payloads;
+    std::vector<std::uint32_t> references;  // per payload slot: pending events, then the model's
+
+    // The pending event with key k, if any.
+    const Event* find(const EventKey& k) const;
+    bool is_cancelled(const EventKey& k) const;
+    // A live payload's tensor, or StateError naming `what` and `offset`.
+    const Tensor& payload(PayloadId id, std::uint64_t offset, std::string_view what) const;
 };
 
 struct RunLimits {
@@ -110,8 +138,10 @@ public:
     // The whole state: clock, counters, pending events, their payloads, cancellations and
     // the model's state. Equal states give equal bytes (pending events in key order).
     void save_state(StateWriter& out) const;
-    // Replaces the state with saved bytes; the model must be the one that saved them.
-    // Throws StateError for bytes that are cut or malformed.
+    // Replaces the state with saved bytes. Throws StateError, leaving the simulator and the
+    // model as they were, for bytes that are cut, malformed, or that this model could not
+    // have saved: a loaded state is one the run could have reached, so that nothing after
+    // it can read out of bounds.
     void load_state(StateReader& in);
 
     Time now() const { return now_; }

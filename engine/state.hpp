@@ -38,16 +38,23 @@ private:
     std::vector<unsigned char> bytes_;
 };
 
-// Reading past the end, or a count larger than what is left, throws StateError.
+// Saved state that cannot be restored: cut, malformed, or inconsistent with the model it is
+// loaded into. `offset` is where the offending bytes start, counted from the start of the
+// file the state came from (StateReader's base), so that a message can point at them.
 class StateError: public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StateError(const std::string& what, std::uint64_t at = 0): std::runtime_error(what), offset(at) {}
+    std::uint64_t offset;
 };
 
+// Reads what StateWriter wrote. Nothing read is trusted: a read past the end, or a count
+// larger than what is left, throws StateError. `base` is the offset of the first byte in
+// the file the bytes came from; offset() adds it, so that errors name a place in the file.
 class StateReader {
 public:
-    explicit StateReader(std::span<const unsigned char> bytes): bytes_(bytes) {}
-    explicit StateReader(const std::string& bytes): bytes_(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) {}
+    explicit StateReader(std::span<const unsigned char> bytes, std::uint64_t base = 0): bytes_(bytes), base_(base) {}
+    explicit StateReader(const std::string& bytes, std::uint64_t base = 0):
+        bytes_(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), base_(base) {}
     template <typename T>
     T get() {
         static_assert(std::is_trivially_copyable_v<T>);
@@ -72,18 +79,21 @@ public:
     // A count of items of at least `item_bytes` each, checked against what is left.
     std::uint64_t get_count(std::size_t item_bytes) {
         const auto n = get<std::uint64_t>();
-        if (item_bytes && n > (bytes_.size() - pos_) / item_bytes) throw StateError("state: a count larger than the data left");
+        if (item_bytes && n > (bytes_.size() - pos_) / item_bytes) throw StateError("a count larger than the data left", offset() - 8);
         return n;
     }
     std::size_t position() const { return pos_; }
+    // Where the next read starts, in the file the bytes came from.
+    std::uint64_t offset() const { return base_ + pos_; }
     bool at_end() const { return pos_ == bytes_.size(); }
 
 private:
     void need(std::uint64_t n) const {
-        if (n > bytes_.size() - pos_) throw StateError("state: the data ends early");
+        if (n > bytes_.size() - pos_) throw StateError("the data ends early", offset());
     }
     std::span<const unsigned char> bytes_;
     std::size_t pos_ = 0;
+    std::uint64_t base_ = 0;
 };
 
 } // namespace spikenn

@@ -264,35 +264,141 @@ void Network::save_state(StateWriter& out) const {
     for (auto k: next_occurrence_) out.put(k);
 }
 
-void Network::load_state(StateReader& in) {
-    if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
-    spike_outputs_.clear();
+namespace {
+// Where each field of a neuron's saved state starts, from the start of its record.
+constexpr std::uint64_t at_last_update = 8, at_last_spike = 17, at_pending_decay = 26, at_spike_input = 51;
+} // namespace
+
+void Network::load_state(StateReader& in, SavedState& saved) {
+    loaded_.reset();
+    std::uint64_t at = in.offset();
     const auto n = in.get<std::uint64_t>();
-    if (n != neurons.size()) {
-        throw StateError(fmt::format("the saved state has {} neurons, this network {}", n, neurons.size()));
-    }
-    std::vector<NeuronState> states(neurons.size());
-    for (NeuronState& st: states) {
+    if (n != neurons.size()) throw StateError(fmt::format("the saved state has {} neurons, this network {}", n, neurons.size()), at);
+    LoadedState l;
+    l.neurons.resize(neurons.size());
+    std::vector<std::uint64_t> offsets(neurons.size());
+    for (std::size_t i = 0; i < l.neurons.size(); ++i) {
+        NeuronState& st = l.neurons[i];
+        offsets[i] = in.offset();
         st.potential = in.get<double>();
         st.last_update = Time::from_ticks(in.get<std::int64_t>());
-        const bool spiked = in.get<std::uint8_t>() != 0;
+        const auto spiked = in.get<std::uint8_t>();
         const Time last = Time::from_ticks(in.get<std::int64_t>());
         if (spiked) st.last_spike = last;
-        const bool pending = in.get<std::uint8_t>() != 0;
+        const auto pending = in.get<std::uint8_t>();
         const EventKey k = get_key(in);
         if (pending) st.pending_decay = k;
         st.spike_input = in.get<PayloadId>();
         st.seq = in.get<std::uint64_t>();
+        if (spiked > 1 || pending > 1) throw StateError(fmt::format("neuron {}: a flag that is neither 0 nor 1", names[i]), offsets[i] + (spiked > 1 ? 16 : 25));
     }
+    at = in.offset();
     const auto s = in.get<std::uint64_t>();
-    if (s != stimuli.size()) throw StateError(fmt::format("the saved state has {} stimuli, this network {}", s, stimuli.size()));
-    std::vector<std::uint64_t> next(s);
-    for (auto& k: next) k = in.get<std::uint64_t>();
-    for (EntityId i = 0; i < neurons.size(); ++i) {
-        neurons[i].state = states[i];
-        if (prefetch_) prefetch_->note_potential(i, states[i].potential);
+    if (s != stimuli.size()) throw StateError(fmt::format("the saved state has {} stimuli, this network {}", s, stimuli.size()), at);
+    l.next_occurrence.resize(s);
+    std::vector<std::uint64_t> occurrence_offsets(s);
+    for (std::size_t i = 0; i < s; ++i) {
+        occurrence_offsets[i] = in.offset();
+        l.next_occurrence[i] = in.get<std::uint64_t>();
+        // start() schedules occurrence 0 and counts from 1.
+        if (l.next_occurrence[i] == 0) throw StateError(fmt::format("stimulus {}: the next occurrence is 0", stimuli[i].name), occurrence_offsets[i]);
     }
-    next_occurrence_ = std::move(next);
+
+    // Each neuron's own state, against the clock and the payloads.
+    auto fail = [&](std::size_t i, std::uint64_t field, const std::string& what) {
+        throw StateError(fmt::format("neuron {}: {}", names[i], what), offsets[i] + field);
+    };
+    std::vector<char> spike_pending(neurons.size(), 0), decay_pending(neurons.size(), 0);
+    for (std::size_t i = 0; i < l.neurons.size(); ++i) {
+        const NeuronState& st = l.neurons[i];
+        if (!std::isfinite(st.potential)) fail(i, 0, fmt::format("the potential {} is not finite", st.potential));
+        if (st.last_update < Time::zero() || st.last_update > saved.now) {
+            fail(i, at_last_update, fmt::format("the last update at {} ticks is not between 0 and the clock ({} ticks)", st.last_update.ticks(), saved.now.ticks()));
+        }
+        if (st.last_spike && (*st.last_spike < Time::zero() || *st.last_spike > saved.now)) {
+            fail(i, at_last_spike, fmt::format("the last spike at {} ticks is not between 0 and the clock ({} ticks)", st.last_spike->ticks(), saved.now.ticks()));
+        }
+        if (st.pending_decay) {
+            const EventKey& k = *st.pending_decay;
+            if (k.kind != EventKind::decay_update || k.target != i || k.source != i || !saved.find(k) || saved.is_cancelled(k)) {
+                fail(i, at_pending_decay, "its decay update is not a pending decay update of this neuron");
+            }
+        }
+        if (st.spike_input != no_payload) {
+            const Tensor& x = saved.payload(st.spike_input, offsets[i] + at_spike_input, fmt::format("neuron {}'s pending spike", names[i]));
+            if (x.cols != neurons[i].params.shape.embed_dim || x.rows < 1) {
+                fail(i, at_spike_input, fmt::format("the input of its pending spike is {} x {}, not n x {}", x.rows, x.cols, neurons[i].params.shape.embed_dim));
+            }
+            ++saved.references[st.spike_input];
+        }
+    }
+
+    // Every pending event is one this network could have scheduled.
+    for (std::size_t j = 0; j < saved.pending.size(); ++j) {
+        const Event& e = saved.pending[j];
+        const EventKey& k = e.key;
+        const std::uint64_t off = saved.offsets[j];
+        auto bad = [&](std::uint64_t field, const std::string& what) {
+            throw StateError(fmt::format("a pending {} at {} ticks: {}", to_string(k.kind), k.time.ticks(), what), off + field);
+        };
+        if (k.target >= neurons.size()) bad(9, fmt::format("its target {} is not a neuron ({} neurons)", k.target, neurons.size()));
+        const NeuronState& st = l.neurons[k.target];
+        const bool cancelled = saved.is_cancelled(k);
+        if (k.kind != EventKind::input) {
+            if (k.source != k.target) bad(13, "a neuron's own event with another source");
+            if (e.payload != no_payload) bad(25, "a neuron's own event that carries a tensor");
+        }
+        if (!is_external(k.source) && k.source < neurons.size() && k.seq >= l.neurons[k.source].seq) {
+            bad(17, fmt::format("its number {} is not below the count of events its source created ({})", k.seq, l.neurons[k.source].seq));
+        }
+        switch (k.kind) {
+        case EventKind::spike:
+            // on_spike() reads the input that made the spike; spikes are never cancelled.
+            if (st.spike_input == no_payload || cancelled || spike_pending[k.target]++) bad(0, "a spike without the input that caused it");
+            break;
+        case EventKind::decay_update:
+            if (!cancelled && (decay_pending[k.target]++ || st.pending_decay != k)) bad(0, "a decay update the neuron does not expect");
+            break;
+        case EventKind::refractory_end: break;
+        case EventKind::input: {
+            if (cancelled) bad(0, "a cancelled input");
+            if (is_external(k.source)) {
+                const std::uint32_t si = external_index(k.source);
+                if (si >= stimuli.size()) bad(13, fmt::format("its source, stimulus {}, does not exist ({} stimuli)", si, stimuli.size()));
+                const Stimulus& stim = stimuli[si];
+                if (k.seq >= l.next_occurrence[si]) bad(17, fmt::format("occurrence {} of stimulus {} is not scheduled yet", k.seq, stim.name));
+                if (stim.occurrence_time(k.seq) != k.time) bad(0, fmt::format("occurrence {} of stimulus {} is not at this time", k.seq, stim.name));
+                if (!std::binary_search(stim.targets.begin(), stim.targets.end(), k.target)) {
+                    bad(9, fmt::format("stimulus {} does not drive neuron {}", stim.name, names[k.target]));
+                }
+            }
+            else if (k.source >= neurons.size()) {
+                bad(13, fmt::format("its source {} is not a neuron ({} neurons)", k.source, neurons.size()));
+            }
+            const Tensor& x = saved.payload(e.payload, off + 25, "a pending input");
+            if (x.cols != neurons[k.target].params.shape.embed_dim || x.rows < 1) {
+                bad(25, fmt::format("its tensor is {} x {}, not n x {} as neuron {} takes", x.rows, x.cols, neurons[k.target].params.shape.embed_dim, names[k.target]));
+            }
+            break;
+        }
+        }
+    }
+    for (std::size_t i = 0; i < l.neurons.size(); ++i) {
+        if (l.neurons[i].spike_input != no_payload && !spike_pending[i]) fail(i, at_spike_input, "it holds the input of a spike that is not pending");
+    }
+    loaded_ = std::move(l);
+}
+
+void Network::commit_state() {
+    if (!loaded_) throw std::logic_error("Network::commit_state: no state was loaded");
+    if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
+    spike_outputs_.clear();
+    for (EntityId i = 0; i < neurons.size(); ++i) {
+        neurons[i].state = loaded_->neurons[i];
+        if (prefetch_) prefetch_->note_potential(i, neurons[i].state.potential);
+    }
+    next_occurrence_ = std::move(loaded_->next_occurrence);
+    loaded_.reset();
 }
 
 EventResult Network::cancelled(const Event& e, Simulator&) {

@@ -55,7 +55,10 @@ public:
     EventResult handle(const Event& e, Simulator& sim) override;
     EventResult cancelled(const Event& e, Simulator& sim) override;
     void save_state(StateWriter& out) const override;
-    void load_state(StateReader& in) override;
+    // Checks every neuron's state and every pending event against the network
+    // (docs: Simulator::load_state); commit_state() then takes it.
+    void load_state(StateReader& in, SavedState& saved) override;
+    void commit_state() override;
 
     std::size_t size() const { return neurons.size(); }
     // With threads > 1, blocks are computed ahead on threads - 1 workers (neurons/prefetch.hpp);
@@ -74,6 +77,12 @@ private:
     void prefetch(const Event& e, Simulator& sim);
 
     std::vector<std::uint64_t> next_occurrence_; // per stimulus: the first not yet scheduled
+    // A state read and checked by load_state(), until commit_state() takes it.
+    struct LoadedState {
+        std::vector<NeuronState> neurons;
+        std::vector<std::uint64_t> next_occurrence;
+    };
+    std::optional<LoadedState> loaded_;
     // Per neuron: the output of its pending spike, when a worker computed it ahead (a cache,
     // not state: without it the spike computes the same tensor).
     std::vector<std::shared_ptr<const Tensor>> spike_outputs_;

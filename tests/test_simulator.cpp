@@ -45,13 +45,19 @@ struct Relay final: Model {
         out.put<std::uint8_t>(pending.has_value());
         out.put(pending.value_or(EventKey{}));
     }
-    void load_state(StateReader& in) override {
-        seq = in.get<std::uint64_t>();
+    void load_state(StateReader& in, SavedState&) override {
+        loaded_seq = in.get<std::uint64_t>();
         const bool has = in.get<std::uint8_t>() != 0;
         const auto key = in.get<EventKey>();
-        pending.reset();
-        if (has) pending = key;
+        loaded_pending.reset();
+        if (has) loaded_pending = key;
     }
+    void commit_state() override {
+        seq = loaded_seq;
+        pending = loaded_pending;
+    }
+    std::uint64_t loaded_seq = 0;
+    std::optional<EventKey> loaded_pending;
 };
 
 EventKey input_at(std::int64_t t, std::uint64_t seq) { return {Time::from_ticks(t), EventKind::input, 0, external_source(0), seq}; }
