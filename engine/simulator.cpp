@@ -122,6 +122,9 @@ Event get_event(StateReader& in) {
     return e;
 }
 constexpr std::size_t saved_event_bytes = 8 + 1 + 4 + 4 + 8 + 4 + 8;
+std::string describe(const EventKey& k) {
+    return fmt::format("{} at {} ticks, target {}, source {:#x}, number {}", to_string(k.kind), k.time.ticks(), k.target, k.source, k.seq);
+}
 } // namespace
 
 const Event* SavedState::find(const EventKey& k) const {
@@ -170,7 +173,11 @@ void Simulator::load_state(StateReader& in) {
         if (e.key.time < saved.now) {
             throw StateError(fmt::format("a pending event at {} ticks is before the clock ({} ticks)", e.key.time.ticks(), saved.now.ticks()), saved.offsets[i]);
         }
-        if (i > 0 && !(saved.pending[i - 1].key < e.key)) throw StateError(fmt::format("pending event {} is not after the one before it in key order (time, kind, target, source, seq), or is the same event twice", i), saved.offsets[i]);
+        if (i > 0 && !(saved.pending[i - 1].key < e.key)) {
+            throw StateError(fmt::format("pending event {} ({}) is not after pending event {} ({}) in key order: one of them was changed", i,
+                                 describe(e.key), i - 1, describe(saved.pending[i - 1].key)),
+                saved.offsets[i]);
+        }
         if (e.cause > saved.processed) {
             throw StateError(fmt::format("a pending event names event {} as its cause, after the {} processed", e.cause, saved.processed), saved.offsets[i] + 29);
         }

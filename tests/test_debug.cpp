@@ -44,7 +44,7 @@ TEST_CASE("scripted debug session on a scenario") {
     fs::remove_all("/tmp/spikenn_test_debug_demo");
     REQUIRE(run_cli("run scenarios/seed.yaml --out /tmp/spikenn_test_debug_seed/out --checkpoint-every 5s --checkpoint-dir /tmp/spikenn_test_debug_seed -q").code == 0);
     REQUIRE(run_cli("run scenarios/demo.yaml --out /tmp/spikenn_test_debug_demo/out --checkpoint-every 1s --checkpoint-dir /tmp/spikenn_test_debug_demo -q").code == 0);
-    std::string ck = slurp("/tmp/spikenn_test_debug_seed/checkpoint-0000000005000000000.ckpt");
+    std::string ck = slurp("/tmp/spikenn_test_debug_seed/checkpoint-0000000015000000000.ckpt");
     REQUIRE(ck.size() > 100);
     ck[ck.size() / 2] = static_cast<char>(ck[ck.size() / 2] ^ 1);
     std::ofstream("/tmp/spikenn_test_debug_seed/damaged.ckpt", std::ios::binary) << ck;

@@ -1,8 +1,11 @@
 #include "tools/checkpoint.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
@@ -17,7 +20,33 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr char magic[8] = {'S', 'N', 'N', 'C', 'H', 'K', 'P', 'T'};
+
+// The whole of a regular file. A directory, a FIFO or a device is refused before anything
+// is read: O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+std::vector<unsigned char> read_regular_file(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) throw InputError(fmt::format("{}: no such file", path.string()));
+    if (fd < 0) throw InputError(fmt::format("{}: cannot be opened for reading: {}", path.string(), std::strerror(errno)));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw InputError(fmt::format("{}: cannot be read: {}", path.string(), std::strerror(errno)));
+    if (!S_ISREG(st.st_mode)) throw InputError(fmt::format("{}: not a regular file", path.string()));
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw InputError(fmt::format("{}: read failed: {}", path.string(), std::strerror(errno)));
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+    return bytes;
 }
+} // namespace
 
 void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body) {
     StateWriter w;
@@ -37,30 +66,24 @@ void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const st
 }
 
 Checkpoint read_checkpoint(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::error_code ec;
-        throw InputError(fmt::format("{}: {}", path.string(), fs::exists(path, ec) ? "cannot be opened for reading" : "no such file"));
-    }
-    const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: {}", path.string(), what)); };
+    return parse_checkpoint(read_regular_file(path), path.string());
+}
+
+Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& name) {
+    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: {}", name, what)); };
     if (bytes.size() < 12 || std::memcmp(bytes.data(), magic, 8) != 0) fail("not a spike-nn checkpoint (wrong magic)");
     StateReader r(bytes);
     char m[8];
     r.get_bytes(m, 8);
-    const auto version = r.get<std::uint32_t>();
-    if (version != checkpoint_version) {
-        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads version {}", version, checkpoint_version));
-    }
-    if (bytes.size() < 8 + 4 + 7 * 8 + 8) fail("the checkpoint is cut short");
-    if (hash_bytes(bytes.data(), bytes.size() - 8) != [&] {
-            std::uint64_t h;
-            std::memcpy(&h, bytes.data() + bytes.size() - 8, 8);
-            return h;
-        }()) {
-        fail("the checkpoint is damaged or cut short (checksum failure)");
-    }
     Checkpoint c;
+    c.version = r.get<std::uint32_t>();
+    if (c.version != checkpoint_version && c.version != 1) {
+        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 and {}", c.version, checkpoint_version));
+    }
+    if (bytes.size() < checkpoint_body_offset + 8) fail("the checkpoint is cut short");
+    std::uint64_t stored = 0;
+    std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+    if (hash_bytes(bytes.data(), bytes.size() - 8) != stored) fail("the checkpoint is damaged or cut short (checksum failure)");
     try {
         c.info.scenario_hash = r.get<std::uint64_t>();
         c.info.seed = r.get<std::uint64_t>();
@@ -70,11 +93,17 @@ Checkpoint read_checkpoint(const fs::path& path) {
         c.info.events = r.get<std::uint64_t>();
         c.body.resize(r.get_count(1));
         r.get_bytes(c.body.data(), c.body.size());
+        if (r.position() != bytes.size() - 8) throw StateError("bytes between the body and the checksum", r.offset());
     }
-    catch (const StateError&) {
-        fail("the checkpoint is malformed");
+    catch (const StateError& e) {
+        fail(fmt::format("byte {}: the checkpoint is malformed: {}", e.offset, e.what()));
     }
+    if (c.info.time_ticks < 0 || c.info.end_ticks < 0) fail(fmt::format("byte {}: the checkpoint's times are negative", c.info.end_ticks < 0 ? 28 : 44));
     return c;
+}
+
+InputError checkpoint_error(const fs::path& path, const StateError& e) {
+    return InputError(fmt::format("{}: byte {}: the checkpoint cannot be restored: {}", path.string(), e.offset, e.what()));
 }
 
 std::vector<unsigned char> CheckpointBody::encode() const {
@@ -85,14 +114,23 @@ std::vector<unsigned char> CheckpointBody::encode() const {
 }
 
 CheckpointBody CheckpointBody::decode(const Checkpoint& c, const fs::path& path) {
-    StateReader r(c.body);
+    StateReader r(c.body, checkpoint_body_offset);
     CheckpointBody b;
     try {
-        for (std::string* part: {&b.sim, &b.counts, &b.fingerprint, &b.log, &b.files}) *part = r.get_string();
-        if (!r.at_end()) b.history = r.get_string();
+        const std::pair<std::string*, std::uint64_t*> parts[] = {
+            {&b.sim, &b.sim_at}, {&b.counts, &b.counts_at}, {&b.fingerprint, &b.fingerprint_at}, {&b.log, &b.log_at}, {&b.files, &b.files_at}};
+        for (auto [part, at]: parts) {
+            *at = r.offset() + 8;
+            *part = r.get_string();
+        }
+        if (!r.at_end()) {
+            b.history_at = r.offset() + 8;
+            b.history = r.get_string();
+        }
+        if (!r.at_end()) throw StateError("bytes after the last section", r.offset());
     }
-    catch (const StateError&) {
-        throw InputError(fmt::format("{}: the checkpoint is malformed", path.string()));
+    catch (const StateError& e) {
+        throw checkpoint_error(path, e);
     }
     return b;
 }

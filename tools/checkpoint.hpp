@@ -1,7 +1,7 @@
 // Checkpoint files: a run's whole state at a moment between two events, versioned, so that
 // `spikenn run --resume` and the debugger continue exactly where it was taken.
 //
-// Layout (little-endian): magic "SNNCHKPT", u32 version (1), u64 scenario hash (xxh3 of the
+// Layout (little-endian): magic "SNNCHKPT", u32 version (2), u64 scenario hash (xxh3 of the
 // scenario text), u64 seed, i64 end time, u64 event limit, i64 the time the checkpoint was
 // taken, u64 events processed, u64 body length, the body, u64 xxh3 of all bytes before it.
 // The body is the simulator's state (Simulator::save_state) followed by the run's own
@@ -11,12 +11,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "engine/error.hpp"
+#include "engine/state.hpp"
+
 namespace spikenn {
 
-inline constexpr std::uint32_t checkpoint_version = 1;
+// Version 2 adds to the event-log section a hash of the log's bytes at the checkpoint, so
+// that a resume can tell the interrupted run's log from another; version 1 is still read.
+inline constexpr std::uint32_t checkpoint_version = 2;
+inline constexpr std::uint64_t checkpoint_body_offset = 8 + 4 + 7 * 8; // where the body starts
 
 struct CheckpointInfo {
     std::uint64_t scenario_hash = 0;
@@ -28,6 +35,7 @@ struct CheckpointInfo {
 };
 
 struct Checkpoint {
+    std::uint32_t version = checkpoint_version;
     CheckpointInfo info;
     std::vector<unsigned char> body;
 };
@@ -38,6 +46,9 @@ struct Checkpoint {
 struct CheckpointBody {
     std::string sim, counts, fingerprint, log, files;
     std::optional<std::string> history;
+    // Where each section starts in the file (decode() sets them), so that readers of a
+    // section (StateReader's base) name offsets in the file.
+    std::uint64_t sim_at = 0, counts_at = 0, fingerprint_at = 0, log_at = 0, files_at = 0, history_at = 0;
 
     std::vector<unsigned char> encode() const;
     // Throws InputError naming `path` when the sections are malformed.
@@ -49,7 +60,13 @@ struct CheckpointBody {
 void write_checkpoint(const std::filesystem::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body);
 
 // Throws InputError naming the file and the problem: not a checkpoint, another version,
-// damaged (checksum), cut.
+// damaged (checksum), cut, not a regular file.
 Checkpoint read_checkpoint(const std::filesystem::path& path);
+// The same, of bytes already read; `name` is used in messages.
+Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& name);
+
+// A StateError met while restoring a checkpoint, as the user's error: the file, the byte
+// offset and what is wrong.
+InputError checkpoint_error(const std::filesystem::path& path, const StateError& e);
 
 } // namespace spikenn

@@ -33,6 +33,7 @@ struct RunOptions {
     std::string record;
     std::string checkpoint_every;
     std::string checkpoint_dir;
+    std::uint64_t checkpoint_keep = 0;
     std::string resume;
     std::uint64_t break_at_event = 0;
     std::string break_on_spike;
@@ -124,6 +125,7 @@ int do_run(const RunOptions& o) {
     rs.progress = isatty(fileno(stderr)) && !o.quiet;
     rs.checkpoint_every = checkpoint_every;
     rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
+    rs.checkpoint_keep = o.checkpoint_keep;
     if (!o.resume.empty()) rs.resume = o.resume;
     rs.break_at_event = o.break_at_event;
     rs.threads = o.threads;
@@ -140,6 +142,11 @@ int do_run(const RunOptions& o) {
     }
     catch (const SimulationError&) {
         std::cerr << fmt::format("spikenn: the run failed; what was recorded is in {}/*.partial{}\n", rs.out_dir.string(),
+            rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
+        return 1;
+    }
+    catch (const IoError& e) {
+        std::cerr << fmt::format("spikenn: error: {}\nspikenn: the run failed; what was recorded is in {}/*.partial{}\n", e.what(), rs.out_dir.string(),
             rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
         return 1;
     }
@@ -209,6 +216,7 @@ int cli_main(int argc, char** argv) {
     run->add_option("--record", ro.record, "Write an event log of the run to this file (docs/eventlog.md)");
     run->add_option("--checkpoint-every", ro.checkpoint_every, "Save the run's state every T of simulated time, e.g. 500ms");
     run->add_option("--checkpoint-dir", ro.checkpoint_dir, "Where checkpoints go (default: OUT/checkpoints)");
+    run->add_option("--checkpoint-keep", ro.checkpoint_keep, "Keep only the last N checkpoints this run writes (default: all)")->check(CLI::PositiveNumber);
     run->add_option("--resume", ro.resume, "Continue an interrupted run from one of its checkpoints (same scenario, output directory and --record)");
     run->add_option("--threads", ro.threads, "Threads for the blocks (default: the machine's cores); results do not depend on it")
         ->check(CLI::Range(1, 256));
@@ -285,6 +293,10 @@ int cli_main(int argc, char** argv) {
     catch (const InputError& e) {
         std::cerr << "spikenn: error: " << e.what() << "\n";
         return 2;
+    }
+    catch (const IoError& e) {
+        std::cerr << "spikenn: error: " << e.what() << "\n";
+        return 1;
     }
     catch (const std::exception& e) {
         std::cerr << "spikenn: internal error: " << e.what() << "\n";

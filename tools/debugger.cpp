@@ -551,14 +551,18 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
     try {
         std::vector<LogRecord> history;
         if (body.history) {
-            StateReader h(*body.history);
+            StateReader h(*body.history, body.history_at);
             const auto n = h.get_count(40);
             for (std::uint64_t i = 0; i < n; ++i) {
                 LogRecord r;
                 r.number = i + 1;
                 r.time = h.get<std::int64_t>();
-                r.kind = h.get<EventKind>();
-                r.outcome = h.get<Outcome>();
+                const std::uint64_t at = h.offset();
+                const auto kind = h.get<std::uint8_t>();
+                const auto outcome = h.get<std::uint8_t>();
+                if (kind >= event_kind_count || outcome >= outcome_count) throw StateError("a recorded event of unknown kind or outcome", at);
+                r.kind = static_cast<EventKind>(kind);
+                r.outcome = static_cast<Outcome>(outcome);
                 r.target = h.get<EntityId>();
                 r.source = h.get<EntityId>();
                 r.seq = h.get<std::uint64_t>();
@@ -570,16 +574,9 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
                 history.push_back(r);
             }
         }
-        const std::vector<unsigned char> before = state_bytes();
-        try {
-            StateReader s(body.sim);
-            sim_->load_state(s);
-        }
-        catch (...) {
-            StateReader s(before);
-            sim_->load_state(s);
-            throw;
-        }
+        // A state that fails its checks leaves the simulator as it was.
+        StateReader s(body.sim, body.sim_at);
+        sim_->load_state(s);
         history_ = std::move(history);
         history_.resize(std::min<std::size_t>(history_.size(), sim_->events_processed()));
         // The earlier snapshots stay valid: the scenario is the same and the run deterministic.
@@ -598,7 +595,7 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
         }
     }
     catch (const StateError& e) {
-        throw UserError(fmt::format("{}: the checkpoint does not fit this scenario: {}", a[2], e.what()));
+        throw UserError(checkpoint_error(a[2], e).what());
     }
     out_ << fmt::format("loaded {}: at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
 }

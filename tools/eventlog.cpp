@@ -160,7 +160,7 @@ void write_all(int fd, const unsigned char* p, std::size_t n, const fs::path& pa
         const ssize_t w = ::write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            throw InputError(fmt::format("{}: write failed: {}", path.string(), std::strerror(errno)));
+            throw IoError(fmt::format("{}: write failed: {}", path.string(), std::strerror(errno)));
         }
         p += w;
         n -= static_cast<std::size_t>(w);
@@ -241,6 +241,20 @@ void Fingerprint::load_state(StateReader& in) {
 
 // ---- writer -------------------------------------------------------------------------
 
+// xxHash's streaming state, which its shared library allocates (its size is not public).
+struct EventLogWriter::HashState {
+    XXH3_state_t* state = XXH3_createState();
+    HashState() {
+        if (!state) throw std::bad_alloc();
+        XXH3_64bits_reset(state);
+    }
+    ~HashState() { XXH3_freeState(state); }
+    HashState(const HashState&) = delete;
+    HashState& operator=(const HashState&) = delete;
+    void add(const unsigned char* p, std::size_t n) { XXH3_64bits_update(state, p, n); }
+    std::uint64_t digest() const { return XXH3_64bits_digest(state); }
+};
+
 EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(path) {
     // A new file rather than a truncated old one: ext4 flushes a file that is truncated and
     // written again when it is closed (auto_da_alloc), which made recording several times
@@ -270,8 +284,10 @@ EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(
     put<std::uint32_t>(out, static_cast<std::uint32_t>(fields.size()));
     out.insert(out.end(), fields.begin(), fields.end());
     put<std::uint64_t>(out, XXH3_64bits(out.data(), out.size()));
+    written_ = std::make_unique<HashState>();
     try {
         write_all(fd_, out.data(), out.size(), path_);
+        written_->add(out.data(), out.size());
     }
     catch (...) {
         ::close(fd_);
@@ -306,8 +322,9 @@ void EventLogWriter::save_state(StateWriter& out) {
         // Nothing queued, nothing being written: the file offset is stable.
         length = ::lseek(fd_, 0, SEEK_CUR);
     }
-    if (length < 0) throw InputError(fmt::format("{}: cannot tell its length: {}", path_.string(), std::strerror(errno)));
+    if (length < 0) throw IoError(fmt::format("{}: cannot tell its length: {}", path_.string(), std::strerror(errno)));
     out.put(length);
+    out.put(written_->digest());
     out.put<std::uint64_t>(block_.size());
     out.put_bytes(block_.data(), block_.size());
     out.put(in_block_);
@@ -319,8 +336,12 @@ void EventLogWriter::save_state(StateWriter& out) {
     fingerprint_.save_state(out);
 }
 
-EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in): path_(path) {
+EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in, std::uint32_t version): path_(path) {
+    const std::uint64_t at = in.offset();
     const auto length = in.get<std::int64_t>();
+    const bool has_digest = version >= 2;
+    const std::uint64_t digest = has_digest ? in.get<std::uint64_t>() : 0;
+    const std::uint64_t block_at = in.offset();
     block_.resize(in.get_count(1));
     in.get_bytes(block_.data(), block_.size());
     in_block_ = in.get<std::uint32_t>();
@@ -330,19 +351,58 @@ EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in): path_(pat
     footer_.by_kind = in.get<decltype(footer_.by_kind)>();
     footer_.by_outcome = in.get<decltype(footer_.by_outcome)>();
     fingerprint_.load_state(in);
-    if (block_.size() < block_head || length < 0) throw StateError("the checkpoint's event-log state is malformed");
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    // The block being filled must be one add() could have left: records below the block's
+    // count, each at most max_record bytes, and the events counted once.
+    std::uint64_t kinds = 0, outcomes = 0;
+    for (auto v: footer_.by_kind) kinds += v;
+    for (auto v: footer_.by_outcome) outcomes += v;
+    if (length < 0) throw StateError("the event log's length is negative", at);
+    if (block_.size() < block_head || in_block_ >= block_records || block_.size() - block_head > std::size_t{in_block_} * max_record ||
+        (in_block_ == 0) != (block_.size() == block_head)) {
+        throw StateError("the event log's unfinished block is malformed", block_at);
+    }
+    if (first_in_block_ + in_block_ != fingerprint_.events() + 1 || kinds != fingerprint_.events() || outcomes != fingerprint_.events()) {
+        throw StateError("the event log's counts do not agree", block_at);
+    }
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd_ < 0) {
         throw InputError(fmt::format("{}: the interrupted run's event log cannot be opened ({}); resume with the log that run was recording",
             path.string(), std::strerror(errno)));
     }
+    struct Closer {
+        int& fd;
+        bool armed = true;
+        ~Closer() {
+            if (armed) {
+                ::close(fd);
+                fd = -1;
+            }
+        }
+    } closer{fd_};
     struct stat st {};
-    if (::fstat(fd_, &st) != 0 || st.st_size < length) {
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < length) {
         throw InputError(fmt::format("{}: shorter than when the checkpoint was taken ({} bytes): not the log of the interrupted run", path.string(), length));
+    }
+    // Nothing is cut before the bytes are known to be the interrupted run's own.
+    written_ = std::make_unique<HashState>();
+    std::vector<unsigned char> chunk(1 << 20);
+    for (std::int64_t done = 0; done < length;) {
+        const auto want = static_cast<std::size_t>(std::min<std::int64_t>(length - done, static_cast<std::int64_t>(chunk.size())));
+        const ssize_t n = ::pread(fd_, chunk.data(), want, done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw InputError(fmt::format("{}: read failed: {}", path.string(), n < 0 ? std::strerror(errno) : "the file ends early"));
+        written_->add(chunk.data(), static_cast<std::size_t>(n));
+        done += n;
+    }
+    if (has_digest && written_->digest() != digest) {
+        throw InputError(fmt::format("{}: not the event log of the interrupted run: its first {} bytes differ from the log's at the checkpoint; "
+                                     "resume with the log that run was recording",
+            path.string(), length));
     }
     if (::ftruncate(fd_, length) != 0 || ::lseek(fd_, length, SEEK_SET) != length) {
         throw InputError(fmt::format("{}: cannot be cut back to {} bytes: {}", path.string(), length, std::strerror(errno)));
     }
+    closer.armed = false;
     block_.reserve(block_head + block_records * max_record + 8);
     writer_ = std::thread([this] { writer_loop(); });
 }
@@ -367,7 +427,10 @@ void EventLogWriter::writer_loop() {
                 failed = static_cast<bool>(error_);
             }
             // After a failed write nothing more is written: the log ends at its last good block.
-            if (!failed) write_all(fd_, b.data(), b.size(), path_);
+            if (!failed) {
+                write_all(fd_, b.data(), b.size(), path_);
+                written_->add(b.data(), b.size());
+            }
         }
         catch (...) {
             std::lock_guard lock(mutex_);
@@ -449,6 +512,13 @@ void EventLogWriter::abandon() {
 void EventLogWriter::finish() {
     if (finished_) throw std::logic_error("EventLogWriter::finish: the log is already finished or abandoned");
     finished_ = true;
+    // A log deleted or replaced while the run wrote it holds nothing at its name: the run
+    // must not end as if it were recorded.
+    struct stat mine {}, named {};
+    if (::fstat(fd_, &mine) != 0 || mine.st_nlink == 0) throw IoError(fmt::format("{}: the event log was deleted while the run wrote it", path_.string()));
+    if (::stat(path_.c_str(), &named) != 0 || named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+        throw IoError(fmt::format("{}: the event log was replaced by another file while the run wrote it", path_.string()));
+    }
     flush_block();
     footer_.events = fingerprint_.events();
     footer_.fingerprint = fingerprint_.value();
@@ -465,7 +535,7 @@ void EventLogWriter::finish() {
     if (error_) std::rethrow_exception(error_);
     if (::close(fd_) != 0) {
         fd_ = -1;
-        throw InputError(fmt::format("{}: close failed: {}", path_.string(), std::strerror(errno)));
+        throw IoError(fmt::format("{}: close failed: {}", path_.string(), std::strerror(errno)));
     }
     fd_ = -1;
 }

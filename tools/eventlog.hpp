@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <cstdint>
@@ -118,8 +119,10 @@ public:
     EventLogWriter(const std::filesystem::path& path, const LogHeader& header);
     // Continues the log of an interrupted run: cuts the file back to where the checkpoint
     // (what save_state() wrote) was taken and goes on from there, so that the finished log
-    // is byte for byte the log of a run that was never interrupted.
-    EventLogWriter(const std::filesystem::path& path, StateReader& resume);
+    // is byte for byte the log of a run that was never interrupted. The file's bytes up to
+    // that point must hash as they did at the checkpoint (InputError otherwise): another
+    // run's log is never appended to. Checkpoints of version 1 carry no hash.
+    EventLogWriter(const std::filesystem::path& path, StateReader& resume, std::uint32_t checkpoint_version);
     // Waits until every complete block is on disk, then saves the writer's state.
     void save_state(StateWriter& out);
     ~EventLogWriter();
@@ -127,7 +130,8 @@ public:
     EventLogWriter& operator=(const EventLogWriter&) = delete;
 
     void add(const LogRecord& r);
-    // Writes the last block and the footer.
+    // Writes the last block and the footer. Throws InputError when the file at the log's
+    // path is no longer the file this writer wrote (deleted, or replaced by another).
     void finish();
     // After a failed run: writes the records so far as a last, shorter block and no footer,
     // so that readers read every event and say that the log ends early.
@@ -158,6 +162,9 @@ private:
     std::int64_t block_base_ = 0; // time of the record before the block
     LogFooter footer_;
     Fingerprint fingerprint_;
+    // A hash of every byte written so far, for checkpoints (streamed by the writer thread).
+    struct HashState;
+    std::unique_ptr<HashState> written_;
 };
 
 // A problem in a log: where reading stopped and why.

@@ -1,5 +1,8 @@
 #include "tools/outputs.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
@@ -36,29 +39,33 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
     std::error_code ec;
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", tmp.string()));
+        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing: {}", tmp.string(), std::strerror(errno)));
         f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
         f.close();
         if (!f) {
+            const std::string why = std::strerror(errno);
             fs::remove(tmp, ec);
-            throw InputError(fmt::format("{}: write failed", path.string()));
+            throw IoError(fmt::format("{}: write failed: {}", path.string(), why));
         }
     }
     fs::rename(tmp, path, ec);
     if (ec) {
         const std::string why = ec.message();
         fs::remove(tmp, ec);
-        throw InputError(fmt::format("{}: cannot be written: {}", path.string(), why));
+        throw IoError(fmt::format("{}: cannot be written: {}", path.string(), why));
     }
+}
+
+std::span<const char* const> result_file_names() {
+    static constexpr const char* names[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
+    return names;
 }
 
 namespace {
 
-constexpr const char* result_files[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
-
 void open_or_fail(std::ofstream& f, const fs::path& p) {
     f.open(p, std::ios::binary | std::ios::trunc);
-    if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", p.string()));
+    if (!f) throw InputError(fmt::format("{}: cannot be opened for writing: {}", p.string(), std::strerror(errno)));
 }
 
 } // namespace
@@ -93,14 +100,25 @@ void RunCounts::save_state(StateWriter& out) const {
 }
 
 void RunCounts::load_state(StateReader& in) {
-    events = in.get<std::uint64_t>();
-    by_kind = in.get<decltype(by_kind)>();
-    by_outcome = in.get<decltype(by_outcome)>();
-    if (in.get<std::uint64_t>() != spikes.size()) throw StateError("the checkpoint counts another number of neurons");
+    const std::uint64_t at = in.offset();
+    RunCounts c(spikes.size());
+    c.events = in.get<std::uint64_t>();
+    c.by_kind = in.get<decltype(by_kind)>();
+    c.by_outcome = in.get<decltype(by_outcome)>();
+    const std::uint64_t n_at = in.offset();
+    if (in.get<std::uint64_t>() != spikes.size()) throw StateError("the counts are of another number of neurons", n_at);
+    std::uint64_t kinds = 0, outcomes = 0, spiked = 0, dropped = 0;
+    for (auto v: c.by_kind) kinds += v;
+    for (auto v: c.by_outcome) outcomes += v;
     for (std::size_t i = 0; i < spikes.size(); ++i) {
-        spikes[i] = in.get<std::uint64_t>();
-        drops[i] = in.get<std::uint64_t>();
+        spiked += c.spikes[i] = in.get<std::uint64_t>();
+        dropped += c.drops[i] = in.get<std::uint64_t>();
     }
+    if (kinds != c.events || outcomes != c.events || spiked != c.by_outcome[static_cast<std::size_t>(Outcome::delivered)] ||
+        dropped != c.by_outcome[static_cast<std::size_t>(Outcome::dropped)]) {
+        throw StateError("the counts of events by kind, outcome and neuron do not add up", at);
+    }
+    *this = std::move(c);
 }
 
 void OutputFiles::save_state(StateWriter& out) {
@@ -152,24 +170,35 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
         };
         const auto spikes_len = resume->get<std::uint64_t>();
         const auto potentials_len = resume->get<std::uint64_t>();
+        const std::uint64_t outputs_at = resume->offset();
         const auto outputs_len = resume->get<std::uint64_t>();
+        // finish() reads each output's values from outputs.bin by these shapes: together
+        // they must be exactly its length at the checkpoint.
+        std::uint64_t values = 0;
         for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
             OutputEntry o;
+            const std::uint64_t at = resume->offset();
             o.name = resume->get_string();
             o.rows = resume->get<std::int32_t>();
             o.cols = resume->get<std::int32_t>();
             o.neuron = resume->get_string();
             o.time_ticks = resume->get<std::int64_t>();
+            if (o.rows < 0 || o.cols < 0) throw StateError(fmt::format("spike output {} has a negative shape", o.name), at);
+            values += static_cast<std::uint64_t>(o.rows) * static_cast<std::uint64_t>(o.cols);
+            if (values > outputs_len) throw StateError(fmt::format("spike output {} goes past the end of outputs.bin", o.name), at);
             outputs_.push_back(std::move(o));
+        }
+        if (values * sizeof(float) != outputs_len) {
+            throw StateError(fmt::format("the spike outputs' shapes hold {} values, but outputs.bin had {} bytes", values, outputs_len), outputs_at);
         }
         reopen(spikes_, "spikes.csv", spikes_len, true);
         reopen(potentials_, "potentials.csv", potentials_len, !sc.record.potentials.empty());
         reopen(output_data_, "outputs.bin", outputs_len, sc.record.outputs);
-        for (const char* name: result_files) fs::remove(dir_ / name, ec);
+        for (const char* name: result_file_names()) fs::remove(dir_ / name, ec);
         return;
     }
     // Results of an earlier run must not pass for this run's.
-    for (const char* name: result_files) {
+    for (const char* name: result_file_names()) {
         fs::remove(dir_ / name, ec);
         fs::remove(partial(name), ec);
     }
@@ -255,7 +284,7 @@ std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, 
 void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint) {
     auto close_and_check = [&](std::ofstream& f, const std::string& name) {
         f.close();
-        if (f.fail()) throw InputError(fmt::format("{}: write failed", partial(name).string()));
+        if (f.fail()) throw IoError(fmt::format("{}: write failed: {}", partial(name).string(), std::strerror(errno)));
     };
     close_and_check(spikes_, "spikes.csv");
     written_.push_back("spikes.csv");
@@ -270,7 +299,7 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
         {
             std::ifstream raw(partial("outputs.bin"), std::ios::binary);
             raw.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-            if (!raw) throw InputError(fmt::format("{}: read failed", partial("outputs.bin").string()));
+            if (!raw) throw IoError(fmt::format("{}: read failed: {}", partial("outputs.bin").string(), std::strerror(errno)));
         }
         std::vector<NamedTensor> tensors;
         std::map<std::string, std::string> meta{{"format", "pt"}};
@@ -305,7 +334,11 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
         written_.push_back("summary.json");
     }
     // The summary is renamed last: its presence says the run finished.
-    for (const auto& name: written_) fs::rename(partial(name), dir_ / name);
+    for (const auto& name: written_) {
+        std::error_code ec;
+        fs::rename(partial(name), dir_ / name, ec);
+        if (ec) throw IoError(fmt::format("{}: cannot be renamed to {}: {}", partial(name).string(), name, ec.message()));
+    }
 }
 
 std::vector<std::string> OutputFiles::file_names() const { return written_; }

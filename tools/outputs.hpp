@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,9 @@ std::string number_text(double v);
 // Writes `bytes` to `path` through PATH.partial and a rename, so that no reader ever sees
 // half a file; the temporary file is removed if anything fails.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+// Every file a run may leave in its output directory (besides the scenario's log file).
+std::span<const char* const> result_file_names();
 
 // Counts by kind, outcome and neuron, for the summary.
 struct RunCounts {

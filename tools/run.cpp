@@ -1,7 +1,14 @@
 #include "tools/run.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -44,6 +51,97 @@ std::shared_ptr<spdlog::logger> make_logger(const Scenario& sc, const fs::path& 
     logger->flush_on(spdlog::level::warn);
     return logger;
 }
+
+bool same_file(const fs::path& a, const fs::path& b) {
+    std::error_code ec;
+    if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+// Every path a run writes is checked before anything is removed or truncated (items of the
+// earlier run are removed only once the new run is certain to start), and no path the run
+// writes may be one it reads or another it writes.
+void check_paths(const Scenario& sc, const RunSettings& rs) {
+    std::error_code ec;
+    if (fs::exists(rs.out_dir, ec) && !fs::is_directory(rs.out_dir, ec)) throw InputError(fmt::format("--out {}: not a directory", rs.out_dir.string()));
+    fs::create_directories(rs.out_dir, ec);
+    if (ec) throw InputError(fmt::format("--out {}: cannot create the output directory: {}", rs.out_dir.string(), ec.message()));
+    if (::access(rs.out_dir.c_str(), W_OK | X_OK) != 0) {
+        throw InputError(fmt::format("--out {}: cannot write into the output directory: {}", rs.out_dir.string(), std::strerror(errno)));
+    }
+    if (rs.checkpoint_every > Time::zero()) {
+        fs::create_directories(rs.checkpoint_dir, ec);
+        if (ec) throw InputError(fmt::format("--checkpoint-dir {}: cannot create the directory: {}", rs.checkpoint_dir.string(), ec.message()));
+        if (::access(rs.checkpoint_dir.c_str(), W_OK | X_OK) != 0) {
+            throw InputError(fmt::format("--checkpoint-dir {}: cannot write into the directory: {}", rs.checkpoint_dir.string(), std::strerror(errno)));
+        }
+    }
+
+    // What the run reads, and what it writes besides the log.
+    std::vector<fs::path> inputs{sc.path};
+    for (const auto& f: sc.files) inputs.emplace_back(f);
+    if (rs.resume) inputs.push_back(*rs.resume);
+    std::vector<fs::path> outputs;
+    for (const char* name: result_file_names()) {
+        outputs.push_back(rs.out_dir / name);
+        outputs.push_back(rs.out_dir / (std::string(name) + ".partial"));
+    }
+    outputs.push_back(rs.out_dir / "outputs.bin.partial");
+    outputs.push_back(rs.out_dir / run_lock_name);
+    if (sc.log.file) outputs.push_back(rs.out_dir / *sc.log.file);
+    for (const auto& out: outputs) {
+        for (const auto& in: inputs) {
+            if (same_file(out, in)) throw InputError(fmt::format("{}: the run would overwrite {}, which it reads; choose another --out", out.string(), in.string()));
+        }
+    }
+    if (!rs.record) return;
+    const fs::path& log = *rs.record;
+    if (fs::is_directory(log, ec)) throw InputError(fmt::format("--record {}: a directory, not a file", log.string()));
+    const fs::path parent = log.parent_path().empty() ? fs::path(".") : log.parent_path();
+    if (!fs::is_directory(parent, ec)) throw InputError(fmt::format("--record {}: the directory {} does not exist", log.string(), parent.string()));
+    if (::access(parent.c_str(), W_OK | X_OK) != 0) {
+        throw InputError(fmt::format("--record {}: cannot write into {}: {}", log.string(), parent.string(), std::strerror(errno)));
+    }
+    for (const auto& in: inputs) {
+        if (same_file(log, in)) throw InputError(fmt::format("--record {}: that is {}, which the run reads; choose another file for the log", log.string(), in.string()));
+    }
+    for (const auto& out: outputs) {
+        if (same_file(log, out)) throw InputError(fmt::format("--record {}: that is {}, which the run writes; choose another file for the log", log.string(), out.string()));
+    }
+    const std::string name = log.filename().string();
+    if (rs.checkpoint_every > Time::zero() && same_file(parent, rs.checkpoint_dir) && name.starts_with("checkpoint-") &&
+        (name.ends_with(".ckpt") || name.ends_with(".ckpt.partial"))) {
+        throw InputError(fmt::format("--record {}: a checkpoint's name in the checkpoint directory; choose another file for the log", log.string()));
+    }
+}
+
+// Holds an exclusive lock on the output directory for the run (flock on a file in it), so
+// that a second run into the same directory is refused instead of racing the first. The
+// file stays, empty (two runs leave identical directories): removing it would let a third
+// run lock a new file while the second still holds the old one.
+class RunLock {
+public:
+    explicit RunLock(const fs::path& dir) {
+        const fs::path path = dir / run_lock_name;
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw InputError(fmt::format("{}: cannot be opened: {}", path.string(), std::strerror(errno)));
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            if (err == EWOULDBLOCK) {
+                throw InputError(fmt::format("--out {}: another spikenn run is writing into this directory; wait for it to end or choose another --out",
+                    dir.string()));
+            }
+            throw InputError(fmt::format("{}: cannot be locked: {}", path.string(), std::strerror(err)));
+        }
+    }
+    ~RunLock() { ::close(fd_); }
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
 
 } // namespace
 
@@ -94,12 +192,14 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
             throw InputError(fmt::format("{}: the interrupted run wrote {}output files", rs.resume->string(), rs.write_files ? "no " : ""));
         }
     }
+    check_paths(sc, rs);
+    const RunLock lock(rs.out_dir);
     std::optional<OutputFiles> files;
     std::optional<EventLogWriter> log_writer;
     try {
         if (rs.write_files) {
             if (resume) {
-                StateReader r(sections.files);
+                StateReader r(sections.files, sections.files_at);
                 files.emplace(rs.out_dir, sc, &r);
             }
             else {
@@ -108,16 +208,16 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         }
         if (rs.record) {
             if (resume) {
-                StateReader r(sections.log);
-                log_writer.emplace(*rs.record, r);
+                StateReader r(sections.log, sections.log_at);
+                log_writer.emplace(*rs.record, r, resume->version);
             }
             else {
                 log_writer.emplace(*rs.record, make_log_header(sc, rs.scenario_arg));
             }
         }
     }
-    catch (const StateError&) {
-        throw InputError(fmt::format("{}: the checkpoint is malformed", rs.resume->string()));
+    catch (const StateError& e) {
+        throw checkpoint_error(*rs.resume, e);
     }
     auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
     log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
@@ -137,23 +237,31 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     sim.set_limits({sc.end, sc.max_events});
     if (resume) {
         try {
-            StateReader r(sections.sim);
+            StateReader r(sections.sim, sections.sim_at);
             sim.load_state(r);
-            StateReader c(sections.counts);
+            StateReader c(sections.counts, sections.counts_at);
             rep.counts.load_state(c);
-            StateReader f(sections.fingerprint);
+            StateReader f(sections.fingerprint, sections.fingerprint_at);
             fingerprint.load_state(f);
+            // Every count of events must be the simulator's.
+            const std::uint64_t n = sim.events_processed();
+            const std::uint64_t logged = log_writer ? log_writer->fingerprint().events() : fingerprint.events();
+            if (resume->info.events != n) throw StateError(fmt::format("the header says {} events, the state {}", resume->info.events, n), 52);
+            if (resume->info.time_ticks < sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
+            if (rep.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", rep.counts.events, n), sections.counts_at);
+            if (logged != n) throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n), log_writer ? sections.log_at : sections.fingerprint_at);
         }
         catch (const StateError& e) {
-            throw InputError(fmt::format("{}: the checkpoint does not fit this scenario: {}", rs.resume->string(), e.what()));
+            throw checkpoint_error(*rs.resume, e);
         }
         log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
     }
     Time next_checkpoint = Time::max();
     if (rs.checkpoint_every > Time::zero()) {
-        next_checkpoint = resume ? Time::from_ticks(resume->info.time_ticks) + rs.checkpoint_every : rs.checkpoint_every;
-        fs::create_directories(rs.checkpoint_dir);
+        const Time from = resume ? Time::from_ticks(resume->info.time_ticks) : Time::zero();
+        next_checkpoint = from.ticks() > Time::max().ticks() - rs.checkpoint_every.ticks() ? Time::max() : from + rs.checkpoint_every;
     }
+    std::deque<fs::path> kept; // this run's checkpoints, oldest first, for --checkpoint-keep
     // A checkpoint at time T is taken before the first event at or after T.
     auto take_checkpoint = [&](Time t) {
         CheckpointBody body;
@@ -179,6 +287,24 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         const fs::path path = rs.checkpoint_dir / fmt::format("checkpoint-{:019}.ckpt", t.ticks());
         write_checkpoint(path, info, body.encode());
         log->info("checkpoint at {} after {} events: {}", t, sim.events_processed(), path.string());
+        kept.push_back(path);
+        while (rs.checkpoint_keep && kept.size() > rs.checkpoint_keep) {
+            std::error_code ec;
+            fs::remove(kept.front(), ec);
+            kept.pop_front();
+        }
+    };
+    // Between two events the state does not change: a gap that spans several multiples of
+    // the period gets one checkpoint, at the last of them before the next event.
+    auto checkpoint_if_due = [&] {
+        if (next_checkpoint > sc.end || sim.queue().empty() || sim.events_processed() >= sc.max_events) return;
+        const Time next_event = sim.queue().top().key.time;
+        if (next_event < next_checkpoint) return;
+        const Time last = std::min(next_event, sc.end);
+        const std::int64_t period = rs.checkpoint_every.ticks();
+        const Time t = next_checkpoint + Time::from_ticks((last - next_checkpoint).ticks() / period * period);
+        take_checkpoint(t);
+        next_checkpoint = t.ticks() > Time::max().ticks() - period ? Time::max() : t + rs.checkpoint_every;
     };
     const bool log_events = log->should_log(spdlog::level::debug);
     sim.add_observer([&](const EventRecord& r, const Simulator& s) {
@@ -200,11 +326,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     bool progress_shown = false;
     try {
         for (;;) {
-            while (next_checkpoint <= sc.end && !sim.queue().empty() && sim.queue().top().key.time >= next_checkpoint &&
-                   sim.events_processed() < sc.max_events) {
-                take_checkpoint(next_checkpoint);
-                next_checkpoint += rs.checkpoint_every;
-            }
+            checkpoint_if_due();
             if (rs.break_at_event || rs.break_on_spike) {
                 if (!sim.queue().empty()) {
                     const Event& next = sim.queue().top();

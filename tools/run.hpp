@@ -23,6 +23,7 @@ struct RunSettings {
     bool write_files = true;                     // spikes.csv and the rest
     Time checkpoint_every = Time::zero();        // 0: no checkpoints
     std::filesystem::path checkpoint_dir;        // default: OUT/checkpoints
+    std::uint64_t checkpoint_keep = 0;           // keep this run's last N checkpoints; 0: all
     std::optional<std::filesystem::path> resume; // a checkpoint of this scenario
     unsigned threads = 1;                        // block computations on this many threads
     std::uint64_t break_at_event = 0;            // for gdb: call spikenn_break_here before this event
@@ -47,8 +48,13 @@ LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
 // What a checkpoint of sc taken now says of itself.
 CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim);
 
-// Runs sc. Throws InputError for bad output paths and SimulationError when the run fails
-// (the files keep what was recorded under their .partial names; the log keeps its blocks).
+// The name of the lock file a run holds in its output directory.
+inline constexpr const char* run_lock_name = ".spikenn.lock";
+
+// Runs sc. Throws InputError for bad paths or a checkpoint that cannot be restored, before
+// anything an earlier run left is removed; SimulationError when the run fails and IoError
+// when a file cannot be written (the files keep what was recorded under their .partial
+// names; the log keeps its blocks).
 RunReport run_scenario(Scenario& sc, const RunSettings& settings);
 
 std::string hex64(std::uint64_t v);

@@ -1,0 +1,246 @@
+// Checkpoints are input: a state that this run could not have reached is refused with its
+// byte offset, never taken (issue: reliability, item 1), and what a run keeps of them.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "cli_util.hpp"
+#include "tools/checkpoint.hpp"
+#include "tools/eventlog.hpp"
+#include "tools/scenario.hpp"
+
+using namespace spikenn;
+
+namespace {
+
+// The layout of Simulator::save_state and Network::save_state (engine/simulator.cpp,
+// neurons/network.cpp), which these tests edit byte by byte.
+constexpr std::size_t first_event = 8 + 8 + 1 + 8, event_bytes = 37, at_target = 9;
+constexpr std::size_t neuron_bytes = 63, at_last_update = 8, at_pending_decay = 25, at_spike_input = 51;
+
+template <typename T>
+void poke(std::vector<unsigned char>& b, std::size_t at, T v) {
+    std::memcpy(b.data() + at, &v, sizeof v);
+}
+
+struct Demo {
+    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/scenarios/demo.yaml");
+    Simulator sim{sc.network};
+
+    std::vector<unsigned char> save() const {
+        StateWriter w;
+        sim.save_state(w);
+        return w.bytes();
+    }
+    std::uint64_t pending() const { return sim.queue().size(); }
+    // Where neuron i's saved state starts: the network's part is last.
+    std::size_t neuron_at(const std::vector<unsigned char>& b, std::size_t i) const {
+        const std::size_t n = sc.network.size(), s = sc.network.stimuli.size();
+        return b.size() - 8 * s - 8 - neuron_bytes * (n - i);
+    }
+};
+
+// The forged state is refused with a message naming the problem, and the simulator goes on
+// exactly as if the load had not been tried.
+void refused(Demo& d, const std::vector<unsigned char>& forged, const std::string& message) {
+    const std::vector<unsigned char> before = d.save();
+    StateReader r(forged);
+    try {
+        d.sim.load_state(r);
+        FAIL("the forged state was taken");
+    }
+    catch (const StateError& e) {
+        INFO(std::string(e.what()));
+        CHECK(std::string(e.what()).find(message) != std::string::npos);
+    }
+    CHECK(d.save() == before);
+}
+
+} // namespace
+
+// Item 1: each value a state holds is checked against the model. The regression cases each
+// crashed or read out of bounds before the checks (a target beyond the neurons reached
+// potential_at, a negative last update overflowed zero_time, a spike without its input
+// read a payload that does not exist).
+TEST_CASE("load_state refuses states the run could not have reached, and changes nothing") {
+    Demo d;
+    for (int i = 0; i < 150; ++i) REQUIRE(d.sim.step());
+    const std::vector<unsigned char> good = d.save();
+    REQUIRE(d.pending() > 2);
+
+    SUBCASE("a target that is not a neuron") {
+        // An input that stays in key order with its new target (a neuron's own events are
+        // also checked against the neuron's state, which would be refused first).
+        const std::vector<Event> pending = d.sim.queue().pending();
+        std::size_t i = pending.size() - 1;
+        auto time_kind = [&](std::size_t j) { return std::pair(pending[j].key.time, pending[j].key.kind); };
+        while (i > 0 && (pending[i].key.kind != EventKind::input || (i + 1 < pending.size() && time_kind(i + 1) == time_kind(i)))) --i;
+        auto b = good;
+        poke<std::uint32_t>(b, first_event + event_bytes * i + at_target, 100000);
+        refused(d, b, "its target 100000 is not a neuron");
+    }
+    SUBCASE("a negative clock") {
+        auto b = good;
+        poke<std::int64_t>(b, 0, -5);
+        refused(d, b, "the clock is negative");
+    }
+    SUBCASE("an event before the clock") {
+        auto b = good;
+        poke<std::int64_t>(b, 0, d.sim.now().ticks() + 1000000000);
+        refused(d, b, "before the clock");
+    }
+    SUBCASE("a neuron updated before time 0") {
+        auto b = good;
+        poke<std::int64_t>(b, d.neuron_at(b, 0) + at_last_update, -1000);
+        refused(d, b, "the last update at -1000 ticks is not between 0 and the clock");
+    }
+    SUBCASE("a spike input that does not exist") {
+        auto b = good;
+        poke<std::uint32_t>(b, d.neuron_at(b, 3) + at_spike_input, 12345);
+        refused(d, b, "names payload 12345, which does not exist");
+    }
+    SUBCASE("a pending decay update that is not in the queue") {
+        auto b = good;
+        const std::size_t at = d.neuron_at(b, 5) + at_pending_decay;
+        const bool had = b[at] != 0;
+        b[at] = 1;
+        poke<std::int64_t>(b, at + 1, had ? 1 : 7); // a time no decay update of this neuron has
+        refused(d, b, "its decay update is not a pending decay update of this neuron");
+    }
+    SUBCASE("the untouched state loads, and the run goes on as before") {
+        Demo other;
+        StateReader r(good);
+        other.sim.load_state(r);
+        CHECK(other.save() == good);
+        while (auto rec = d.sim.step()) {
+            const auto o = other.sim.step();
+            REQUIRE(o);
+            CHECK(o->event.key == rec->event.key);
+            CHECK(o->result.potential == rec->result.potential);
+        }
+        CHECK(!other.sim.step());
+    }
+}
+
+// Item 1, acceptance: the crash inputs a fuzzer found in 0.2.0's checkpoint reader (kept in
+// tests/fuzz/regress/checkpoint with their stale checksums) end in a clear error or a run,
+// never in undefined behaviour (the sanitizer build makes any out-of-bounds access fail).
+TEST_CASE("the checkpoint crash inputs are refused or run cleanly") {
+    int files = 0, refused_count = 0;
+    for (const auto& f: fs::directory_iterator(fs::path(SPIKENN_SOURCE_DIR) / "tests/fuzz/regress/checkpoint")) {
+        CAPTURE(f.path().filename().string());
+        std::string bytes = slurp(f.path());
+        REQUIRE(bytes.size() > 8);
+        const std::uint64_t h = hash_bytes(bytes.data(), bytes.size() - 8);
+        std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
+        ++files;
+        Demo d;
+        try {
+            const Checkpoint c = parse_checkpoint(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), f.path().string());
+            const CheckpointBody body = CheckpointBody::decode(c, f.path());
+            StateReader r(body.sim, body.sim_at);
+            d.sim.load_state(r);
+        }
+        catch (const InputError&) {
+            ++refused_count;
+            continue;
+        }
+        catch (const StateError&) {
+            ++refused_count;
+            continue;
+        }
+        for (int i = 0; i < 2000; ++i) {
+            try {
+                if (!d.sim.step()) break;
+            }
+            catch (const SimulationError&) {
+                break;
+            }
+        }
+    }
+    CHECK(files >= 55);
+    CHECK(refused_count > 0);
+}
+
+// Item 1, through the command line: the forged checkpoint of the report (the first pending
+// event's target set to 100000, the checksum recomputed) makes `run --resume` exit 2 naming
+// the file and the byte offset, and the debugger's `checkpoint load` refuse it.
+TEST_CASE("a forged checkpoint is refused by run --resume and by the debugger") {
+    const fs::path dir = scratch / "forged";
+    fs::remove_all(dir);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --checkpoint-every 1s --threads 1 -q", (dir / "o").string())).code == 0);
+    std::string bytes = slurp(dir / "o" / "checkpoints" / "checkpoint-0000000001000000000.ckpt");
+    // The body's first section is the simulator's state, after its length.
+    const std::size_t target_at = checkpoint_body_offset + 8 + first_event + at_target;
+    const std::uint32_t target = 100000;
+    std::memcpy(bytes.data() + target_at, &target, 4);
+    const std::uint64_t h = hash_bytes(bytes.data(), bytes.size() - 8);
+    std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
+    const fs::path forged = dir / "forged.ckpt";
+    std::ofstream(forged, std::ios::binary) << bytes;
+
+    const Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q --threads 1", (dir / "o").string(), forged.string()));
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(forged.string()) != std::string::npos);
+    CHECK(r.err.find("byte ") != std::string::npos);
+    CHECK(r.err.find("target 100000") != std::string::npos);
+
+    std::ofstream(dir / "cmds") << fmt::format("checkpoint load {}\nstep\nquit\n", forged.string());
+    const Result dbg = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "cmds").string()));
+    INFO(dbg.out);
+    CHECK(dbg.out.find(fmt::format("error: {}: byte ", forged.string())) != std::string::npos);
+    CHECK(dbg.out.find("target 100000") != std::string::npos);
+    CHECK(dbg.out.find("#1 t=") != std::string::npos); // the session goes on from where it was
+}
+
+// Item 6: resuming with another run's log is refused before a byte of it changes.
+TEST_CASE("resume refuses the log of another run and leaves it as it was") {
+    const fs::path dir = scratch / "wrong_log";
+    fs::remove_all(dir);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "a").string(),
+                        (dir / "a.evlog").string()))
+                .code == 0);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --seed 99 --out '{}' --record '{}' -q", (dir / "b").string(), (dir / "wrong.evlog").string()))
+                .code == 0);
+    const std::string wrong = slurp(dir / "wrong.evlog");
+    const Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "a").string(),
+        (dir / "wrong.evlog").string(), (dir / "a" / "checkpoints" / "checkpoint-0000000001000000000.ckpt").string()));
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("not the event log of the interrupted run") != std::string::npos);
+    CHECK(slurp(dir / "wrong.evlog") == wrong);
+}
+
+// Item 7: between two events the state does not change, so a period far below the gaps
+// gives one checkpoint per gap at most, not one per multiple; --checkpoint-keep caps them.
+TEST_CASE("one checkpoint per gap between events, and --checkpoint-keep") {
+    const fs::path dir = scratch / "ck_gaps";
+    fs::remove_all(dir);
+    Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --checkpoint-every 10us --until 200ms -q", (dir / "o").string()));
+    REQUIRE(r.code == 0);
+    int count = 0;
+    for ([[maybe_unused]] const auto& f: fs::directory_iterator(dir / "o" / "checkpoints")) ++count;
+    // 200 ms has 20,000 multiples of 10 us; the demo has far fewer events in it.
+    const std::string summary = slurp(dir / "o" / "summary.json");
+    const auto at = summary.find("\"events\": ");
+    REQUIRE(at != std::string::npos);
+    const int events = std::stoi(summary.substr(at + 10));
+    CHECK(count > 0);
+    CHECK(count <= events);
+
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --checkpoint-every 100ms --checkpoint-keep 3 -q", (dir / "k").string(),
+        (dir / "k.evlog").string()));
+    REQUIRE(r.code == 0);
+    std::vector<std::string> kept;
+    for (const auto& f: fs::directory_iterator(dir / "k" / "checkpoints")) kept.push_back(f.path().filename().string());
+    std::sort(kept.begin(), kept.end());
+    REQUIRE(kept.size() == 3);
+    CHECK(kept.back() == "checkpoint-0000000003000000000.ckpt");
+    // The kept checkpoints still resume to the uninterrupted run.
+    const std::string log = slurp(dir / "k.evlog");
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "k").string(), (dir / "k.evlog").string(),
+        (dir / "k" / "checkpoints" / kept.front()).string()));
+    CHECK(r.code == 0);
+    CHECK(slurp(dir / "k.evlog") == log);
+}
