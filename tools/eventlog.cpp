@@ -515,8 +515,9 @@ void EventLogWriter::finish() {
     // A log deleted or replaced while the run wrote it holds nothing at its name: the run
     // must not end as if it were recorded.
     struct stat mine {}, named {};
-    if (::fstat(fd_, &mine) != 0 || mine.st_nlink == 0) throw IoError(fmt::format("{}: the event log was deleted while the run wrote it", path_.string()));
-    if (::stat(path_.c_str(), &named) != 0 || named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+    const bool open_ok = ::fstat(fd_, &mine) == 0;
+    if (::stat(path_.c_str(), &named) != 0) throw IoError(fmt::format("{}: the event log was deleted while the run wrote it", path_.string()));
+    if (!open_ok || named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
         throw IoError(fmt::format("{}: the event log was replaced by another file while the run wrote it", path_.string()));
     }
     flush_block();
