@@ -110,7 +110,10 @@ TEST_CASE("damaged logs exit with 2 and say where reading stopped") {
         {write("cut.evlog", bytes.substr(0, bytes.size() * 2 / 3)), "cut in the middle of the block of events"},
         {(scratch / "no_such.evlog").string(), "no such file"},
     };
-    for (const auto& [path, message]: cases) {
+    for (const auto& c: cases) {
+        // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+        const std::string& path = c.first;
+        const std::string& message = c.second;
         for (const char* cmd: {"log show", "log stats", "log export --format csv", "replay"}) {
             CAPTURE(path);
             CAPTURE(cmd);
