@@ -1,6 +1,8 @@
 // An in-memory file (memfd) that the readers open by name, for fuzz targets over readers
 // that take a path. The readers are fuzzed exactly as the program calls them, with no
-// bytes-based entry point added for the fuzzer, and no input touches the disk.
+// bytes-based entry point added for the fuzzer, and no input touches the disk. The name,
+// /proc/self/fd/N, is a symbolic link to a regular file, as a user's file may be; a reader
+// that refused symbolic links would refuse every input here.
 #pragma once
 
 #include <sys/mman.h>
