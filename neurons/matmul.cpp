@@ -13,32 +13,37 @@ namespace spikenn {
 
 #define SPIKENN_MATMUL_ISA 0
 #define SPIKENN_MATMUL_NS isa_sse2
+#define SPIKENN_MATMUL_TARGET
 #include "neurons/matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
+#undef SPIKENN_MATMUL_TARGET
 
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 #define SPIKENN_MATMUL_ISA 1
 #define SPIKENN_MATMUL_NS isa_avx2
+#define SPIKENN_MATMUL_TARGET [[gnu::target("avx2,fma")]]
 #include "neurons/matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
-#pragma GCC pop_options
+#undef SPIKENN_MATMUL_TARGET
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
 // GCC 12 warns inside its own AVX-512 header (the "undefined" source operand of extract and
-// shuffle intrinsics, GCC bug 105593); the warning is about the header, not this code.
+// shuffle intrinsics, GCC bug 105593); the warning is about the header, not this code. Clang
+// has no such warning.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define SPIKENN_MATMUL_ISA 2
 #define SPIKENN_MATMUL_NS isa_avx512
+#define SPIKENN_MATMUL_TARGET [[gnu::target("avx512f")]]
 #include "neurons/matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
+#undef SPIKENN_MATMUL_TARGET
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
-#pragma GCC pop_options
+#endif
 
 namespace {
 

@@ -74,7 +74,7 @@ TEST_CASE("debug refuses what it cannot open") {
     Result r = run_cli("debug scenarios/invalid/delay_zero.yaml --commands tests/debug/browse.cmds");
     CHECK(r.code == 2);
     CHECK(r.err.find("delay_zero.yaml:14:12") != std::string::npos);
-    r = run_cli("debug tests/fuzz/corpus/demo_cut.evlog --commands tests/debug/browse.cmds");
+    r = run_cli("debug tests/fuzz/corpus/eventlog/demo_cut.evlog --commands tests/debug/browse.cmds");
     CHECK(r.code == 2);
     CHECK(r.err.find("cut") != std::string::npos);
 }

@@ -286,7 +286,10 @@ TEST_CASE("the Chrome trace is valid JSON whose counts match the log") {
     CHECK(refractory == c.refractory_ends);
     CHECK(flow_starts.size() == c.delivered_inputs);
     CHECK(flow_ends.size() == c.delivered_inputs);
-    for (const auto& [id, starts]: flow_starts) {
+    for (const auto& flow: flow_starts) {
+        // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+        const auto& id = flow.first;
+        const auto& starts = flow.second;
         CAPTURE(id);
         REQUIRE(starts.size() == 1);
         REQUIRE(flow_ends[id].size() == 1);

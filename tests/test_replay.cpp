@@ -67,10 +67,10 @@ TEST_CASE("replay against a changed scenario names the first difference and its 
 }
 
 // A file the recorded run read and that has changed since is reported before anything runs.
-// tests/fuzz/corpus/demo.evlog was recorded by spike-nn 0.1.0, whose block products and exp
+// tests/fuzz/corpus/eventlog/demo.evlog was recorded by spike-nn 0.1.0, whose block products and exp
 // rounded differently: its replay differs, and says which versions met.
 TEST_CASE("a replay that differs names the engine versions when they differ") {
-    const Result r = run_cli("replay tests/fuzz/corpus/demo.evlog");
+    const Result r = run_cli("replay tests/fuzz/corpus/eventlog/demo.evlog");
     CHECK(r.code == 1);
     CHECK(r.out.find("differs from the log") != std::string::npos);
     CHECK(r.out.find(fmt::format("the log was recorded by spike-nn 0.1.0 and replayed by {}", SPIKENN_VERSION_STRING)) != std::string::npos);
@@ -110,7 +110,10 @@ TEST_CASE("damaged logs exit with 2 and say where reading stopped") {
         {write("cut.evlog", bytes.substr(0, bytes.size() * 2 / 3)), "cut in the middle of the block of events"},
         {(scratch / "no_such.evlog").string(), "no such file"},
     };
-    for (const auto& [path, message]: cases) {
+    for (const auto& c: cases) {
+        // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+        const std::string& path = c.first;
+        const std::string& message = c.second;
         for (const char* cmd: {"log show", "log stats", "log export --format csv", "replay"}) {
             CAPTURE(path);
             CAPTURE(cmd);

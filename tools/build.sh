@@ -3,7 +3,8 @@
 # configures and builds it.
 #   tools/build.sh              Release build with tests, in build/
 #   tools/build.sh --sanitize   Debug build with AddressSanitizer + UBSan, in build-asan/
-#   tools/build.sh --fuzz       the libFuzzer targets (clang), in build-fuzz/
+#   tools/build.sh --fuzz       the five libFuzzer targets (clang; the libraries with ASan +
+#                               UBSan), in build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,8 @@ fi
 if [[ ${1:-} == --fuzz ]]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DSPIKENN_FUZZ=ON -DSPIKENN_TESTS=OFF >/dev/null
-  cmake --build build-fuzz -j2 --target fuzz_eventlog
+  # Only the targets: the rest of an instrumented build is of no use.
+  cmake --build build-fuzz -j2 --target fuzz_eventlog fuzz_checkpoint fuzz_scenario fuzz_npy fuzz_safetensors
 elif [[ ${1:-} == --sanitize ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPIKENN_SANITIZE=ON >/dev/null
   cmake --build build-asan -j2

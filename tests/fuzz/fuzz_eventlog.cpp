@@ -1,6 +1,6 @@
 // libFuzzer target for the event-log reader: any bytes must give records or a LogError,
 // never a crash, a hang or undefined behaviour. Built with clang (tools/build.sh --fuzz);
-// .ci/run runs it briefly from the seed corpus in tests/fuzz/corpus.
+// .ci/run runs it briefly from the seed corpus in tests/fuzz/corpus/eventlog.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

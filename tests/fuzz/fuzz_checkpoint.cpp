@@ -1,0 +1,92 @@
+// libFuzzer target for checkpoints, read as `spikenn run scenarios/demo.yaml --resume FILE`
+// reads them (tools/run.cpp): the file (read_checkpoint), its sections
+// (CheckpointBody::decode), then the simulator's state, the counts and the fingerprint over
+// the demo's network, and then up to 2000 events, so that a state that loads but does not
+// fit the model is caught when it is used. InputError, StateError and SimulationError are
+// the answers a bad checkpoint may get; a crash or a sanitizer report is a bug.
+//
+// The file's checksum is xxh3 and anyone can recompute it, so it is no defence: the target
+// rewrites the last 8 bytes of every input with the checksum of the bytes before them, and
+// mutations reach the decoders instead of stopping at the checksum test. (An input kept from
+// a crash therefore replays only through this target, or after fixing its checksum.)
+//
+// The event-log and output-file sections are not read: resuming them opens files.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "engine/error.hpp"
+#include "engine/simulator.hpp"
+#include "tests/fuzz/memory_file.hpp"
+#include "tools/checkpoint.hpp"
+#include "tools/eventlog.hpp"
+#include "tools/outputs.hpp"
+#include "tools/scenario.hpp"
+
+namespace {
+
+struct Demo {
+    spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    std::uint64_t hash = spikenn::hash_bytes(sc.text.data(), sc.text.size());
+    // The state of a run that has just started. Every input begins from it, so that what an
+    // input that failed half-way left in the network cannot reach the next one: a crash
+    // then replays from its input alone. (Before start() the network has no stimulus state
+    // yet, and such a state does not load.)
+    std::vector<unsigned char> fresh = [this] {
+        spikenn::Simulator sim(sc.network);
+        sim.start();
+        spikenn::StateWriter w;
+        sim.save_state(w);
+        return w.bytes();
+    }();
+};
+
+constexpr std::size_t max_steps = 2000;
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace spikenn;
+    static Demo demo;
+    static fuzz::MemoryFile file("fuzz.ckpt");
+    std::vector<std::uint8_t> bytes(data, data + size);
+    if (bytes.size() >= 16) {
+        const std::uint64_t h = hash_bytes(bytes.data(), bytes.size() - 8);
+        std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
+    }
+    file.assign(bytes.data(), bytes.size());
+    try {
+        const Checkpoint c = read_checkpoint(file.path());
+        if (c.info.scenario_hash != demo.hash) return 0; // run refuses a checkpoint of another scenario
+        const CheckpointBody body = CheckpointBody::decode(c, file.path());
+
+        Simulator sim(demo.sc.network);
+        sim.set_limits({demo.sc.end, demo.sc.max_events});
+        StateReader fresh(demo.fresh);
+        sim.load_state(fresh);
+        RunCounts counts(demo.sc.network.size());
+        Fingerprint fingerprint;
+        StateReader r(body.sim);
+        sim.load_state(r);
+        StateReader rc(body.counts);
+        counts.load_state(rc);
+        StateReader rf(body.fingerprint);
+        fingerprint.load_state(rf);
+
+        // What a run without --record does with each event.
+        TensorHashCache hashes;
+        sim.add_observer([&](const EventRecord& rec, const Simulator& s) {
+            counts.add(rec);
+            fingerprint.add(to_log_record(rec, s, hashes));
+        });
+        for (std::size_t i = 0; i < max_steps && sim.step(); ++i) {}
+    }
+    catch (const InputError&) {
+    }
+    catch (const StateError&) {
+    }
+    catch (const SimulationError&) {
+    }
+    return 0;
+}
