@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 
@@ -115,4 +119,44 @@ TEST_CASE("a population of one is indexed like any other") {
     const Scenario sc = load_scenario(d / "pop1.yaml");
     CHECK(sc.network.names[0] == "p[0]");
     CHECK(sc.record.potentials == std::vector<EntityId>{0});
+}
+
+namespace {
+std::string load_error(const fs::path& p) {
+    try {
+        load_scenario(p);
+    }
+    catch (const InputError& e) {
+        return e.what();
+    }
+    return "";
+}
+fs::path scratch_scenario(const std::string& name, const std::string& text) {
+    const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(d);
+    std::ofstream(d / name, std::ios::binary) << text;
+    return d / name;
+}
+std::string slurp_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+const std::string one_neuron = "neurons:\n  - name: a\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n";
+} // namespace
+
+
+
+
+// Regression (issue 10, item 9): a directory as the scenario gave "basic_filebuf::underflow",
+// /dev/zero was read until memory ran out, a FIFO hung. Only regular files are read.
+TEST_CASE("a scenario that is not a regular file is refused") {
+    const fs::path dir = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(dir);
+    CHECK(load_error(dir).find(dir.string() + ": is a directory, not a file") != std::string::npos);
+    CHECK(load_error("/dev/zero").find("/dev/zero: is a character device, not a regular file") != std::string::npos);
+    const fs::path fifo = dir / "scenario.fifo";
+    fs::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(load_error(fifo).find("scenario.fifo: is a FIFO, not a regular file") != std::string::npos);
+    fs::remove(fifo);
 }

@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <utility>
 
 #include <fmt/format.h>
 #include <xxhash.h>
+
+#include "neurons/input_file.hpp"
 
 namespace spikenn {
 
@@ -182,14 +185,21 @@ std::uint64_t hash_tensor(const Tensor& t) {
 }
 
 std::uint64_t hash_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot be opened for reading", path.string()));
+    const InputFile file(path); // a regular file only: a FIFO would block, a device never end
     XXH3_state_t* st = XXH3_createState();
     XXH3_64bits_reset(st);
     std::vector<char> buf(1 << 16);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(in.gcount()));
+    try {
+        for (std::uint64_t at = 0; at < file.size();) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file.size() - at));
+            file.read(at, buf.data(), n);
+            XXH3_64bits_update(st, buf.data(), n);
+            at += n;
+        }
+    }
+    catch (...) {
+        XXH3_freeState(st);
+        throw;
     }
     const std::uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
@@ -475,12 +485,16 @@ void EventLogWriter::finish() {
 LogError::LogError(const std::string& what, std::uint64_t off, std::uint64_t ev): InputError(what), offset(off), event(ev) {}
 
 EventLogReader::EventLogReader(const fs::path& path): name_(path.string()) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Only a regular file is opened, and without blocking: a FIFO would block the open.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw LogError(fmt::format("{}: is {}, not a log file", name_, file_kind(path)), 0, 0);
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         std::error_code ec;
-        throw LogError(fmt::format("{}: {}", name_, fs::exists(path, ec) ? "cannot be opened for reading" : "no such file"), 0, 0);
+        throw LogError(fmt::format("{}: {}", name_, fs::exists(path, ec) ? fmt::format("cannot be opened for reading: {}", std::strerror(errno)) : "no such file"), 0, 0);
     }
-    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         throw LogError(fmt::format("{}: not a regular file", name_), 0, 0);

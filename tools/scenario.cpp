@@ -7,15 +7,21 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "engine/error.hpp"
 #include "engine/rng.hpp"
+#include "neurons/input_file.hpp"
 #include "neurons/tensor_io.hpp"
 
 namespace spikenn {
@@ -659,15 +665,11 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
 } // namespace
 
 Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::error_code ec;
-        if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file", path.string()));
-        throw InputError(fmt::format("{}: cannot be opened for reading", path.string()));
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return Loader(path, ss.str()).load(overrides);
+    // Scenarios are written by hand or by small scripts: a few kilobytes. The bound keeps a
+    // wrong argument (a log, an image) from being read into memory whole.
+    constexpr std::uint64_t max_scenario_bytes = 64 << 20;
+    const InputFile file(path);
+    return Loader(path, file.read_all(max_scenario_bytes, "scenario file")).load(overrides);
 }
 
 Scenario load_scenario_text(const fs::path& path, std::string text, const ScenarioOverrides& overrides) {
