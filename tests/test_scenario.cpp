@@ -144,7 +144,38 @@ std::string slurp_text(const fs::path& p) {
 const std::string one_neuron = "neurons:\n  - name: a\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n";
 } // namespace
 
+// Regression (issue 10, item 11): a key given twice was accepted and the first one won.
+// Both places are named, at the top level and in any mapping below it.
+TEST_CASE("a key given twice in a mapping is refused, naming both places") {
+    const std::string top = SPIKENN_SOURCE_DIR "/scenarios/invalid/duplicate_key_top.yaml";
+    const std::string m = load_error(top);
+    CHECK(m.find(top + ":13:1: neurons: the key 'neurons' is given twice in one mapping (first at " + top + ":3:1)") != std::string::npos);
+    const fs::path item = scratch_scenario("dup_item.yaml", one_neuron + "    embed_dim: 32\n");
+    CHECK(load_error(item).find(item.string() + ":6:5: neurons[0].embed_dim: the key 'embed_dim' is given twice in one mapping (first at " +
+                                item.string() + ":3:5)") != std::string::npos);
+    const fs::path deep = scratch_scenario("dup_deep.yaml", one_neuron + "    weights: { norm2: { bias: 0.1, bias: 0.2 } }\n");
+    CHECK(load_error(deep).find("neurons[0].weights.norm2.bias: the key 'bias' is given twice") != std::string::npos);
+    // The same key in two different mappings is fine.
+    const fs::path two = scratch_scenario("dup_none.yaml", "neurons:\n  - {name: a, embed_dim: 16, num_heads: 4, hidden_dim: 32}\n"
+                                                           "  - {name: b, embed_dim: 16, num_heads: 4, hidden_dim: 32}\n");
+    CHECK(load_scenario(two).network.size() == 2);
+}
 
+// Regression (issue 10, item 10): names that are not UTF-8 reached summary.json and the
+// exports as they were, making them invalid JSON. Every text of the scenario must be UTF-8.
+TEST_CASE("text that is not UTF-8 is refused with its place") {
+    const fs::path pop = scratch_scenario("bad_pop.yaml", "neurons:\n  - population: p\xc0\xaf\n    size: 2\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n");
+    CHECK(load_error(pop).find(pop.string() + ":2:17: neurons[0].population: the text is not valid UTF-8 (byte 0xc0 at offset 1") != std::string::npos);
+    const fs::path desc = scratch_scenario("bad_desc.yaml", "description: caf\xe9\n" + one_neuron);
+    CHECK(load_error(desc).find(desc.string() + ":1:14: description: the text is not valid UTF-8") != std::string::npos);
+    const fs::path key = scratch_scenario("bad_key.yaml", one_neuron + "    \xfe: 1\n");
+    CHECK(load_error(key).find("neurons[0].\xfe: the text is not valid UTF-8 (byte 0xfe at offset 0 of the key)") != std::string::npos);
+    const fs::path surrogate = scratch_scenario("bad_surrogate.yaml", "description: \xed\xa0\x80\n" + one_neuron);
+    CHECK(load_error(surrogate).find("not valid UTF-8") != std::string::npos);
+    // UTF-8 beyond ASCII is welcome.
+    const fs::path good = scratch_scenario("good_utf8.yaml", "description: caf\xc3\xa9 \xf0\x9f\xa7\xa0\nneurons:\n  - name: n\xc3\xa9\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n");
+    CHECK(load_scenario(good).network.names[0] == "n\xc3\xa9");
+}
 
 
 // Regression (issue 10, item 9): a directory as the scenario gave "basic_filebuf::underflow",

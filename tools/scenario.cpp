@@ -30,6 +30,124 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The bytes of s are UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), or
+// the offset of the first byte that is not.
+std::optional<std::size_t> invalid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        std::size_t len = 0;
+        std::uint32_t cp = 0, min = 0;
+        if (b < 0x80) len = 1, cp = b;
+        else if ((b & 0xE0) == 0xC0) len = 2, cp = b & 0x1Fu, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) len = 3, cp = b & 0x0Fu, min = 0x800;
+        else if ((b & 0xF8) == 0xF0) len = 4, cp = b & 0x07u, min = 0x10000;
+        else return i;
+        if (s.size() - i < len) return i;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if ((c & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (c & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return std::nullopt;
+}
+
+// What yaml-cpp's nodes cannot show, checked on the parser's events before the nodes are
+// built. A key given twice in one mapping: the nodes keep both, but lookups find only the
+// first, so the second would be ignored without a word. Text that is not UTF-8: yaml-cpp
+// passes the bytes through, and names and descriptions reach JSON files (summary.json,
+// the exports, safetensors headers) that must be UTF-8. Events see an alias once, where it
+// is written, so a document of aliases of aliases costs no more than its size.
+class DocumentCheck: public YAML::EventHandler {
+public:
+    explicit DocumentCheck(const fs::path& file): file_(file) {}
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, "~", false); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, {}, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override { leaf(mark, value, true); }
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { open(false); }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { open(true); }
+    void OnMapEnd() override { close(); }
+
+private:
+    struct Level {
+        bool map = false;
+        bool is_key = false;  // a mapping or list used as a key (YAML allows it; nothing here names one)
+        bool want_key = true; // in a mapping: the next event is a key
+        std::size_t index = 0; // in a list: the next item's index
+        std::string key;       // in a mapping: the key of the value being read
+        std::string path;
+        std::map<std::string, YAML::Mark> keys; // each key of the mapping and where it is
+    };
+
+    std::string where(const YAML::Mark& m) const { return fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1); }
+    static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+    bool at_key() const { return !stack_.empty() && stack_.back().map && stack_.back().want_key; }
+    // The key path of the value that comes next.
+    std::string value_path() const {
+        if (stack_.empty()) return {};
+        const Level& l = stack_.back();
+        return l.map ? join(l.path, l.key) : fmt::format("{}[{}]", l.path, l.index);
+    }
+    void value_done() {
+        if (stack_.empty()) return;
+        Level& l = stack_.back();
+        if (l.map) l.want_key = true;
+        else ++l.index;
+    }
+
+    void leaf(const YAML::Mark& mark, const std::string& text, bool scalar) {
+        const bool key = at_key();
+        const std::string path = key ? join(stack_.back().path, text) : value_path();
+        if (scalar) {
+            if (const auto bad = invalid_utf8(text)) {
+                throw InputError(fmt::format("{}: {}: the text is not valid UTF-8 (byte 0x{:02x} at offset {} of the {}); names and texts must be UTF-8",
+                    where(mark), path.empty() ? "(top level)" : path, static_cast<unsigned char>(text[*bad]), *bad, key ? "key" : "value"));
+            }
+        }
+        if (!key) {
+            value_done();
+            return;
+        }
+        Level& l = stack_.back();
+        if (scalar || text == "~") {
+            const auto [it, fresh] = l.keys.emplace(text, mark);
+            if (!fresh) {
+                throw InputError(fmt::format("{}: {}: the key '{}' is given twice in one mapping (first at {}); give each key once",
+                    where(mark), path, text, where(it->second)));
+            }
+        }
+        l.key = text.empty() ? "*" : text;
+        l.want_key = false;
+    }
+    void open(bool map) {
+        Level l;
+        l.map = map;
+        l.is_key = at_key();
+        l.path = l.is_key ? join(stack_.back().path, "?") : value_path();
+        stack_.push_back(std::move(l));
+    }
+    void close() {
+        const bool was_key = stack_.back().is_key;
+        stack_.pop_back();
+        if (!was_key) {
+            value_done();
+            return;
+        }
+        stack_.back().key = "?";
+        stack_.back().want_key = false;
+    }
+
+    const fs::path& file_;
+    std::vector<Level> stack_;
+};
+
 // Where a value is: its node (for line and column) and its key path ("neurons[2].decay").
 struct At {
     YAML::Node node;
@@ -624,6 +742,11 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     sc.text = text_;
     YAML::Node root;
     try {
+        // The first document, as YAML::Load reads it.
+        std::istringstream in(text_);
+        YAML::Parser parser(in);
+        DocumentCheck check(file_);
+        parser.HandleNextDocument(check);
         root = YAML::Load(text_);
     }
     catch (const YAML::ParserException& e) {
