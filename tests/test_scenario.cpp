@@ -177,6 +177,29 @@ TEST_CASE("text that is not UTF-8 is refused with its place") {
     CHECK(load_scenario(good).network.names[0] == "n\xc3\xa9");
 }
 
+// Regression (issue 10, item 8): only the weights were counted, so 16,777,216 neurons
+// all_to_all ran for 19 s into std::bad_alloc. The estimate comes before anything is built.
+TEST_CASE("a scenario too large for its memory limit is refused before it is built") {
+    const fs::path huge = scratch_scenario("huge.yaml", "neurons:\n  - population: p\n    size: 16777216\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n"
+                                                        "    weights: { shared: true }\nconnections:\n  - from: p\n    to: p\n    delay: 1ms\n");
+    const auto start = std::chrono::steady_clock::now();
+    const std::string m = load_error(huge);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2)); // no neuron was built
+    CHECK(m.find(huge.string() + ":9:5: connections[0]: the run would need about") != std::string::npos);
+    CHECK(m.find("synapses") != std::string::npos);
+    CHECK(m.find("by default half of this machine's memory; run.memory_limit sets it") != std::string::npos);
+    // The limit is the user's to set, with units.
+    const std::string demo = slurp_text(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    const fs::path tight = scratch_scenario("tight.yaml", "run: { memory_limit: 2MiB }\n" + demo.substr(demo.find("neurons:")));
+    CHECK(load_error(tight).find("more than its limit of 2.0 MiB (run.memory_limit)") != std::string::npos);
+    const fs::path roomy = scratch_scenario("roomy.yaml", "run: { memory_limit: 0.5GiB }\n" + demo.substr(demo.find("neurons:")));
+    CHECK(load_scenario(roomy).network.size() == 14);
+    const fs::path tiny = scratch_scenario("tiny.yaml", "run: { memory_limit: 100KB }\n" + one_neuron);
+    CHECK(load_error(tiny).find("run.memory_limit: '100KB' is too small for a run (at least 1MiB)") != std::string::npos);
+    // Long inputs: attention's seq_len x seq_len per block.
+    const fs::path long_input = scratch_scenario("long.yaml", one_neuron + "stimuli:\n  - {name: s, to: a, at: 0s, tensor: {random: {seq_len: 1048576}}}\n");
+    CHECK(load_error(long_input).find("stimuli[0].tensor.random.seq_len: the run would need about 4.0 TiB of memory") != std::string::npos);
+}
 
 // Regression (issue 10, item 9): a directory as the scenario gave "basic_filebuf::underflow",
 // /dev/zero was read until memory ran out, a FIFO hung. Only regular files are read.
