@@ -170,15 +170,15 @@ struct At {
 // flight from each neuron, and the workspace of the blocks computed at once (attention
 // takes seq_len x seq_len per block). Doubles, so that nothing overflows: the figures are
 // estimates.
+struct MemoryEstimate {
+    double neurons = 0, weights = 0, synapses = 0, stimuli = 0, blocks = 0;
+    double total() const { return neurons + weights + synapses + stimuli + blocks; }
+};
+
 // A scenario refused for its size (an InputError like any other, told apart from the
 // errors a first look at the scenario leaves to the full pass).
 struct MemoryRefused: InputError {
     using InputError::InputError;
-};
-
-struct MemoryEstimate {
-    double neurons = 0, weights = 0, synapses = 0, stimuli = 0, blocks = 0;
-    double total() const { return neurons + weights + synapses + stimuli + blocks; }
 };
 
 std::string bytes_text(double b) {
@@ -372,7 +372,7 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
     if (total <= static_cast<double>(memory_limit_)) return;
     std::string parts;
     auto add = [&](const char* name, double b) {
-        if (b >= 1024.0 * 1024) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, bytes_text(b));
+        if (b > 0 && b >= total / 100) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, bytes_text(b));
     };
     add("neurons", memory_.neurons);
     add("weights", memory_.weights);
