@@ -65,8 +65,12 @@ class DocumentCheck: public YAML::EventHandler {
 public:
     explicit DocumentCheck(const fs::path& file): file_(file) {}
 
-    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
     void OnDocumentEnd() override {}
+    // Where the document starts, and whether it holds more than nothing.
+    YAML::Mark start = YAML::Mark::null_mark();
+    bool content = false;
+
     void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, "~", false); }
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, {}, false); }
     void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override { leaf(mark, value, true); }
@@ -103,6 +107,7 @@ private:
     }
 
     void leaf(const YAML::Mark& mark, const std::string& text, bool scalar) {
+        content |= scalar || !stack_.empty();
         const bool key = at_key();
         const std::string path = key ? join(stack_.back().path, text) : value_path();
         if (scalar) {
@@ -127,6 +132,7 @@ private:
         l.want_key = false;
     }
     void open(bool map) {
+        content = true;
         Level l;
         l.map = map;
         l.is_key = at_key();
@@ -944,6 +950,12 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
         YAML::Parser parser(in);
         DocumentCheck check(file_);
         parser.HandleNextDocument(check);
+        // YAML::Load reads the first document only: anything after a '---' would be ignored.
+        DocumentCheck rest(file_);
+        if (parser.HandleNextDocument(rest) && rest.content) {
+            throw InputError(fmt::format("{}:{}:{}: a second YAML document ('---'): a scenario is one document, and this one would be ignored",
+                file_.string(), rest.start.line + 1, rest.start.column + 1));
+        }
         root = YAML::Load(text_);
     }
     catch (const YAML::ParserException& e) {
