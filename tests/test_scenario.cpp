@@ -194,6 +194,16 @@ TEST_CASE("a scenario too large for its memory limit is refused before it is bui
     CHECK(load_error(tight).find("more than its limit of 2.0 MiB (run.memory_limit)") != std::string::npos);
     const fs::path roomy = scratch_scenario("roomy.yaml", "run: { memory_limit: 0.5GiB }\n" + demo.substr(demo.find("neurons:")));
     CHECK(load_scenario(roomy).network.size() == 14);
+    ScenarioOverrides budget;
+    budget.memory_limit = 2 << 20; // wins over the scenario's 0.5GiB
+    std::string message;
+    try {
+        load_scenario(roomy, budget);
+    }
+    catch (const InputError& e) {
+        message = e.what();
+    }
+    CHECK(message.find("more than its limit of 2.0 MiB (set by the program reading the scenario)") != std::string::npos);
     const fs::path tiny = scratch_scenario("tiny.yaml", "run: { memory_limit: 100KB }\n" + one_neuron);
     CHECK(load_error(tiny).find("run.memory_limit: '100KB' is too small for a run (at least 1MiB)") != std::string::npos);
     // Long inputs: attention's seq_len x seq_len per block.

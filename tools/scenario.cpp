@@ -347,7 +347,8 @@ private:
     // The memory budget (MemoryEstimate).
     void charge(const At& at, double MemoryEstimate::*part, double bytes, const char* advice);
     std::uint64_t memory_limit_ = 0;
-    bool memory_limit_given_ = false;
+    bool memory_limit_given_ = false; // by the caller (ScenarioOverrides::memory_limit)
+    bool memory_limit_key_ = false;   // by run.memory_limit
     MemoryEstimate memory_;
     std::int64_t max_seq_len_ = 0;      // of every stimulus: a block's input is a stimulus's or a spike output of the same length
     std::int64_t max_embed_dim_ = 0, max_hidden_dim_ = 0;
@@ -358,8 +359,9 @@ private:
 void Loader::load_run(const At& at, Scenario& sc) {
     check_keys(at, {"seed", "until", "max_events", "memory_limit"});
     if (at.has("memory_limit")) {
-        memory_limit_ = memory_size(at.child("memory_limit"));
-        memory_limit_given_ = true;
+        const std::uint64_t limit = memory_size(at.child("memory_limit"));
+        if (!memory_limit_given_) memory_limit_ = limit; // an override wins
+        memory_limit_key_ = true;
     }
     if (at.has("seed")) sc.seed = static_cast<std::uint64_t>(integer(at.child("seed"), 0, INT64_MAX));
     if (at.has("until")) sc.end = time(at.child("until"));
@@ -387,7 +389,10 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
     add("block workspace and spikes in flight", memory_.blocks);
     throw MemoryRefused(message(at, fmt::format("the run would need about {} of memory ({}), more than its limit of {} ({}); {}", bytes_text(total), parts,
         bytes_text(static_cast<double>(memory_limit_)),
-        memory_limit_given_ ? "run.memory_limit" : "by default half of this machine's memory; run.memory_limit sets it", advice)));
+        memory_limit_given_ ? "set by the program reading the scenario"
+        : memory_limit_key_ ? "run.memory_limit"
+                            : "by default half of this machine's memory; run.memory_limit sets it",
+        advice)));
 }
 
 // With every stimulus known: the blocks' workspace and the tensors in flight, which depend
@@ -939,7 +944,8 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 Scenario Loader::load(const ScenarioOverrides& ov) {
     threads_ = ov.threads;
     weights_ = ov.weights;
-    memory_limit_ = default_memory_limit();
+    memory_limit_ = ov.memory_limit ? *ov.memory_limit : default_memory_limit();
+    memory_limit_given_ = ov.memory_limit.has_value();
     Scenario sc;
     sc.path = file_;
     sc.text = text_;
