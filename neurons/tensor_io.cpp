@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "neurons/input_file.hpp"
 
 namespace spikenn {
 
@@ -26,15 +27,11 @@ namespace {
     throw InputError(fmt::format("{}: {}", path.string(), what));
 }
 
-std::vector<char> read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::error_code ec;
-        if (!fs::exists(path, ec)) fail(path, "no such file");
-        fail(path, "cannot be opened for reading");
-    }
-    return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+// A header is a few hundred bytes; a length beyond these is damage, refused before it is
+// read. (numpy writes .npy headers of at most 10,000 bytes by default; the safetensors
+// format allows headers of up to 100 MB.)
+constexpr std::uint64_t max_npy_header = 1 << 20;
+constexpr std::uint64_t max_safetensors_header = 100'000'000;
 
 void write_all(const fs::path& path, const std::string& header, const char* data, std::size_t bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -227,25 +224,28 @@ std::string json_escape(const std::string& s) {
 } // namespace
 
 NpyArray read_npy(const fs::path& path) {
-    const std::vector<char> bytes = read_all(path);
+    const InputFile file(path);
+    const std::uint64_t size = file.size();
     static const char magic[] = "\x93NUMPY";
-    if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) fail(path, "not a .npy file (bad magic)");
-    const int major = static_cast<unsigned char>(bytes[6]);
-    std::size_t header_len = 0, header_start = 0;
+    const std::string lead = file.read_string(0, static_cast<std::size_t>(std::min<std::uint64_t>(size, 12)));
+    if (lead.size() < 10 || std::memcmp(lead.data(), magic, 6) != 0) fail(path, "not a .npy file (bad magic)");
+    const int major = static_cast<unsigned char>(lead[6]);
+    std::uint64_t header_len = 0, header_start = 0;
     if (major == 1) {
-        header_len = static_cast<unsigned char>(bytes[8]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8;
+        header_len = static_cast<unsigned char>(lead[8]) | static_cast<std::uint64_t>(static_cast<unsigned char>(lead[9])) << 8;
         header_start = 10;
     }
     else if (major == 2 || major == 3) {
-        if (bytes.size() < 12) fail(path, "truncated .npy header");
-        for (int k = 0; k < 4; ++k) header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + k])) << (8 * k);
+        if (lead.size() < 12) fail(path, "truncated .npy header");
+        for (int k = 0; k < 4; ++k) header_len |= static_cast<std::uint64_t>(static_cast<unsigned char>(lead[static_cast<std::size_t>(8 + k)])) << (8 * k);
         header_start = 12;
     }
     else {
         fail(path, fmt::format("unsupported .npy format version {}", major));
     }
-    if (bytes.size() < header_start + header_len) fail(path, "truncated .npy header");
-    const std::string header(bytes.data() + header_start, header_len);
+    if (size < header_start + header_len) fail(path, "truncated .npy header");
+    if (header_len > max_npy_header) fail(path, fmt::format("not a valid .npy file: a header of {} bytes (at most {})", header_len, max_npy_header));
+    const std::string header = file.read_string(header_start, static_cast<std::size_t>(header_len));
     const std::string descr = npy_field(header, "descr", path);
     if (descr != "'<f4'") {
         fail(path, fmt::format("dtype {} is not supported: expected float32 ('<f4')", descr));
@@ -270,14 +270,15 @@ NpyArray read_npy(const fs::path& path) {
     }
     if (!plausible(a.shape)) fail(path, fmt::format("not a valid .npy file: implausible shape {}", shape_string(a.shape)));
     const std::uint64_t n = element_count(a.shape);
-    const std::size_t data_start = header_start + header_len;
-    const std::uint64_t have = bytes.size() - data_start;
+    const std::uint64_t data_start = header_start + header_len;
+    // The size the header claims against the file's, before a byte of data is read.
+    const std::uint64_t have = size - data_start;
     if (have < n * 4) {
         fail(path, fmt::format("truncated: shape {} needs {} bytes of data, the file has {}", shape_string(a.shape), n * 4, have));
     }
     if (have > n * 4) fail(path, fmt::format("{} bytes of data after the array of shape {}", have - n * 4, shape_string(a.shape)));
     a.data.resize(n);
-    if (n > 0) std::memcpy(a.data.data(), bytes.data() + data_start, n * 4);
+    if (n > 0) file.read(data_start, a.data.data(), n * 4);
     return a;
 }
 
@@ -298,19 +299,24 @@ void write_npy(const fs::path& path, const std::vector<std::int64_t>& shape, con
     write_all(path, header, reinterpret_cast<const char*>(data), element_count(shape) * 4);
 }
 
-SafetensorsFile::SafetensorsFile(const fs::path& path): path_(path) {
-    std::vector<char> bytes = read_all(path);
-    if (bytes.size() < 8) fail(path, fmt::format("not a safetensors file: {} bytes, shorter than its 8-byte header length", bytes.size()));
+SafetensorsFile::SafetensorsFile(const fs::path& path): path_(path), file_(std::make_shared<const InputFile>(path)) {
+    const std::uint64_t size = file_->size();
+    if (size < 8) fail(path, fmt::format("not a safetensors file: {} bytes, shorter than its 8-byte header length", size));
+    unsigned char len[8];
+    file_->read(0, len, 8);
     std::uint64_t n = 0;
-    for (int k = 0; k < 8; ++k) n |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[k])) << (8 * k);
-    if (n > bytes.size() - 8) {
-        fail(path, fmt::format("truncated or not a safetensors file: the header claims {} bytes, the file has {} after the length", n, bytes.size() - 8));
+    for (int k = 0; k < 8; ++k) n |= static_cast<std::uint64_t>(len[k]) << (8 * k);
+    if (n > size - 8) {
+        fail(path, fmt::format("truncated or not a safetensors file: the header claims {} bytes, the file has {} after the length", n, size - 8));
     }
-    const std::string_view header(bytes.data() + 8, n);
+    if (n > max_safetensors_header) fail(path, fmt::format("not a valid safetensors file: a header of {} bytes (at most {})", n, max_safetensors_header));
+    const std::string header_bytes = file_->read_string(8, static_cast<std::size_t>(n));
+    const std::string_view header(header_bytes);
     Json doc = JsonParser(header, path).parse_document();
     auto* top = std::get_if<JsonObject>(&doc.v);
     if (!top) fail(path, "not a valid safetensors file: the header is not a JSON object");
-    const std::uint64_t data_size = bytes.size() - 8 - n;
+    const std::uint64_t data_size = size - 8 - n;
+    data_start_ = 8 + n;
     for (auto& [name, value]: *top) {
         if (name == "__metadata__") {
             if (auto* m = std::get_if<JsonObject>(&value.v)) {
@@ -346,7 +352,6 @@ SafetensorsFile::SafetensorsFile(const fs::path& path): path_(path) {
         }
         entries_[name] = e;
     }
-    data_.assign(bytes.begin() + static_cast<std::ptrdiff_t>(8 + n), bytes.end());
 }
 
 std::vector<float> SafetensorsFile::get_f32(const std::string& name, const std::vector<std::int64_t>& shape) const {
@@ -362,7 +367,8 @@ std::vector<float> SafetensorsFile::get_f32(const std::string& name, const std::
         fail(path_, fmt::format("tensor '{}' has {} bytes of data: shape {} needs {}", name, e.end - e.begin, shape_string(shape), n * 4));
     }
     std::vector<float> out(n);
-    if (n > 0) std::memcpy(out.data(), data_.data() + e.begin, n * 4);
+    // Read only now: a state_dict may hold far more than the tensors a scenario takes.
+    if (n > 0) file_->read(data_start_ + e.begin, out.data(), n * 4);
     return out;
 }
 

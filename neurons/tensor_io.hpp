@@ -9,10 +9,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/payload.hpp"
+
+namespace spikenn {
+class InputFile;
+}
 
 namespace spikenn {
 
@@ -46,7 +51,8 @@ private:
     std::filesystem::path path_;
     std::map<std::string, SafetensorsEntry> entries_;
     std::map<std::string, std::string> metadata_;
-    std::vector<char> data_;
+    std::shared_ptr<const InputFile> file_; // tensors are read from it when asked for
+    std::uint64_t data_start_ = 0;
 };
 
 struct NamedTensor {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include "cli_util.hpp"
 
 namespace {
@@ -96,4 +98,20 @@ TEST_CASE("gdb stops at the requested event and pretty-prints it") {
     CHECK(text.find("= Event{t=160ms, spike, target 0, from neuron 0, seq 3} cause #11") != std::string::npos);
     CHECK(text.find("= 160ms") != std::string::npos);
     CHECK(text.find("= NeuronState{potential 1.08000005 at 160ms, last spike none") != std::string::npos);
+}
+
+// Regression (issue 10, item 9): the debugger probed its target with a stream, whose open
+// blocks on a FIFO for ever. Only a regular file is opened.
+TEST_CASE("debug refuses a target that is not a regular file") {
+    const fs::path fifo = scratch / "debug_target.fifo";
+    fs::create_directories(scratch);
+    fs::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const Result r = run_cli(fmt::format("debug '{}' --commands tests/debug/demo.cmds", fifo.string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find(fifo.string() + ": is a FIFO, not a regular file") != std::string::npos);
+    fs::remove(fifo);
+    const Result dir = run_cli(fmt::format("debug '{}' --commands tests/debug/demo.cmds", scratch.string()));
+    CHECK(dir.code == 2);
+    CHECK(dir.err.find(scratch.string() + ": is a directory, not a file") != std::string::npos);
 }

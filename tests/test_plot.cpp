@@ -310,8 +310,44 @@ TEST_CASE("exports of a cut log are complete files up to the cut") {
     const Result r = run_cli(fmt::format("log export '{}' --format chrome-trace -o '{}'", (d / "cut.evlog").string(), (d / "cut.json").string()));
     CHECK(r.code == 2); // reported as cut
     CHECK(nlohmann::json::accept(slurp(d / "cut.json")));
-    CHECK(run_cli(fmt::format("plot '{}'", (d / "cut.evlog").string())).code == 0);
+    // A cut log is exit 2 for plot as for log show; --partial draws what was recorded.
+    const Result whole = run_cli(fmt::format("plot '{}'", (d / "cut.evlog").string()));
+    CHECK(whole.code == 2);
+    CHECK(whole.err.find("the log ends without a footer") != std::string::npos);
+    CHECK(!fs::exists(d / "cut.svg"));
+    const Result part = run_cli(fmt::format("plot '{}' --partial", (d / "cut.evlog").string()));
+    CHECK(part.code == 2);
+    CHECK(part.err.find("the log ends without a footer") != std::string::npos);
     CHECK(slurp(d / "cut.svg").find("The log was cut after event") != std::string::npos);
+}
+
+// Regression (issue 10, item 12): plot exited 0 on a log whose first block fails its
+// checksum, drawing an empty page. It exits 2 as log show does, and draws the events before
+// the damage only when asked (--partial), still exiting 2 with the reader's message.
+TEST_CASE("plot of a damaged log exits 2 and draws only with --partial") {
+    const fs::path d = workdir("damaged");
+    const fs::path log = record_demo(d);
+    std::string bytes = slurp(log);
+    const auto block = bytes.find("SBLK");
+    REQUIRE(block != std::string::npos);
+    bytes[block + 40] = static_cast<char>(bytes[block + 40] ^ 0x10);
+    std::ofstream(d / "damaged.evlog", std::ios::binary) << bytes;
+    const fs::path svg = d / "damaged.svg";
+    const Result plain = run_cli(fmt::format("plot '{}'", (d / "damaged.evlog").string()));
+    CHECK(plain.code == 2);
+    CHECK(plain.err.find((d / "damaged.evlog").string() + ": byte " + std::to_string(block) + ": checksum failure in the block of events 1 to") != std::string::npos);
+    CHECK(plain.err.find("--partial") != std::string::npos);
+    CHECK(!fs::exists(svg));
+    CHECK(run_cli(fmt::format("log show '{}'", (d / "damaged.evlog").string())).code == 2);
+    const Result partial = run_cli(fmt::format("plot '{}' --partial", (d / "damaged.evlog").string()));
+    CHECK(partial.code == 2);
+    CHECK(partial.err.find("checksum failure in the block of events 1 to") != std::string::npos);
+    CHECK(partial.out.find("partial plot of") != std::string::npos);
+    pugi::xml_document doc;
+    CHECK(doc.load_string(slurp(svg).c_str()));
+    CHECK(slurp(svg).find("The log is damaged after event 0") != std::string::npos);
+    // A whole log is drawn as before, with or without --partial.
+    CHECK(run_cli(fmt::format("plot '{}' --partial", log.string())).code == 0);
 }
 
 // Regression: names were cut by bytes, which could split a UTF-8 character and make the

@@ -336,3 +336,100 @@ TEST_CASE("runs on 1 and 2 threads give byte-identical logs") {
         CHECK(logs[1] == logs[2]);
     }
 }
+
+namespace {
+
+template <typename T>
+T get_le(const std::string& b, std::size_t at) {
+    T v;
+    std::memcpy(&v, b.data() + at, sizeof v);
+    return v;
+}
+template <typename T>
+void put_le(std::string& b, std::size_t at, T v) {
+    std::memcpy(b.data() + at, &v, sizeof v);
+}
+fs::path write_bytes(const std::string& name, const std::string& bytes) {
+    const fs::path p = scratch / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+}
+
+} // namespace
+
+// Regression (issue 10, item 13): a footer whose fingerprint was edited, with its checksum
+// recomputed (anyone can), made `log diff` say "the logs agree". Readers check the footer
+// against the records: every reader refuses it, naming the file and the byte.
+TEST_CASE("a footer that does not sum up its records is refused") {
+    const fs::path log = record("scenarios/demo.yaml", "forged_footer");
+    std::string bytes = slurp(log);
+    const std::size_t footer = bytes.size() - 128;
+    REQUIRE(bytes.compare(footer, 4, "SEND") == 0);
+    put_le<std::uint64_t>(bytes, footer + 24, get_le<std::uint64_t>(bytes, footer + 24) ^ 1);
+    put_le<std::uint64_t>(bytes, footer + 120, spikenn::hash_bytes(bytes.data() + footer, 120));
+    const fs::path forged = write_bytes("forged_footer_edited.evlog", bytes);
+    for (const std::string& cmd: {fmt::format("log diff '{}' '{}'", log.string(), forged.string()), fmt::format("log diff '{}' '{}'", forged.string(), log.string()),
+             fmt::format("replay '{}'", forged.string()), fmt::format("log show '{}'", forged.string())}) {
+        CAPTURE(cmd);
+        const Result r = run_cli(cmd);
+        CHECK(r.code == 2);
+        CHECK(r.out.find("the logs agree") == std::string::npos);
+        CHECK(r.err.find(fmt::format("{}: byte {}: the footer's fingerprint", forged.string(), footer + 24)) != std::string::npos);
+    }
+    // The counts are the records' too.
+    bytes = slurp(log);
+    put_le<std::uint64_t>(bytes, footer + 32, get_le<std::uint64_t>(bytes, footer + 32) + 1);
+    put_le<std::uint64_t>(bytes, footer + 120, spikenn::hash_bytes(bytes.data() + footer, 120));
+    const Result r = run_cli(fmt::format("log stats '{}'", write_bytes("forged_counts.evlog", bytes).string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("the footer's counts by kind and outcome are not those of the records") != std::string::npos);
+}
+
+// Regression (issue 10, item 13): the scenario text in a log's header was never compared
+// with its stored hash, so an edited text (header checksum recomputed) replayed as
+// "verified". The reader compares them.
+TEST_CASE("a scenario text that is not the one its hash stands for is refused") {
+    const fs::path log = record("scenarios/demo.yaml", "forged_text");
+    std::string bytes = slurp(log);
+    const std::size_t h = get_le<std::uint32_t>(bytes, 12);
+    const std::size_t at = bytes.find("until: 3s");
+    REQUIRE(at < 16 + h);
+    bytes[at + 7] = '2'; // until: 2s
+    put_le<std::uint64_t>(bytes, 16 + h, spikenn::hash_bytes(bytes.data(), 16 + h));
+    const fs::path forged = write_bytes("forged_text_edited.evlog", bytes);
+    const Result r = run_cli(fmt::format("replay '{}'", forged.string()));
+    CHECK(r.code == 2);
+    CHECK(r.out.find("verified") == std::string::npos);
+    CHECK(r.err.find(forged.string() + ": byte ") != std::string::npos);
+    CHECK(r.err.find("the scenario text (field 3, ") != std::string::npos);
+    CHECK(r.err.find("the text was changed after the run") != std::string::npos);
+}
+
+// Regression (issue 10, item 13): the files a log names were looked for from the current
+// directory, so replaying a copy of the scenario (--scenario elsewhere/x.yaml) checked the
+// recorded files, not the copy's; a file replaced by a directory was said to have changed.
+TEST_CASE("files a log names are found next to the scenario replayed") {
+    const fs::path dir = scratch / "files_rel", copy = scratch / "files_rel_copy";
+    fs::remove_all(dir);
+    fs::remove_all(copy);
+    fs::create_directories(dir);
+    for (const auto& e: fs::directory_iterator(SPIKENN_SOURCE_DIR "/tests/golden/network")) fs::copy(e.path(), dir / e.path().filename());
+    // Recorded through a relative path (run_cli runs in the source directory).
+    const fs::path log = record(fs::relative(dir / "scenario.yaml", SPIKENN_SOURCE_DIR).string(), "files_rel");
+    fs::copy(dir, copy);
+    // The copy's input changes (a valid .npy of the same shape, other values): the original stays.
+    std::string npy = slurp(copy / "in_003.npy");
+    npy[npy.size() - 1] = static_cast<char>(npy[npy.size() - 1] ^ 0x01);
+    std::ofstream(copy / "in_003.npy", std::ios::binary) << npy;
+    Result r = run_cli(fmt::format("replay '{}' --scenario '{}'", log.string(), (copy / "scenario.yaml").string()));
+    CHECK(r.code == 1);
+    CHECK(r.err.find((copy / "in_003.npy").string() + " has changed since the log was recorded") != std::string::npos);
+    CHECK(r.out.find("replay:") == std::string::npos); // nothing ran
+    // A file that is now a directory is said to be one.
+    fs::remove(dir / "in_003.npy");
+    fs::create_directory(dir / "in_003.npy");
+    r = run_cli(fmt::format("replay '{}'", log.string()));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("in_003.npy, which the recorded run read as a file, is now a directory") != std::string::npos);
+    CHECK(r.err.find("has changed") == std::string::npos);
+}

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 
@@ -115,4 +119,108 @@ TEST_CASE("a population of one is indexed like any other") {
     const Scenario sc = load_scenario(d / "pop1.yaml");
     CHECK(sc.network.names[0] == "p[0]");
     CHECK(sc.record.potentials == std::vector<EntityId>{0});
+}
+
+namespace {
+std::string load_error(const fs::path& p) {
+    try {
+        load_scenario(p);
+    }
+    catch (const InputError& e) {
+        return e.what();
+    }
+    return "";
+}
+fs::path scratch_scenario(const std::string& name, const std::string& text) {
+    const fs::path d = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(d);
+    std::ofstream(d / name, std::ios::binary) << text;
+    return d / name;
+}
+std::string slurp_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+const std::string one_neuron = "neurons:\n  - name: a\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n";
+} // namespace
+
+// Regression (issue 10, item 11): a key given twice was accepted and the first one won.
+// Both places are named, at the top level and in any mapping below it.
+TEST_CASE("a key given twice in a mapping is refused, naming both places") {
+    const std::string top = SPIKENN_SOURCE_DIR "/scenarios/invalid/duplicate_key_top.yaml";
+    const std::string m = load_error(top);
+    CHECK(m.find(top + ":13:1: neurons: the key 'neurons' is given twice in one mapping (first at " + top + ":3:1)") != std::string::npos);
+    const fs::path item = scratch_scenario("dup_item.yaml", one_neuron + "    embed_dim: 32\n");
+    CHECK(load_error(item).find(item.string() + ":6:5: neurons[0].embed_dim: the key 'embed_dim' is given twice in one mapping (first at " +
+                                item.string() + ":3:5)") != std::string::npos);
+    const fs::path deep = scratch_scenario("dup_deep.yaml", one_neuron + "    weights: { norm2: { bias: 0.1, bias: 0.2 } }\n");
+    CHECK(load_error(deep).find("neurons[0].weights.norm2.bias: the key 'bias' is given twice") != std::string::npos);
+    // The same key in two different mappings is fine.
+    const fs::path two = scratch_scenario("dup_none.yaml", "neurons:\n  - {name: a, embed_dim: 16, num_heads: 4, hidden_dim: 32}\n"
+                                                           "  - {name: b, embed_dim: 16, num_heads: 4, hidden_dim: 32}\n");
+    CHECK(load_scenario(two).network.size() == 2);
+}
+
+// Regression (issue 10, item 10): names that are not UTF-8 reached summary.json and the
+// exports as they were, making them invalid JSON. Every text of the scenario must be UTF-8.
+TEST_CASE("text that is not UTF-8 is refused with its place") {
+    const fs::path pop = scratch_scenario("bad_pop.yaml", "neurons:\n  - population: p\xc0\xaf\n    size: 2\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n");
+    CHECK(load_error(pop).find(pop.string() + ":2:17: neurons[0].population: the text is not valid UTF-8 (byte 0xc0 at offset 1") != std::string::npos);
+    const fs::path desc = scratch_scenario("bad_desc.yaml", "description: caf\xe9\n" + one_neuron);
+    CHECK(load_error(desc).find(desc.string() + ":1:14: description: the text is not valid UTF-8") != std::string::npos);
+    const fs::path key = scratch_scenario("bad_key.yaml", one_neuron + "    \xfe: 1\n");
+    CHECK(load_error(key).find("neurons[0].\xfe: the text is not valid UTF-8 (byte 0xfe at offset 0 of the key)") != std::string::npos);
+    const fs::path surrogate = scratch_scenario("bad_surrogate.yaml", "description: \xed\xa0\x80\n" + one_neuron);
+    CHECK(load_error(surrogate).find("not valid UTF-8") != std::string::npos);
+    // UTF-8 beyond ASCII is welcome.
+    const fs::path good = scratch_scenario("good_utf8.yaml", "description: caf\xc3\xa9 \xf0\x9f\xa7\xa0\nneurons:\n  - name: n\xc3\xa9\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n");
+    CHECK(load_scenario(good).network.names[0] == "n\xc3\xa9");
+}
+
+// Regression (issue 10, item 8): only the weights were counted, so 16,777,216 neurons
+// all_to_all ran for 19 s into std::bad_alloc. The estimate comes before anything is built.
+TEST_CASE("a scenario too large for its memory limit is refused before it is built") {
+    const fs::path huge = scratch_scenario("huge.yaml", "neurons:\n  - population: p\n    size: 16777216\n    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n"
+                                                        "    weights: { shared: true }\nconnections:\n  - from: p\n    to: p\n    delay: 1ms\n");
+    const auto start = std::chrono::steady_clock::now();
+    const std::string m = load_error(huge);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2)); // no neuron was built
+    CHECK(m.find(huge.string() + ":9:5: connections[0]: the run would need about") != std::string::npos);
+    CHECK(m.find("synapses") != std::string::npos);
+    CHECK(m.find("by default half of this machine's memory; run.memory_limit sets it") != std::string::npos);
+    // The limit is the user's to set, with units.
+    const std::string demo = slurp_text(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    const fs::path tight = scratch_scenario("tight.yaml", "run: { memory_limit: 2MiB }\n" + demo.substr(demo.find("neurons:")));
+    CHECK(load_error(tight).find("more than its limit of 2.0 MiB (run.memory_limit)") != std::string::npos);
+    const fs::path roomy = scratch_scenario("roomy.yaml", "run: { memory_limit: 0.5GiB }\n" + demo.substr(demo.find("neurons:")));
+    CHECK(load_scenario(roomy).network.size() == 14);
+    ScenarioOverrides budget;
+    budget.memory_limit = 2 << 20; // wins over the scenario's 0.5GiB
+    std::string message;
+    try {
+        load_scenario(roomy, budget);
+    }
+    catch (const InputError& e) {
+        message = e.what();
+    }
+    CHECK(message.find("more than its limit of 2.0 MiB (set by the program reading the scenario)") != std::string::npos);
+    const fs::path tiny = scratch_scenario("tiny.yaml", "run: { memory_limit: 100KB }\n" + one_neuron);
+    CHECK(load_error(tiny).find("run.memory_limit: '100KB' is too small for a run (at least 1MiB)") != std::string::npos);
+    // Long inputs: attention's seq_len x seq_len per block.
+    const fs::path long_input = scratch_scenario("long.yaml", one_neuron + "stimuli:\n  - {name: s, to: a, at: 0s, tensor: {random: {seq_len: 1048576}}}\n");
+    CHECK(load_error(long_input).find("stimuli[0].tensor.random.seq_len: the run would need about 4.0 TiB of memory") != std::string::npos);
+}
+
+// Regression (issue 10, item 9): a directory as the scenario gave "basic_filebuf::underflow",
+// /dev/zero was read until memory ran out, a FIFO hung. Only regular files are read.
+TEST_CASE("a scenario that is not a regular file is refused") {
+    const fs::path dir = fs::temp_directory_path() / "spikenn_test_scenario";
+    fs::create_directories(dir);
+    CHECK(load_error(dir).find(dir.string() + ": is a directory, not a file") != std::string::npos);
+    CHECK(load_error("/dev/zero").find("/dev/zero: is a character device, not a regular file") != std::string::npos);
+    const fs::path fifo = dir / "scenario.fifo";
+    fs::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(load_error(fifo).find("scenario.fifo: is a FIFO, not a regular file") != std::string::npos);
+    fs::remove(fifo);
 }

@@ -1,7 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include "engine/error.hpp"
 #include "neurons/tensor_io.hpp"
@@ -118,4 +122,36 @@ TEST_CASE("implausible shapes and bad escapes are refused") {
         o << h;
     }
     CHECK(error_of([&] { SafetensorsFile f(d / "big.safetensors"); }).find("bad shape") != std::string::npos);
+}
+
+// Regression (issue 10, item 9): a directory gave "basic_filebuf::underflow", /dev/zero was
+// read (2.1 GB) until memory ran out, a FIFO blocked for ever. Only regular files are read,
+// and without blocking on a FIFO.
+TEST_CASE("tensor files that are not regular files are refused") {
+    const fs::path d = temp_dir();
+    const fs::path fifo = d / "tensor.fifo";
+    fs::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const auto& [path, what]: std::vector<std::pair<fs::path, std::string>>{
+             {d, ": is a directory, not a file"}, {"/dev/zero", ": is a character device, not a regular file"}, {fifo, ": is a FIFO, not a regular file"}}) {
+        CAPTURE(path);
+        CHECK(error_of([&] { read_npy(path); }) == path.string() + what);
+        CHECK(error_of([&] { SafetensorsFile f(path); }) == path.string() + what);
+    }
+    fs::remove(fifo);
+}
+
+// What a header claims is checked against the file's size before the data is read: a
+// sparse file of a gigabyte behind a small header is refused at once, not read.
+TEST_CASE("sizes are checked against the header before reading") {
+    const fs::path d = temp_dir();
+    const float v[8] = {};
+    write_npy(d / "big.npy", {2, 4}, v);
+    fs::resize_file(d / "big.npy", std::uintmax_t(1) << 30);
+    CHECK(error_of([&] { read_npy(d / "big.npy"); }).find("bytes of data after the array of shape [2, 4]") != std::string::npos);
+    // A header length beyond any real header.
+    const std::string head("\x93NUMPY\x02\x00\x00\x00\x00\x40", 12); // version 2.0, header length 0x40000000
+    std::ofstream(d / "long_header.npy", std::ios::binary) << head;
+    fs::resize_file(d / "long_header.npy", (std::uintmax_t(1) << 30) + 64);
+    CHECK(error_of([&] { read_npy(d / "long_header.npy"); }).find("a header of 1073741824 bytes") != std::string::npos);
 }

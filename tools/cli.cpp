@@ -46,14 +46,27 @@ struct PlotCommand {
     std::string log;
     std::string out;
     PlotOptions options;
+    bool partial = false;
 };
 
 // The SVG of the log goes next to it (run.evlog: run.svg) unless --out says otherwise.
+// A log that cannot be read to its footer (damaged, or cut as a stopped run leaves it) is
+// exit 2, as for `log show`; the page of the events before is drawn only with --partial,
+// so that a picture of part of a run is never taken for the whole of it.
 int do_plot(const PlotCommand& c) {
     const fs::path out = c.out.empty() ? fs::path(c.log).replace_extension(".svg") : fs::path(c.out);
     std::error_code ec;
     if (fs::exists(out, ec) && fs::equivalent(out, c.log, ec)) throw InputError(fmt::format("--out {}: that is the log being read", out.string()));
-    write_file_atomically(out, plot_svg(c.log, c.options));
+    const Plot plot = plot_log(c.log, c.options);
+    if (!plot.incomplete.empty() && !c.partial) {
+        throw InputError(fmt::format("{}\n  nothing drawn: --partial draws the events read before that", plot.incomplete));
+    }
+    write_file_atomically(out, plot.svg);
+    if (!plot.incomplete.empty()) {
+        std::cerr << fmt::format("spikenn: error: {}\n", plot.incomplete);
+        std::cout << fmt::format("{}: partial plot of {} (only the events before the problem above)\n", out.string(), c.log);
+        return 2;
+    }
     std::cout << fmt::format("{}: plot of {}\n", out.string(), c.log);
     return 0;
 }
@@ -246,6 +259,7 @@ int cli_main(int argc, char** argv) {
     plot->add_option("--neurons,-n", pc.options.neurons, "Neurons whose potential to trace (names, comma-separated or repeated; default: the 4 that spiked most)")
         ->delimiter(',');
     plot->add_option("--max-rows", pc.options.max_rows, "Raster rows before neurons are grouped (default 1000)")->check(CLI::Range(1, 100000));
+    plot->add_flag("--partial", pc.partial, "Draw a damaged or cut log up to the problem (still exit 2)");
 
     auto* logcmd = app.add_subcommand("log", "Read event logs: show, stats, export, diff");
     logcmd->require_subcommand(1);

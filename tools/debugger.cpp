@@ -16,6 +16,7 @@
 #include <editline/readline.h>
 #include <fmt/format.h>
 
+#include "neurons/input_file.hpp"
 #include "tools/checkpoint.hpp"
 #include "tools/eventlog.hpp"
 #include "tools/run.hpp"
@@ -121,6 +122,7 @@ void Debugger::start_live(Scenario sc) {
 }
 
 void Debugger::open(const std::string& target) {
+    const InputFile regular(target); // refuses a directory, a device or a FIFO (whose open would block)
     std::ifstream probe(target, std::ios::binary);
     char magic[8] = {};
     probe.read(magic, 8);

@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <utility>
 
 #include <fmt/format.h>
 #include <xxhash.h>
+
+#include "neurons/input_file.hpp"
 
 namespace spikenn {
 
@@ -182,14 +185,21 @@ std::uint64_t hash_tensor(const Tensor& t) {
 }
 
 std::uint64_t hash_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot be opened for reading", path.string()));
+    const InputFile file(path); // a regular file only: a FIFO would block, a device never end
     XXH3_state_t* st = XXH3_createState();
     XXH3_64bits_reset(st);
     std::vector<char> buf(1 << 16);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(in.gcount()));
+    try {
+        for (std::uint64_t at = 0; at < file.size();) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file.size() - at));
+            file.read(at, buf.data(), n);
+            XXH3_64bits_update(st, buf.data(), n);
+            at += n;
+        }
+    }
+    catch (...) {
+        XXH3_freeState(st);
+        throw;
     }
     const std::uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
@@ -546,12 +556,16 @@ void EventLogWriter::finish() {
 LogError::LogError(const std::string& what, std::uint64_t off, std::uint64_t ev): InputError(what), offset(off), event(ev) {}
 
 EventLogReader::EventLogReader(const fs::path& path): name_(path.string()) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Only a regular file is opened, and without blocking: a FIFO would block the open.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw LogError(fmt::format("{}: is {}, not a log file", name_, file_kind(path)), 0, 0);
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         std::error_code ec;
-        throw LogError(fmt::format("{}: {}", name_, fs::exists(path, ec) ? "cannot be opened for reading" : "no such file"), 0, 0);
+        throw LogError(fmt::format("{}: {}", name_, fs::exists(path, ec) ? fmt::format("cannot be opened for reading: {}", std::strerror(errno)) : "no such file"), 0, 0);
     }
-    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         throw LogError(fmt::format("{}: not a regular file", name_), 0, 0);
@@ -610,11 +624,18 @@ void EventLogReader::parse_header() {
             q += len;
         }
     };
+    // Where each field of the format was; a field given twice could say one thing to one
+    // reader and another to the next.
+    std::array<std::size_t, tag_stimuli + 1> seen{};
     while (p < end) {
         if (end - p < 6) fail("malformed header field", p);
         const auto tag = get_at<std::uint16_t>(data_ + p);
         const std::uint32_t len = get_at<std::uint32_t>(data_ + p + 2);
         if (len > end - p - 6) fail("a header field runs past the header", p);
+        if (tag > 0 && tag < seen.size() && tag != tag_file) {
+            if (seen[tag]) fail(fmt::format("header field {} is given twice (first at byte {})", tag, seen[tag]), p);
+            seen[tag] = p;
+        }
         const unsigned char* b = data_ + p + 6;
         auto u64 = [&]() {
             if (len != 8) fail(fmt::format("header field {} has {} bytes, expected 8", tag, len), p);
@@ -638,6 +659,21 @@ void EventLogReader::parse_header() {
         default: break; // a later minor addition: skipped
         }
         p += 6 + len;
+    }
+    // The header's checksum only says that the bytes are those written, or that whoever
+    // changed them fixed it too. The scenario text's own hash is what its checks (replay,
+    // diff, --resume) compare: the text must be the one that hash stands for.
+    if (seen[tag_text] || seen[tag_text_hash]) {
+        if (!seen[tag_text] || !seen[tag_text_hash]) {
+            fail(seen[tag_text] ? "the scenario text has no stored hash (field 4)" : "a scenario hash (field 4) without the scenario text (field 3)",
+                seen[tag_text] ? seen[tag_text] : seen[tag_text_hash]);
+        }
+        const std::uint64_t actual = XXH3_64bits(header_.scenario_text.data(), header_.scenario_text.size());
+        if (actual != header_.scenario_hash) {
+            fail(fmt::format("the scenario text (field 3, {} bytes) has hash {:#018x}, the header stores {:#018x}: the text was changed after the run",
+                     header_.scenario_text.size(), actual, header_.scenario_hash),
+                seen[tag_text]);
+        }
     }
     pos_ = first_block_ = end + 8;
 }
@@ -664,6 +700,16 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         for (std::size_t k = 0; k < ft.by_outcome.size(); ++k) ft.by_outcome[k] = get_at<std::uint64_t>(f + 64 + 8 * k);
         if (ft.events != events_read_) {
             fail(fmt::format("the footer counts {} events, the blocks hold {}", ft.events, events_read_), start);
+        }
+        // The footer's checksum is no proof against an edit (anyone can recompute it), and
+        // `log diff` and `replay` trust the fingerprint: it must be the records'.
+        if (from_start_) {
+            if (ft.fingerprint != fingerprint_) {
+                fail(fmt::format("the footer's fingerprint {:#018x} is not that of the records, {:#018x}: the footer was changed", ft.fingerprint, fingerprint_),
+                    start + 24);
+            }
+            if (ft.blocks != blocks_read_) fail(fmt::format("the footer counts {} blocks, the log has {}", ft.blocks, blocks_read_), start + 16);
+            if (ft.by_kind != by_kind_ || ft.by_outcome != by_outcome_) fail("the footer's counts by kind and outcome are not those of the records", start + 32);
         }
         if (size_ - start != footer_size) fail(fmt::format("{} bytes after the footer", size_ - start - footer_size), start + footer_size);
         footer_ = ft;
@@ -697,11 +743,15 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         const unsigned char* next = decode(p, end, first + i, prev_time, r);
         if (!next) fail(fmt::format("malformed record of event {}", first + i), static_cast<std::uint64_t>(p - data_));
         prev_time = r.time;
+        fingerprint_ = XXH3_64bits_withSeed(p, static_cast<std::size_t>(next - p), fingerprint_);
+        ++by_kind_[static_cast<std::size_t>(r.kind)];
+        ++by_outcome_[static_cast<std::size_t>(r.outcome)];
         p = next;
         out.push_back(r);
     }
     if (p != end) fail("malformed block: bytes left after its records", start);
     events_read_ += n;
+    ++blocks_read_;
     pos_ = start + block_head + len + 8;
     return true;
 }

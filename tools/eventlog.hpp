@@ -196,6 +196,8 @@ public:
     const std::optional<LogFooter>& footer() const { return footer_; }
     std::string cut_message() const;
     std::uint64_t events_read() const { return events_read_; }
+    // The fingerprint of the records read so far (docs/eventlog.md, "Footer").
+    std::uint64_t fingerprint() const { return fingerprint_; }
     std::uint64_t offset() const { return pos_; }
     const std::string& name() const { return name_; }
 
@@ -207,7 +209,7 @@ public:
 private:
     // A reader of the same bytes positioned on a block, for find().
     EventLogReader(std::span<const unsigned char> bytes, std::string name, std::size_t pos, std::uint64_t events_before):
-        name_(std::move(name)), data_(bytes.data()), size_(bytes.size()), pos_(pos), first_block_(pos), events_read_(events_before) {}
+        name_(std::move(name)), data_(bytes.data()), size_(bytes.size()), pos_(pos), first_block_(pos), events_read_(events_before), from_start_(false) {}
     void parse_header();
     [[noreturn]] void fail(const std::string& what, std::uint64_t at) const;
 
@@ -220,6 +222,13 @@ private:
     LogHeader header_;
     std::optional<LogFooter> footer_;
     std::uint64_t events_read_ = 0;
+    // Of the records read, to check the footer against: a footer that does not sum up the
+    // records is refused (a reader for find() starts part-way and cannot check).
+    bool from_start_ = true;
+    std::uint64_t fingerprint_ = 0;
+    std::uint64_t blocks_read_ = 0;
+    std::array<std::uint64_t, event_kind_count> by_kind_{};
+    std::array<std::uint64_t, outcome_count> by_outcome_{};
     bool done_ = false;
     std::vector<std::pair<std::uint64_t, std::size_t>> index_; // for find(): first event -> block offset
     std::size_t index_end_ = 0;                                 // where find()'s scan of block headers stopped

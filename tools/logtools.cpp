@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "neurons/input_file.hpp"
 #include "tools/eventlog.hpp"
 #include "tools/outputs.hpp"
 #include "tools/plot.hpp"
@@ -92,21 +93,56 @@ private:
     std::size_t i_ = 0;
 };
 
-// A file the log names, changed since: said before anything runs.
-bool check_files(const LogHeader& h, const std::vector<std::string>* only) {
+// Where a file the log names is now. The log holds each path as the loader resolved it:
+// the path the scenario gives, joined to the scenario's directory as the run was given it.
+// A relative one is therefore kept relative to that recorded directory and found next to
+// the scenario being replayed, where the loader finds it too: `--scenario elsewhere/x.yaml`
+// checks elsewhere/data/in.npy, not the recorded scenarios/data/in.npy (nor a path taken
+// against wherever replay happens to run).
+std::filesystem::path file_now(const std::string& recorded, const LogHeader& h, const std::filesystem::path& scenario) {
+    const std::filesystem::path p(recorded), dir = std::filesystem::path(h.scenario_path).parent_path();
+    if (p.is_absolute() != dir.is_absolute() && !dir.empty()) return p; // absolute in the scenario
+    std::filesystem::path rel = dir.empty() ? p : p.lexically_relative(dir);
+    if (rel.empty()) rel = p;
+    if (p.is_absolute() && *rel.begin() == "..") return p; // outside the scenario's directory: absolute in the scenario
+    return (scenario.parent_path() / rel).lexically_normal();
+}
+
+// A file the log names, changed since: said before anything runs. `scenario` is the one
+// replayed; `only`, with another scenario than the recorded one, the files it reads.
+bool check_files(const LogHeader& h, const std::filesystem::path& scenario, const std::vector<std::string>* only) {
     bool ok = true;
     for (const auto& f: h.files) {
-        if (only && std::find(only->begin(), only->end(), f.path) == only->end()) continue;
-        std::error_code ec;
-        if (!std::filesystem::exists(f.path, ec)) {
-            std::fprintf(stderr, "spikenn: %s, which the recorded run read, is missing\n", f.path.c_str());
+        std::filesystem::path now = file_now(f.path, h, scenario);
+        if (only && std::find(only->begin(), only->end(), now.string()) == only->end()) {
+            // An absolute path the scenario gives stays where it was.
+            if (std::find(only->begin(), only->end(), f.path) == only->end()) continue;
+            now = f.path;
+        }
+        const std::string kind = file_kind(now);
+        const std::string as = now.string() == f.path ? "" : " as " + f.path;
+        if (kind == "missing") {
+            std::fprintf(stderr, "spikenn: %s, which the recorded run read%s, is missing\n", now.c_str(), as.c_str());
             ok = false;
             continue;
         }
-        const std::uint64_t now = hash_file(f.path);
-        if (now != f.hash) {
-            std::fprintf(stderr, "spikenn: %s has changed since the log was recorded (hash %s then, %s now)\n", f.path.c_str(), hex64(f.hash).c_str(),
-                hex64(now).c_str());
+        if (kind != "a regular file") {
+            std::fprintf(stderr, "spikenn: %s, which the recorded run read as a file%s, is now %s\n", now.c_str(), as.c_str(), kind.c_str());
+            ok = false;
+            continue;
+        }
+        std::uint64_t hash = 0;
+        try {
+            hash = hash_file(now);
+        }
+        catch (const InputError& e) {
+            std::fprintf(stderr, "spikenn: %s, which the recorded run read, cannot be read: %s\n", now.c_str(), e.what());
+            ok = false;
+            continue;
+        }
+        if (hash != f.hash) {
+            std::fprintf(stderr, "spikenn: %s has changed since the log was recorded (hash %s then, %s now)\n", now.c_str(), hex64(f.hash).c_str(),
+                hex64(hash).c_str());
             ok = false;
         }
     }
@@ -121,12 +157,12 @@ int replay_command(const ReplayOptions& o) {
     const ScenarioOverrides ov = recorded_overrides(h);
     Scenario sc;
     if (o.scenario.empty()) {
-        if (!check_files(h, nullptr)) return 1;
+        if (!check_files(h, h.scenario_path, nullptr)) return 1;
         sc = load_scenario_text(h.scenario_path, h.scenario_text, ov);
     }
     else {
         sc = load_scenario(o.scenario, ov);
-        if (!check_files(h, &sc.files)) return 1;
+        if (!check_files(h, o.scenario, &sc.files)) return 1;
     }
 
     RecordStream recorded(reader);

@@ -153,6 +153,7 @@ struct Stats {
 struct PassEnd {
     std::optional<LogFooter> footer;
     std::string note;
+    std::string problem; // the reader's message, when the log could not be read to its footer
 };
 
 // Calls f on every record it can read.
@@ -166,10 +167,13 @@ PassEnd each_record(const std::filesystem::path& path, F&& f) {
         }
     }
     catch (const LogError& e) {
-        return {std::nullopt, fmt::format("The log is damaged after event {}; the page shows the events before: {}", e.event, e.what())};
+        return {std::nullopt, fmt::format("The log is damaged after event {}; the page shows the events before: {}", e.event, e.what()), e.what()};
     }
-    if (!reader.footer()) return {std::nullopt, fmt::format("The log was cut after event {} (the run did not finish); the page shows what was recorded.", reader.events_read())};
-    return {reader.footer(), {}};
+    if (!reader.footer()) {
+        return {std::nullopt, fmt::format("The log was cut after event {} (the run did not finish); the page shows what was recorded.", reader.events_read()),
+            reader.cut_message()};
+    }
+    return {reader.footer(), {}, {}};
 }
 
 class Page {
@@ -324,7 +328,9 @@ std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, st
     }
 }
 
-std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options) {
+std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options) { return plot_log(log, options).svg; }
+
+Plot plot_log(const std::filesystem::path& log, const PlotOptions& options) {
     // First pass: counts, the time range, each neuron's potential range.
     Stats st;
     const LogHeader header = EventLogReader(log).header();
@@ -598,7 +604,7 @@ std::string plot_svg(const std::filesystem::path& log, const PlotOptions& option
         px(page_width), px(p.y), xml_escape(header.scenario_path));
     out += p.body;
     out += "</svg>\n";
-    return out;
+    return {std::move(out), first.problem};
 }
 
 } // namespace spikenn

@@ -35,4 +35,13 @@ std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, st
 // up to the damage, with a note on the page.
 std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options);
 
+struct Plot {
+    std::string svg;
+    // Empty when the log was read to its footer; else the reader's message (with the byte
+    // offset and the last event read): the page then holds only the events before.
+    std::string incomplete;
+};
+// The same, saying whether the page shows the whole log.
+Plot plot_log(const std::filesystem::path& log, const PlotOptions& options);
+
 } // namespace spikenn

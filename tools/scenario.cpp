@@ -7,15 +7,21 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "engine/error.hpp"
 #include "engine/rng.hpp"
+#include "neurons/input_file.hpp"
 #include "neurons/tensor_io.hpp"
 
 namespace spikenn {
@@ -23,6 +29,130 @@ namespace spikenn {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The bytes of s are UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), or
+// the offset of the first byte that is not.
+std::optional<std::size_t> invalid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        std::size_t len = 0;
+        std::uint32_t cp = 0, min = 0;
+        if (b < 0x80) len = 1, cp = b;
+        else if ((b & 0xE0) == 0xC0) len = 2, cp = b & 0x1Fu, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) len = 3, cp = b & 0x0Fu, min = 0x800;
+        else if ((b & 0xF8) == 0xF0) len = 4, cp = b & 0x07u, min = 0x10000;
+        else return i;
+        if (s.size() - i < len) return i;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if ((c & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (c & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return std::nullopt;
+}
+
+// What yaml-cpp's nodes cannot show, checked on the parser's events before the nodes are
+// built. A key given twice in one mapping: the nodes keep both, but lookups find only the
+// first, so the second would be ignored without a word. Text that is not UTF-8: yaml-cpp
+// passes the bytes through, and names and descriptions reach JSON files (summary.json,
+// the exports, safetensors headers) that must be UTF-8. Events see an alias once, where it
+// is written, so a document of aliases of aliases costs no more than its size.
+class DocumentCheck: public YAML::EventHandler {
+public:
+    explicit DocumentCheck(const fs::path& file): file_(file) {}
+
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+    void OnDocumentEnd() override {}
+    // Where the document starts, and whether it holds more than nothing.
+    YAML::Mark start = YAML::Mark::null_mark();
+    bool content = false;
+
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, "~", false); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, {}, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override { leaf(mark, value, true); }
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { open(false); }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { open(true); }
+    void OnMapEnd() override { close(); }
+
+private:
+    struct Level {
+        bool map = false;
+        bool is_key = false;  // a mapping or list used as a key (YAML allows it; nothing here names one)
+        bool want_key = true; // in a mapping: the next event is a key
+        std::size_t index = 0; // in a list: the next item's index
+        std::string key;       // in a mapping: the key of the value being read
+        std::string path;
+        std::map<std::string, YAML::Mark> keys; // each key of the mapping and where it is
+    };
+
+    std::string where(const YAML::Mark& m) const { return fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1); }
+    static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+    bool at_key() const { return !stack_.empty() && stack_.back().map && stack_.back().want_key; }
+    // The key path of the value that comes next.
+    std::string value_path() const {
+        if (stack_.empty()) return {};
+        const Level& l = stack_.back();
+        return l.map ? join(l.path, l.key) : fmt::format("{}[{}]", l.path, l.index);
+    }
+    void value_done() {
+        if (stack_.empty()) return;
+        Level& l = stack_.back();
+        if (l.map) l.want_key = true;
+        else ++l.index;
+    }
+
+    void leaf(const YAML::Mark& mark, const std::string& text, bool scalar) {
+        content |= scalar || !stack_.empty();
+        const bool key = at_key();
+        const std::string path = key ? join(stack_.back().path, text) : value_path();
+        if (scalar) {
+            if (const auto bad = invalid_utf8(text)) {
+                throw InputError(fmt::format("{}: {}: the text is not valid UTF-8 (byte 0x{:02x} at offset {} of the {}); names and texts must be UTF-8",
+                    where(mark), path.empty() ? "(top level)" : path, static_cast<unsigned char>(text[*bad]), *bad, key ? "key" : "value"));
+            }
+        }
+        if (!key) {
+            value_done();
+            return;
+        }
+        Level& l = stack_.back();
+        if (scalar || text == "~") {
+            const auto [it, fresh] = l.keys.emplace(text, mark);
+            if (!fresh) {
+                throw InputError(fmt::format("{}: {}: the key '{}' is given twice in one mapping (first at {}); give each key once",
+                    where(mark), path, text, where(it->second)));
+            }
+        }
+        l.key = text.empty() ? "*" : text;
+        l.want_key = false;
+    }
+    void open(bool map) {
+        content = true;
+        Level l;
+        l.map = map;
+        l.is_key = at_key();
+        l.path = l.is_key ? join(stack_.back().path, "?") : value_path();
+        stack_.push_back(std::move(l));
+    }
+    void close() {
+        const bool was_key = stack_.back().is_key;
+        stack_.pop_back();
+        if (!was_key) {
+            value_done();
+            return;
+        }
+        stack_.back().key = "?";
+        stack_.back().want_key = false;
+    }
+
+    const fs::path& file_;
+    std::vector<Level> stack_;
+};
 
 // Where a value is: its node (for line and column) and its key path ("neurons[2].decay").
 struct At {
@@ -36,6 +166,42 @@ struct At {
     }
 };
 
+// What a run of the scenario would hold in memory at once, estimated from the scenario
+// alone before anything is built, so that a scenario too large for the machine is refused
+// in a moment with the numbers, not after minutes ending in std::bad_alloc. Each part is
+// the largest allocations it stands for (the sizes of the structures are this build's own):
+// the neurons and their state, their weights, the synapses (all_to_all makes |from| x |to|,
+// random its expected count) with the list they are built from and a spike in flight on
+// each, the stimuli's tensors with an input in flight to each target, a spike output in
+// flight from each neuron, and the workspace of the blocks computed at once (attention
+// takes seq_len x seq_len per block). Doubles, so that nothing overflows: the figures are
+// estimates.
+struct MemoryEstimate {
+    double neurons = 0, weights = 0, synapses = 0, stimuli = 0, blocks = 0;
+    double total() const { return neurons + weights + synapses + stimuli + blocks; }
+};
+
+// A scenario refused for its size (an InputError like any other, told apart from the
+// errors a first look at the scenario leaves to the full pass).
+struct MemoryRefused: InputError {
+    using InputError::InputError;
+};
+
+std::string bytes_text(double b) {
+    if (b >= 1024.0 * 1024 * 1024 * 1024) return fmt::format("{:.1f} TiB", b / (1024.0 * 1024 * 1024 * 1024));
+    if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.1f} GiB", b / (1024.0 * 1024 * 1024));
+    if (b >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
+    if (b >= 1024.0) return fmt::format("{:.1f} KiB", b / 1024.0);
+    return fmt::format("{:.0f} bytes", b);
+}
+
+// Half of the machine's memory: the run shares it with everything else the machine does.
+std::uint64_t default_memory_limit() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return std::uint64_t(4) << 30; // unknown: 4 GiB
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
+}
+
 class Loader {
 public:
     Loader(fs::path file, std::string text): file_(std::move(file)), text_(std::move(text)) {}
@@ -43,11 +209,12 @@ public:
     Scenario load(const ScenarioOverrides& ov);
 
 private:
-    [[noreturn]] void error(const At& at, const std::string& what) const {
+    std::string message(const At& at, const std::string& what) const {
         const YAML::Mark m = at.node.Mark();
         const std::string where = m.is_null() ? file_.string() : fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1);
-        throw InputError(fmt::format("{}: {}: {}", where, at.path.empty() ? "(top level)" : at.path, what));
+        return fmt::format("{}: {}: {}", where, at.path.empty() ? "(top level)" : at.path, what);
     }
+    [[noreturn]] void error(const At& at, const std::string& what) const { throw InputError(message(at, what)); }
     [[noreturn]] void error_in(const At& parent, const std::string& key, const std::string& what) const {
         // A missing key has no position of its own: point at the mapping that lacks it.
         error({parent.node, parent.path.empty() ? key : parent.path + "." + key}, what);
@@ -153,7 +320,7 @@ private:
         }
     }
 
-    void load_run(const At& at, Scenario& sc) const;
+    void load_run(const At& at, Scenario& sc);
     void load_log(const At& at, Scenario& sc) const;
     void load_neurons(const At& at, Scenario& sc);
     NeuronParams load_params(const At& at) const;
@@ -161,10 +328,13 @@ private:
         bool population) const;
     std::vector<EntityId> select(const At& at, const Scenario& sc) const;
     std::vector<EntityId> select_one(const At& at, const std::string& name) const;
-    void load_connections(const At& at, Scenario& sc) const;
-    void load_stimuli(const At& at, Scenario& sc) const;
+    void load_connections(const At& at, Scenario& sc);
+    void load_stimuli(const At& at, Scenario& sc);
     void load_record(const At& at, Scenario& sc) const;
     std::uint64_t size_bytes(const At& at) const;
+    std::uint64_t memory_size(const At& at) const;
+    void charge_run(const At& at);
+    void prescan(const At& top);
 
     fs::path file_;
     unsigned threads_ = 1;
@@ -174,14 +344,71 @@ private:
     std::map<std::string, std::vector<EntityId>> groups_;
     std::set<std::string> populations_;
     mutable std::vector<std::string> files_;
-    std::uint64_t weight_floats_ = 0; // distinct weights loaded or drawn, for the memory budget
+    // The memory budget (MemoryEstimate).
+    void charge(const At& at, double MemoryEstimate::*part, double bytes, const char* advice);
+    std::uint64_t memory_limit_ = 0;
+    bool memory_limit_given_ = false; // by the caller (ScenarioOverrides::memory_limit)
+    bool memory_limit_key_ = false;   // by run.memory_limit
+    MemoryEstimate memory_;
+    std::int64_t max_seq_len_ = 0;      // of every stimulus: a block's input is a stimulus's or a spike output of the same length
+    std::int64_t max_embed_dim_ = 0, max_hidden_dim_ = 0;
+    double embed_dims_ = 0;             // summed over the neurons
+    double synapse_count_ = 0;
 };
 
-void Loader::load_run(const At& at, Scenario& sc) const {
-    check_keys(at, {"seed", "until", "max_events"});
+void Loader::load_run(const At& at, Scenario& sc) {
+    check_keys(at, {"seed", "until", "max_events", "memory_limit"});
+    if (at.has("memory_limit")) {
+        const std::uint64_t limit = memory_size(at.child("memory_limit"));
+        if (!memory_limit_given_) memory_limit_ = limit; // an override wins
+        memory_limit_key_ = true;
+    }
     if (at.has("seed")) sc.seed = static_cast<std::uint64_t>(integer(at.child("seed"), 0, INT64_MAX));
     if (at.has("until")) sc.end = time(at.child("until"));
     if (at.has("max_events")) sc.max_events = static_cast<std::uint64_t>(integer(at.child("max_events"), 1, INT64_MAX));
+}
+
+std::uint64_t Loader::memory_size(const At& at) const {
+    const std::uint64_t bytes = size_bytes(at);
+    if (bytes < (std::uint64_t(1) << 20)) error(at, fmt::format("'{}' is too small for a run (at least 1MiB)", at.node.Scalar()));
+    return bytes;
+}
+
+void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, const char* advice) {
+    memory_.*part += bytes;
+    const double total = memory_.total();
+    if (total <= static_cast<double>(memory_limit_)) return;
+    std::string parts;
+    auto add = [&](const char* name, double b) {
+        if (b > 0 && b >= total / 100) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, bytes_text(b));
+    };
+    add("neurons", memory_.neurons);
+    add("weights", memory_.weights);
+    add("synapses", memory_.synapses);
+    add("stimuli", memory_.stimuli);
+    add("block workspace and spikes in flight", memory_.blocks);
+    throw MemoryRefused(message(at, fmt::format("the run would need about {} of memory ({}), more than its limit of {} ({}); {}", bytes_text(total), parts,
+        bytes_text(static_cast<double>(memory_limit_)),
+        memory_limit_given_ ? "set by the program reading the scenario"
+        : memory_limit_key_ ? "run.memory_limit"
+                            : "by default half of this machine's memory; run.memory_limit sets it",
+        advice)));
+}
+
+// With every stimulus known: the blocks' workspace and the tensors in flight, which depend
+// on the longest input.
+void Loader::charge_run(const At& at) {
+    if (!weights_ || max_seq_len_ == 0) return; // nothing will run
+    const double n = static_cast<double>(max_seq_len_), d = static_cast<double>(max_embed_dim_), h = static_cast<double>(max_hidden_dim_);
+    // Attention's scores (n x n) and a dozen n x embed_dim and two n x hidden_dim matrices
+    // (block.cpp), for each block computed at once (one per thread).
+    const double block = 4 * (n * n + 12 * n * d + 2 * n * h);
+    double bytes = block * std::max(1u, threads_);
+    bytes += 4 * n * embed_dims_; // a spike output in flight from every neuron
+    // With worker threads each queued input holds a copy of its tensor: one per synapse.
+    if (threads_ > 1) bytes += 4 * n * d * synapse_count_;
+    memory_.blocks = 0; // recomputed with the longest input so far
+    charge(at, &MemoryEstimate::blocks, bytes, "use a shorter seq_len, fewer connections or fewer --threads");
 }
 
 std::uint64_t Loader::size_bytes(const At& at) const {
@@ -197,7 +424,6 @@ std::uint64_t Loader::size_bytes(const At& at) const {
     auto u = units.find(unit);
     if (ec != std::errc() || i == 0 || u == units.end()) error(at, fmt::format("expected a size such as 10MB or 512KiB, got '{}'", s));
     const double bytes = v * u->second;
-    if (bytes < 1024) error(at, fmt::format("'{}' is too small for a log file (at least 1KiB)", s));
     if (bytes > 1e15) error(at, fmt::format("'{}' is too large", s));
     return static_cast<std::uint64_t>(bytes);
 }
@@ -217,7 +443,10 @@ void Loader::load_log(const At& at, Scenario& sc) const {
         }
         sc.log.file = f;
     }
-    if (at.has("rotate")) sc.log.rotate_bytes = size_bytes(at.child("rotate"));
+    if (at.has("rotate")) {
+        sc.log.rotate_bytes = size_bytes(at.child("rotate"));
+        if (sc.log.rotate_bytes < 1024) error(at.child("rotate"), fmt::format("'{}' is too small for a log file (at least 1KiB)", at.child("rotate").node.Scalar()));
+    }
     if (at.has("keep")) sc.log.keep = static_cast<std::uint32_t>(integer(at.child("keep"), 0, 1000));
 }
 
@@ -375,20 +604,6 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
         if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
-        {
-            // Refuse what cannot fit in memory before allocating it.
-            const std::uint64_t d = static_cast<std::uint64_t>(params.shape.embed_dim), h = static_cast<std::uint64_t>(params.shape.hidden_dim);
-            const std::uint64_t per_neuron = 4 * d * d + 2 * d * h + h + 9 * d;
-            bool shared = false;
-            const At w = n.child("weights");
-            if (w.has("shared") && w.child("shared").node.IsScalar()) shared = w.child("shared").node.Scalar() == "true";
-            weight_floats_ += per_neuron * (shared ? 1 : count);
-            constexpr std::uint64_t budget = std::uint64_t(4) << 30; // 16 GiB of float32
-            if (weight_floats_ > budget) {
-                error(n, fmt::format("the weights would take {:.1f} GiB, more than the 16 GiB this build allows; share them ('weights: {{ shared: true }}') or use fewer or smaller neurons",
-                    static_cast<double>(weight_floats_) * 4 / (1 << 30)));
-            }
-        }
         const std::size_t first = net.neurons.size();
         if (first + count > (external_bit - 1)) error(n, "too many neurons");
         if (population) populations_.insert(name);
@@ -404,6 +619,107 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
             members.push_back(id);
         }
         load_weights(n.child("weights"), sc, name, first, count, population);
+    }
+}
+
+// The memory the neurons and connections will take, from the sizes the scenario gives,
+// before any of them is built: building 16 million neurons alone takes seconds and
+// gigabytes, and their all_to_all connections would never fit. An entry this pass cannot
+// make sense of is skipped: the full pass that follows reports it, in its order.
+void Loader::prescan(const At& top) {
+    if (!top.has("neurons") || !top.child("neurons").node.IsSequence()) return;
+    const At ns = top.child("neurons");
+    std::map<std::string, double> sizes; // selector name -> neurons
+    double total = 0;
+    for (std::size_t i = 0; i < ns.node.size(); ++i) {
+        const At n = ns.item(i);
+        try {
+            const bool population = n.has("population");
+            const std::string name = scalar(n.child(population ? "population" : "name"), "a name");
+            const double count = population ? static_cast<double>(integer(required(n, "size"), 1, 1 << 24)) : 1;
+            const double d = static_cast<double>(integer(required(n, "embed_dim"), 1, 1 << 16));
+            const double h = static_cast<double>(integer(required(n, "hidden_dim"), 1, 1 << 20));
+            sizes[name] = count;
+            total += count;
+            // Each neuron: itself, its name (a population member's on the heap), its list
+            // of synapses, its id in its group, its spike output slot, its own pending
+            // events (decay, refractory end) and the run's counters and outputs for it.
+            const double name_heap = population && name.size() + 10 > 15 ? static_cast<double>(name.size()) + 11 : 0;
+            const double each = sizeof(TransformerNeuron) + sizeof(std::string) + name_heap + sizeof(std::vector<Synapse>) + sizeof(EntityId) +
+                                sizeof(std::shared_ptr<const Tensor>) + 2 * sizeof(Event) + 64;
+            charge(n, &MemoryEstimate::neurons, each * count, "use fewer neurons");
+            if (weights_) {
+                const At w = n.child("weights");
+                const bool shared = w.has("shared") && w.child("shared").node.IsScalar() && w.child("shared").node.Scalar() == "true";
+                const double floats = 4 * d * d + 2 * d * h + h + 9 * d;
+                charge(n, &MemoryEstimate::weights, 4 * floats * (shared ? 1 : count),
+                    "share the weights ('weights: { shared: true }') or use fewer or smaller neurons");
+            }
+            max_embed_dim_ = std::max(max_embed_dim_, static_cast<std::int64_t>(d));
+            max_hidden_dim_ = std::max(max_hidden_dim_, static_cast<std::int64_t>(h));
+            embed_dims_ += d * count;
+        }
+        catch (const MemoryRefused&) {
+            throw;
+        }
+        catch (const InputError&) {
+        }
+    }
+    if (!top.has("connections") || !top.child("connections").node.IsSequence()) return;
+    const At cs = top.child("connections");
+    // How many neurons a selector names (names given twice counted once), or nothing.
+    auto count_of = [&](const At& sel) -> std::optional<double> {
+        std::set<std::string> names;
+        if (sel.node.IsScalar()) names.insert(sel.node.Scalar());
+        else if (sel.node.IsSequence()) {
+            for (const auto& item: sel.node) {
+                if (!item.IsScalar()) return std::nullopt;
+                names.insert(item.Scalar());
+            }
+        }
+        else return std::nullopt;
+        double n = 0;
+        for (const auto& name: names) {
+            if (name == "all") return total;
+            const auto it = sizes.find(name);
+            if (it != sizes.end()) n += it->second;
+            else if (name.find('[') != std::string::npos) n += 1; // a member
+            else return std::nullopt;
+        }
+        return n;
+    };
+    for (std::size_t i = 0; i < cs.node.size(); ++i) {
+        const At c = cs.item(i);
+        if (!c.node.IsMap()) continue;
+        try {
+            double made = 0;
+            const char* advice = "use fewer neurons, or pattern: random with a small probability, or one_to_one";
+            if (c.has("pairs")) {
+                if (!c.child("pairs").node.IsSequence()) continue;
+                made = static_cast<double>(c.child("pairs").node.size());
+                advice = "use fewer pairs";
+            }
+            else {
+                if (!c.has("from") || !c.has("to")) continue;
+                const auto from = count_of(c.child("from")), to = count_of(c.child("to"));
+                if (!from || !to) continue;
+                const std::string pattern = c.has("pattern") ? scalar(c.child("pattern"), "a pattern") : "all_to_all";
+                // all_to_all is |from| x |to| synapses, random as many times its probability.
+                if (pattern == "all_to_all") made = *from * *to;
+                else if (pattern == "random" && c.has("probability")) made = *from * *to * std::clamp(number(c.child("probability")), 0.0, 1.0);
+                else if (pattern == "one_to_one") made = *from;
+                else continue;
+            }
+            // Each synapse is stored (a vector grown by doubling), listed while it is made,
+            // and may carry a spike in flight.
+            synapse_count_ += made;
+            charge(c, &MemoryEstimate::synapses, made * (2 * sizeof(Synapse) + sizeof(std::pair<EntityId, EntityId>) + sizeof(Event)), advice);
+        }
+        catch (const MemoryRefused&) {
+            throw;
+        }
+        catch (const InputError&) {
+        }
     }
 }
 
@@ -451,7 +767,7 @@ std::vector<EntityId> Loader::select(const At& at, const Scenario& sc) const {
     return out;
 }
 
-void Loader::load_connections(const At& at, Scenario& sc) const {
+void Loader::load_connections(const At& at, Scenario& sc) {
     expect_seq(at);
     Network& net = sc.network;
     for (std::size_t i = 0; i < at.node.size(); ++i) {
@@ -519,7 +835,7 @@ void Loader::load_connections(const At& at, Scenario& sc) const {
     }
 }
 
-void Loader::load_stimuli(const At& at, Scenario& sc) const {
+void Loader::load_stimuli(const At& at, Scenario& sc) {
     expect_seq(at);
     Network& net = sc.network;
     std::set<std::string> names;
@@ -567,9 +883,18 @@ void Loader::load_stimuli(const At& at, Scenario& sc) const {
         if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
         StimulusTensor& src = st.tensor;
         src.cols = dim;
+        // Each occurrence makes a tensor of the stimulus, and an input in flight to each target.
+        const double in_flight = static_cast<double>(st.targets.size()) * (sizeof(EntityId) + sizeof(Event));
         if (ten.has("npy")) {
             const At f = ten.child("npy");
             const fs::path path = relative_file(f);
+            {
+                // The file's size bounds its array: charged before it is read (held, and
+                // copied for each occurrence).
+                std::error_code ec;
+                const auto bytes = fs::file_size(path, ec);
+                if (!ec && weights_) charge(f, &MemoryEstimate::stimuli, 2 * static_cast<double>(bytes) + in_flight, "use a smaller .npy file");
+            }
             NpyArray a = with_file(f, [&] { return read_npy(path); });
             const auto& sh = a.shape;
             const bool ok = (sh.size() == 2 || (sh.size() == 3 && sh[0] == 1)) && sh.back() == dim && sh[sh.size() - 2] > 0;
@@ -580,6 +905,8 @@ void Loader::load_stimuli(const At& at, Scenario& sc) const {
             src.kind = StimulusTensor::Kind::fixed;
             src.rows = static_cast<std::int32_t>(sh[sh.size() - 2]);
             src.tensor = Tensor(src.rows, dim, std::move(a.data));
+            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, src.rows);
+            charge_run(f);
         }
         else {
             const bool random = ten.has("random");
@@ -591,7 +918,11 @@ void Loader::load_stimuli(const At& at, Scenario& sc) const {
                 error(s, "a random stimulus needs a 'name': its random stream is keyed by it");
             }
             src.kind = random ? StimulusTensor::Kind::random : StimulusTensor::Kind::constant;
-            src.rows = static_cast<std::int32_t>(integer(required(r, "seq_len"), 1, 1 << 20));
+            const At seq_at = required(r, "seq_len");
+            src.rows = static_cast<std::int32_t>(integer(seq_at, 1, 1 << 20));
+            if (weights_) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * src.rows * dim + in_flight, "use a shorter seq_len");
+            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, src.rows);
+            charge_run(seq_at);
             if (random) src.value = r.has("std") ? float32(r.child("std")) : 1.0f;
             else src.value = float32(required(r, "value"));
         }
@@ -613,11 +944,24 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 Scenario Loader::load(const ScenarioOverrides& ov) {
     threads_ = ov.threads;
     weights_ = ov.weights;
+    memory_limit_ = ov.memory_limit ? *ov.memory_limit : default_memory_limit();
+    memory_limit_given_ = ov.memory_limit.has_value();
     Scenario sc;
     sc.path = file_;
     sc.text = text_;
     YAML::Node root;
     try {
+        // The first document, as YAML::Load reads it.
+        std::istringstream in(text_);
+        YAML::Parser parser(in);
+        DocumentCheck check(file_);
+        parser.HandleNextDocument(check);
+        // YAML::Load reads the first document only: anything after a '---' would be ignored.
+        DocumentCheck rest(file_);
+        if (parser.HandleNextDocument(rest) && rest.content) {
+            throw InputError(fmt::format("{}:{}:{}: a second YAML document ('---'): a scenario is one document, and this one would be ignored",
+                file_.string(), rest.start.line + 1, rest.start.column + 1));
+        }
         root = YAML::Load(text_);
     }
     catch (const YAML::ParserException& e) {
@@ -633,6 +977,7 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     if (ov.max_events) sc.max_events = *ov.max_events;
     sc.network.seed = sc.seed;
     if (top.has("log")) load_log(top.child("log"), sc);
+    prescan(top);
     load_neurons(required(top, "neurons"), sc);
     if (top.has("connections")) load_connections(top.child("connections"), sc);
     if (top.has("stimuli")) load_stimuli(top.child("stimuli"), sc);
@@ -659,15 +1004,11 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
 } // namespace
 
 Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::error_code ec;
-        if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file", path.string()));
-        throw InputError(fmt::format("{}: cannot be opened for reading", path.string()));
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return Loader(path, ss.str()).load(overrides);
+    // Scenarios are written by hand or by small scripts: a few kilobytes. The bound keeps a
+    // wrong argument (a log, an image) from being read into memory whole.
+    constexpr std::uint64_t max_scenario_bytes = 64 << 20;
+    const InputFile file(path);
+    return Loader(path, file.read_all(max_scenario_bytes, "scenario file")).load(overrides);
 }
 
 Scenario load_scenario_text(const fs::path& path, std::string text, const ScenarioOverrides& overrides) {

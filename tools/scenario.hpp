@@ -53,6 +53,10 @@ struct ScenarioOverrides {
     // False: the neurons get their parameters but no weights (for tools that only draw or
     // describe a run); such a network cannot run.
     bool weights = true;
+    // The memory a run may need (README, "Scenario files"), in place of run.memory_limit and
+    // its default of half the machine's memory: for programs with a budget of their own,
+    // such as a fuzzer.
+    std::optional<std::uint64_t> memory_limit;
 };
 
 // Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.
