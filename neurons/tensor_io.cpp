@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -35,10 +36,11 @@ constexpr std::uint64_t max_safetensors_header = 100'000'000;
 
 void write_all(const fs::path& path, const std::string& header, const char* data, std::size_t bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(fmt::format("{}: cannot be opened for writing", path.string()));
+    if (!out) throw InputError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(data, static_cast<std::streamsize>(bytes));
-    if (!out) throw InputError(fmt::format("{}: write failed", path.string()));
+    out.close();
+    if (!out) throw IoError(fmt::format("{}: write failed: {}", path.string(), std::strerror(errno)));
 }
 
 // At most 2^40 elements in all, so that counts and byte sizes never overflow.

@@ -2,6 +2,8 @@
 // byte offset, never taken (issue: reliability, item 1), and what a run keeps of them.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
 
 #include "cli_util.hpp"
@@ -243,4 +245,20 @@ TEST_CASE("one checkpoint per gap between events, and --checkpoint-keep") {
         (dir / "k" / "checkpoints" / kept.front()).string()));
     CHECK(r.code == 0);
     CHECK(slurp(dir / "k.evlog") == log);
+}
+
+// Item 9, for checkpoints: a directory or a FIFO given to --resume is refused before
+// anything is read (a FIFO used to block the open for ever).
+TEST_CASE("--resume reads only a regular file") {
+    const fs::path dir = scratch / "resume_special";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "ck_dir");
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0644) == 0);
+    for (const fs::path& p: {dir / "ck_dir", dir / "fifo", fs::path("/dev/zero")}) {
+        CAPTURE(p.string());
+        const Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q", (dir / "o").string(), p.string()));
+        CHECK(r.code == 2);
+        CHECK(r.err.find(p.string()) != std::string::npos);
+        CHECK(r.err.find("not a") != std::string::npos);
+    }
 }

@@ -1,16 +1,12 @@
 #include "tools/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
 #include "engine/state.hpp"
+#include "neurons/input_file.hpp"
 #include "tools/eventlog.hpp"
 #include "tools/outputs.hpp"
 
@@ -21,31 +17,6 @@ namespace fs = std::filesystem;
 namespace {
 constexpr char magic[8] = {'S', 'N', 'N', 'C', 'H', 'K', 'P', 'T'};
 
-// The whole of a regular file. A directory, a FIFO or a device is refused before anything
-// is read: O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
-std::vector<unsigned char> read_regular_file(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) throw InputError(fmt::format("{}: no such file", path.string()));
-    if (fd < 0) throw InputError(fmt::format("{}: cannot be opened for reading: {}", path.string(), std::strerror(errno)));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw InputError(fmt::format("{}: cannot be read: {}", path.string(), std::strerror(errno)));
-    if (!S_ISREG(st.st_mode)) throw InputError(fmt::format("{}: not a regular file", path.string()));
-    std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < bytes.size()) {
-        const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw InputError(fmt::format("{}: read failed: {}", path.string(), std::strerror(errno)));
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    bytes.resize(got);
-    return bytes;
-}
 } // namespace
 
 void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body) {
@@ -66,7 +37,12 @@ void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const st
 }
 
 Checkpoint read_checkpoint(const fs::path& path) {
-    return parse_checkpoint(read_regular_file(path), path.string());
+    // Only a regular file is read (neurons/input_file.hpp): a FIFO or /dev/zero given as a
+    // checkpoint is refused before a byte is read.
+    const InputFile file(path);
+    std::vector<unsigned char> bytes(file.size());
+    file.read(0, bytes.data(), bytes.size());
+    return parse_checkpoint(bytes, path.string());
 }
 
 Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& name) {

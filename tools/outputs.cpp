@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "neurons/input_file.hpp"
 #include "neurons/tensor_io.hpp"
 
 namespace spikenn {
@@ -154,12 +155,23 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
             // A run that finished after the checkpoint left final files: take them back.
             if (!fs::exists(p, ec) && name != "outputs.bin" && fs::exists(dir_ / name, ec)) fs::rename(dir_ / name, p, ec);
             if (!fs::exists(p, ec) && name == "outputs.bin" && fs::exists(dir_ / "outputs.safetensors", ec)) {
-                std::ifstream in(dir_ / "outputs.safetensors", std::ios::binary);
+                // Its data section is outputs.bin as it was; only a regular file is read.
+                const InputFile in(dir_ / "outputs.safetensors");
                 std::uint64_t header = 0;
-                in.read(reinterpret_cast<char*>(&header), 8);
-                in.seekg(static_cast<std::streamoff>(8 + header));
+                if (in.size() >= 8) in.read(0, &header, 8);
+                if (in.size() < 8 || header > in.size() - 8) {
+                    throw InputError(fmt::format("{}: not the interrupted run's outputs (its header is damaged)", (dir_ / "outputs.safetensors").string()));
+                }
                 std::ofstream raw(p, std::ios::binary | std::ios::trunc);
-                raw << in.rdbuf();
+                std::vector<char> chunk(1 << 20);
+                for (std::uint64_t at = 8 + header; at < in.size();) {
+                    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), in.size() - at));
+                    in.read(at, chunk.data(), n);
+                    raw.write(chunk.data(), static_cast<std::streamsize>(n));
+                    at += n;
+                }
+                raw.close();
+                if (!raw) throw IoError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
             }
             if (!fs::exists(p, ec) || fs::file_size(p, ec) < length) {
                 throw InputError(fmt::format("{}: the interrupted run's file is missing or shorter than at the checkpoint; resume into the output directory of that run", p.string()));
