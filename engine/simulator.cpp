@@ -162,9 +162,9 @@ void Simulator::load_state(StateReader& in) {
     saved.now = Time::from_ticks(in.get<std::int64_t>());
     if (saved.now < Time::zero()) throw StateError(fmt::format("the clock is negative ({} ticks)", saved.now.ticks()), at);
     saved.processed = in.get<std::uint64_t>();
-    at = in.offset();
+    const std::uint64_t started_at = in.offset();
     const auto started = in.get<std::uint8_t>();
-    if (started > 1) throw StateError(fmt::format("the started flag is {}, not 0 or 1", started), at);
+    if (started > 1) throw StateError(fmt::format("the started flag is {}, not 0 or 1", started), started_at);
     saved.pending.resize(in.get_count(saved_event_bytes));
     saved.offsets.resize(saved.pending.size());
     for (std::size_t i = 0; i < saved.pending.size(); ++i) {
@@ -191,7 +191,7 @@ void Simulator::load_state(StateReader& in) {
         if (!saved.find(k)) throw StateError("a cancelled event is not pending", at);
     }
     if (!started && (saved.processed || !saved.pending.empty())) {
-        throw StateError("a state that was never started has events", at);
+        throw StateError("a state that was never started has events", started_at);
     }
     saved.payloads.load_state(in);
     saved.references.assign(saved.payloads.slots(), 0);

@@ -309,6 +309,15 @@ void Network::load_state(StateReader& in, SavedState& saved) {
         throw StateError(fmt::format("neuron {}: {}", names[i], what), offsets[i] + field);
     };
     std::vector<char> spike_pending(neurons.size(), 0), decay_pending(neurons.size(), 0);
+    // Every tensor a block reads is a stimulus's or the output of a spike, which has its
+    // input's rows: a row count no stimulus has would be a block this run never computes
+    // (and the attention's rows x rows could be larger than any memory).
+    std::vector<std::int32_t> row_counts;
+    for (const Stimulus& st: stimuli) row_counts.push_back(st.tensor.kind == StimulusTensor::Kind::fixed ? st.tensor.tensor.rows : st.tensor.rows);
+    std::sort(row_counts.begin(), row_counts.end());
+    auto fits = [&](const Tensor& x, EntityId target) {
+        return x.cols == neurons[target].params.shape.embed_dim && std::binary_search(row_counts.begin(), row_counts.end(), x.rows);
+    };
     for (std::size_t i = 0; i < l.neurons.size(); ++i) {
         const NeuronState& st = l.neurons[i];
         if (!std::isfinite(st.potential)) fail(i, 0, fmt::format("the potential {} is not finite", st.potential));
@@ -326,8 +335,8 @@ void Network::load_state(StateReader& in, SavedState& saved) {
         }
         if (st.spike_input != no_payload) {
             const Tensor& x = saved.payload(st.spike_input, offsets[i] + at_spike_input, fmt::format("neuron {}'s pending spike", names[i]));
-            if (x.cols != neurons[i].params.shape.embed_dim || x.rows < 1) {
-                fail(i, at_spike_input, fmt::format("the input of its pending spike is {} x {}, not n x {}", x.rows, x.cols, neurons[i].params.shape.embed_dim));
+            if (!fits(x, static_cast<EntityId>(i))) {
+                fail(i, at_spike_input, fmt::format("the input of its pending spike is {} x {}: no input of this network has that shape", x.rows, x.cols));
             }
             ++saved.references[st.spike_input];
         }
@@ -353,13 +362,23 @@ void Network::load_state(StateReader& in, SavedState& saved) {
         }
         switch (k.kind) {
         case EventKind::spike:
-            // on_spike() reads the input that made the spike; spikes are never cancelled.
+            // on_spike() reads the input that made the spike; spikes are never cancelled, and
+            // run at the time of that input.
             if (st.spike_input == no_payload || cancelled || spike_pending[k.target]++) bad(0, "a spike without the input that caused it");
+            if (k.time != st.last_update) bad(0, "a spike at another time than the input that caused it");
             break;
         case EventKind::decay_update:
             if (!cancelled && (decay_pending[k.target]++ || st.pending_decay != k)) bad(0, "a decay update the neuron does not expect");
             break;
-        case EventKind::refractory_end: break;
+        case EventKind::refractory_end: {
+            // The end of the last spike's refractory period, and only that.
+            const auto& p = neurons[k.target].params;
+            if (!st.last_spike || p.refractory_period <= Time::zero() || st.last_spike->ticks() > Time::max().ticks() - p.refractory_period.ticks() ||
+                *st.last_spike + p.refractory_period != k.time) {
+                bad(0, "a refractory end that is not the end of the neuron's last refractory period");
+            }
+            break;
+        }
         case EventKind::input: {
             if (cancelled) bad(0, "a cancelled input");
             if (is_external(k.source)) {
@@ -376,8 +395,8 @@ void Network::load_state(StateReader& in, SavedState& saved) {
                 bad(13, fmt::format("its source {} is not a neuron ({} neurons)", k.source, neurons.size()));
             }
             const Tensor& x = saved.payload(e.payload, off + 25, "a pending input");
-            if (x.cols != neurons[k.target].params.shape.embed_dim || x.rows < 1) {
-                bad(25, fmt::format("its tensor is {} x {}, not n x {} as neuron {} takes", x.rows, x.cols, neurons[k.target].params.shape.embed_dim, names[k.target]));
+            if (!fits(x, k.target)) {
+                bad(25, fmt::format("its tensor is {} x {}: no input of neuron {} has that shape", x.rows, x.cols, names[k.target]));
             }
             break;
         }
@@ -385,6 +404,22 @@ void Network::load_state(StateReader& in, SavedState& saved) {
     }
     for (std::size_t i = 0; i < l.neurons.size(); ++i) {
         if (l.neurons[i].spike_input != no_payload && !spike_pending[i]) fail(i, at_spike_input, "it holds the input of a spike that is not pending");
+    }
+    // A stimulus keeps its next occurrence in the queue (handle()): the next one not yet
+    // scheduled follows the last one pending.
+    std::vector<std::uint64_t> last_pending(stimuli.size(), 0);
+    std::vector<char> has_pending(stimuli.size(), 0);
+    for (const Event& e: saved.pending) {
+        if (e.key.kind != EventKind::input || !is_external(e.key.source)) continue;
+        const std::uint32_t si = external_index(e.key.source);
+        last_pending[si] = has_pending[si] ? std::max(last_pending[si], e.key.seq) : e.key.seq;
+        has_pending[si] = 1;
+    }
+    for (std::size_t i = 0; i < stimuli.size(); ++i) {
+        if (has_pending[i] && l.next_occurrence[i] != last_pending[i] + 1) {
+            throw StateError(fmt::format("stimulus {}: the next occurrence is {}, but occurrence {} is pending", stimuli[i].name, l.next_occurrence[i], last_pending[i]),
+                occurrence_offsets[i]);
+        }
     }
     loaded_ = std::move(l);
 }

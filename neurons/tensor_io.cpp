@@ -36,7 +36,7 @@ constexpr std::uint64_t max_safetensors_header = 100'000'000;
 
 void write_all(const fs::path& path, const std::string& header, const char* data, std::size_t bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
+    if (!out) throw IoError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(data, static_cast<std::streamsize>(bytes));
     out.close();

@@ -34,6 +34,11 @@ TEST_CASE("--record refuses the run's own outputs and inputs") {
     CHECK(r.code == 2);
     CHECK(r.err.find("which the run writes") != std::string::npos);
     CHECK(files_of(dir / "o") == before);
+    // The page --plot draws is an output too.
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --plot -q", (dir / "o").string(), (dir / "o" / "plot.svg").string()));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("which the run writes") != std::string::npos);
+    CHECK(files_of(dir / "o") == before);
 
     fs::copy_file(fs::path(SPIKENN_SOURCE_DIR) / "scenarios/demo.yaml", dir / "demo.yaml");
     const std::string text = slurp(dir / "demo.yaml");

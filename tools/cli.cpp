@@ -57,6 +57,8 @@ int do_plot(const PlotCommand& c) {
     const fs::path out = c.out.empty() ? fs::path(c.log).replace_extension(".svg") : fs::path(c.out);
     std::error_code ec;
     if (fs::exists(out, ec) && fs::equivalent(out, c.log, ec)) throw InputError(fmt::format("--out {}: that is the log being read", out.string()));
+    const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+    if (!fs::is_directory(parent, ec)) throw InputError(fmt::format("--out {}: the directory {} does not exist", out.string(), parent.string()));
     const Plot plot = plot_log(c.log, c.options);
     if (!plot.incomplete.empty() && !c.partial) {
         throw InputError(fmt::format("{}\n  nothing drawn: --partial draws the events read before that", plot.incomplete));
@@ -149,6 +151,7 @@ int do_run(const RunOptions& o) {
         rs.break_on_spike = static_cast<EntityId>(it - names.begin());
     }
     if (o.plot && !rs.record) rs.record = rs.out_dir / "events.evlog"; // the plot is drawn from the log
+    rs.plot = o.plot;
     RunReport rep;
     try {
         rep = run_scenario(sc, rs);

@@ -573,6 +573,10 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
                 const bool has = h.get<std::uint8_t>() != 0;
                 const auto hash = h.get<std::uint64_t>();
                 if (has) r.tensor_hash = hash;
+                // `why` and `print event` follow causes through the history by number.
+                if (r.cause >= r.number || (!history.empty() && r.time < history.back().time)) {
+                    throw StateError(fmt::format("recorded event {} names a later cause or goes back in time", r.number), at);
+                }
                 history.push_back(r);
             }
         }
@@ -700,6 +704,9 @@ bool Debugger::execute(const std::string& line) {
         out_ << "error: the simulation failed: " << e.what() << "\n";
     }
     catch (const InputError& e) {
+        out_ << "error: " << e.what() << "\n";
+    }
+    catch (const IoError& e) { // a checkpoint that cannot be saved: the session goes on
         out_ << "error: " << e.what() << "\n";
     }
     return true;

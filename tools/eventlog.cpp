@@ -374,45 +374,45 @@ EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in, std::uint3
     if (first_in_block_ + in_block_ != fingerprint_.events() + 1 || kinds != fingerprint_.events() || outcomes != fingerprint_.events()) {
         throw StateError("the event log's counts do not agree", block_at);
     }
-    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd_ < 0) {
-        throw InputError(fmt::format("{}: the interrupted run's event log cannot be opened ({}); resume with the log that run was recording",
-            path.string(), std::strerror(errno)));
-    }
-    struct Closer {
-        int& fd;
-        bool armed = true;
-        ~Closer() {
-            if (armed) {
-                ::close(fd);
-                fd = -1;
-            }
+    // Nothing is cut before the bytes are known to be the interrupted run's own: this
+    // constructor only reads, and resume() cuts and goes on.
+    {
+        std::unique_ptr<InputFile> file;
+        try {
+            file = std::make_unique<InputFile>(path);
         }
-    } closer{fd_};
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < length) {
-        throw InputError(fmt::format("{}: shorter than when the checkpoint was taken ({} bytes): not the log of the interrupted run", path.string(), length));
-    }
-    // Nothing is cut before the bytes are known to be the interrupted run's own.
-    written_ = std::make_unique<HashState>();
-    std::vector<unsigned char> chunk(1 << 20);
-    for (std::int64_t done = 0; done < length;) {
-        const auto want = static_cast<std::size_t>(std::min<std::int64_t>(length - done, static_cast<std::int64_t>(chunk.size())));
-        const ssize_t n = ::pread(fd_, chunk.data(), want, done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw InputError(fmt::format("{}: read failed: {}", path.string(), n < 0 ? std::strerror(errno) : "the file ends early"));
-        written_->add(chunk.data(), static_cast<std::size_t>(n));
-        done += n;
+        catch (const InputError& e) {
+            throw InputError(fmt::format("{}; resume with the log the interrupted run was recording", e.what()));
+        }
+        if (file->size() < static_cast<std::uint64_t>(length)) {
+            throw InputError(fmt::format("{}: shorter than when the checkpoint was taken ({} bytes): not the log of the interrupted run", path.string(), length));
+        }
+        written_ = std::make_unique<HashState>();
+        std::vector<unsigned char> chunk(1 << 20);
+        for (std::uint64_t done = 0; done < static_cast<std::uint64_t>(length);) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(length) - done, chunk.size()));
+            file->read(done, chunk.data(), n);
+            written_->add(chunk.data(), n);
+            done += n;
+        }
     }
     if (has_digest && written_->digest() != digest) {
         throw InputError(fmt::format("{}: not the event log of the interrupted run: its first {} bytes differ from the log's at the checkpoint; "
                                      "resume with the log that run was recording",
             path.string(), length));
     }
-    if (::ftruncate(fd_, length) != 0 || ::lseek(fd_, length, SEEK_SET) != length) {
-        throw InputError(fmt::format("{}: cannot be cut back to {} bytes: {}", path.string(), length, std::strerror(errno)));
+    resume_length_ = length;
+    finished_ = true; // until resume(): a writer that never resumed writes nothing
+}
+
+void EventLogWriter::resume() {
+    if (resume_length_ < 0 || fd_ >= 0) throw std::logic_error("EventLogWriter::resume: not a writer of a checked resume");
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw IoError(fmt::format("{}: cannot be opened for writing: {}", path_.string(), std::strerror(errno)));
+    if (::ftruncate(fd_, resume_length_) != 0 || ::lseek(fd_, resume_length_, SEEK_SET) != resume_length_) {
+        throw IoError(fmt::format("{}: cannot be cut back to {} bytes: {}", path_.string(), resume_length_, std::strerror(errno)));
     }
-    closer.armed = false;
+    finished_ = false;
     block_.reserve(block_head + block_records * max_record + 8);
     writer_ = std::thread([this] { writer_loop(); });
 }
@@ -522,14 +522,6 @@ void EventLogWriter::abandon() {
 void EventLogWriter::finish() {
     if (finished_) throw std::logic_error("EventLogWriter::finish: the log is already finished or abandoned");
     finished_ = true;
-    // A log deleted or replaced while the run wrote it holds nothing at its name: the run
-    // must not end as if it were recorded.
-    struct stat mine {}, named {};
-    const bool open_ok = ::fstat(fd_, &mine) == 0;
-    if (::stat(path_.c_str(), &named) != 0) throw IoError(fmt::format("{}: the event log was deleted while the run wrote it", path_.string()));
-    if (!open_ok || named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
-        throw IoError(fmt::format("{}: the event log was replaced by another file while the run wrote it", path_.string()));
-    }
     flush_block();
     footer_.events = fingerprint_.events();
     footer_.fingerprint = fingerprint_.value();
@@ -544,6 +536,14 @@ void EventLogWriter::finish() {
     hand_over(std::move(out), false);
     stop_writer();
     if (error_) std::rethrow_exception(error_);
+    // Checked once every byte is written: a log deleted or replaced while the run wrote it
+    // holds nothing at its name, and the run must not end as if it were recorded.
+    struct stat mine {}, named {};
+    const bool open_ok = ::fstat(fd_, &mine) == 0;
+    if (::stat(path_.c_str(), &named) != 0) throw IoError(fmt::format("{}: the event log was deleted while the run wrote it", path_.string()));
+    if (!open_ok || named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+        throw IoError(fmt::format("{}: the event log was replaced by another file while the run wrote it", path_.string()));
+    }
     if (::close(fd_) != 0) {
         fd_ = -1;
         throw IoError(fmt::format("{}: close failed: {}", path_.string(), std::strerror(errno)));

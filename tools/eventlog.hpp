@@ -121,8 +121,10 @@ public:
     // (what save_state() wrote) was taken and goes on from there, so that the finished log
     // is byte for byte the log of a run that was never interrupted. The file's bytes up to
     // that point must hash as they did at the checkpoint (InputError otherwise): another
-    // run's log is never appended to. Checkpoints of version 1 carry no hash.
+    // run's log is never appended to. Checkpoints of version 1 carry no hash. The
+    // constructor only reads and checks; resume() then cuts the file and goes on.
     EventLogWriter(const std::filesystem::path& path, StateReader& resume, std::uint32_t checkpoint_version);
+    void resume();
     // Waits until every complete block is on disk, then saves the writer's state.
     void save_state(StateWriter& out);
     ~EventLogWriter();
@@ -165,6 +167,7 @@ private:
     // A hash of every byte written so far, for checkpoints (streamed by the writer thread).
     struct HashState;
     std::unique_ptr<HashState> written_;
+    std::int64_t resume_length_ = -1; // a checked resume: where resume() cuts the file
 };
 
 // A problem in a log: where reading stopped and why.

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -40,7 +41,7 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
     std::error_code ec;
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw InputError(fmt::format("{}: cannot be opened for writing: {}", tmp.string(), std::strerror(errno)));
+        if (!f) throw IoError(fmt::format("{}: cannot be opened for writing: {}", tmp.string(), std::strerror(errno)));
         f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
         f.close();
         if (!f) {
@@ -64,9 +65,11 @@ std::span<const char* const> result_file_names() {
 
 namespace {
 
+// The run's paths were checked before it started (tools/run.cpp), so a file that cannot be
+// opened now is an I/O failure: no inodes left, too many open files, a directory removed.
 void open_or_fail(std::ofstream& f, const fs::path& p) {
     f.open(p, std::ios::binary | std::ios::trunc);
-    if (!f) throw InputError(fmt::format("{}: cannot be opened for writing: {}", p.string(), std::strerror(errno)));
+    if (!f) throw IoError(fmt::format("{}: cannot be opened for writing: {}", p.string(), std::strerror(errno)));
 }
 
 } // namespace
@@ -142,12 +145,82 @@ void OutputFiles::save_state(StateWriter& out) {
 }
 
 OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* resume): dir_(dir), sc_(sc) {
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) throw InputError(fmt::format("{}: cannot create the output directory: {}", dir_.string(), ec.message()));
     record_potential_.assign(sc.network.size(), 0);
     for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
-    if (resume) {
+    if (!resume) return;
+    Resume& rs = resume_.emplace();
+    rs.spikes = resume->get<std::uint64_t>();
+    rs.potentials = resume->get<std::uint64_t>();
+    const std::uint64_t outputs_at = resume->offset();
+    rs.outputs = resume->get<std::uint64_t>();
+    // finish() reads each output's values from outputs.bin by these shapes, and writes their
+    // names into a header: the shapes must hold exactly outputs.bin's length at the
+    // checkpoint, and the names be the ones on_event() gives.
+    std::unordered_set<std::string_view> neurons(sc.network.names.begin(), sc.network.names.end());
+    std::uint64_t values = 0;
+    for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
+        OutputEntry o;
+        const std::uint64_t at = resume->offset();
+        o.name = resume->get_string();
+        o.rows = resume->get<std::int32_t>();
+        o.cols = resume->get<std::int32_t>();
+        o.neuron = resume->get_string();
+        o.time_ticks = resume->get<std::int64_t>();
+        if (o.name != output_name(i) || !neurons.contains(o.neuron) || o.time_ticks < 0) {
+            throw StateError(fmt::format("spike output {} is not one this run records", i), at);
+        }
+        if (o.rows < 0 || o.cols < 0) throw StateError(fmt::format("spike output {} has a negative shape", o.name), at);
+        values += static_cast<std::uint64_t>(o.rows) * static_cast<std::uint64_t>(o.cols);
+        if (values > rs.outputs / sizeof(float)) throw StateError(fmt::format("spike output {} goes past the end of outputs.bin", o.name), at);
+        outputs_.push_back(std::move(o));
+    }
+    if (values * sizeof(float) != rs.outputs) {
+        throw StateError(fmt::format("the spike outputs' shapes hold {} values, but outputs.bin had {} bytes", values, rs.outputs), outputs_at);
+    }
+    // Each file the interrupted run was writing is there, as .partial or (when that run
+    // finished after the checkpoint) under its final name, and at least as long as then.
+    // Nothing is changed yet: start() does that, once the whole resume has been checked.
+    auto check = [&](const std::string& name, std::uint64_t length, bool wanted) {
+        if (!wanted) return;
+        std::error_code ec;
+        std::uint64_t size = 0;
+        bool found = false;
+        for (const fs::path& p: {partial(name), dir_ / name}) {
+            if (fs::is_regular_file(p, ec)) {
+                size = fs::file_size(p, ec);
+                found = !ec;
+                break;
+            }
+        }
+        if (!found && name == "outputs.bin" && fs::is_regular_file(dir_ / "outputs.safetensors", ec)) {
+            const InputFile in(dir_ / "outputs.safetensors");
+            std::uint64_t header = 0;
+            if (in.size() >= 8) in.read(0, &header, 8);
+            if (in.size() < 8 || header > in.size() - 8) {
+                throw InputError(fmt::format("{}: not the interrupted run's outputs (its header is damaged)", (dir_ / "outputs.safetensors").string()));
+            }
+            size = in.size() - 8 - header;
+            found = true;
+        }
+        if (!found || size < length) {
+            throw InputError(fmt::format("{}: the interrupted run's file is missing or shorter than at the checkpoint; resume into the output directory of that run",
+                partial(name).string()));
+        }
+    };
+    check("spikes.csv", rs.spikes, true);
+    check("potentials.csv", rs.potentials, !sc.record.potentials.empty());
+    check("outputs.bin", rs.outputs, sc.record.outputs);
+}
+
+std::string OutputFiles::output_name(std::size_t k) {
+    // Fixed-width numbers keep name order and spike order the same, so that the data section
+    // of outputs.safetensors is the outputs in the order of spikes.csv.
+    return fmt::format("spike.{:09}", k);
+}
+
+void OutputFiles::start() {
+    std::error_code ec;
+    if (resume_) {
         // Continue the interrupted run's files from where the checkpoint was taken.
         auto reopen = [&](std::ofstream& f, const std::string& name, std::uint64_t length, bool wanted) {
             if (!wanted) return;
@@ -158,10 +231,7 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
                 // Its data section is outputs.bin as it was; only a regular file is read.
                 const InputFile in(dir_ / "outputs.safetensors");
                 std::uint64_t header = 0;
-                if (in.size() >= 8) in.read(0, &header, 8);
-                if (in.size() < 8 || header > in.size() - 8) {
-                    throw InputError(fmt::format("{}: not the interrupted run's outputs (its header is damaged)", (dir_ / "outputs.safetensors").string()));
-                }
+                in.read(0, &header, 8);
                 std::ofstream raw(p, std::ios::binary | std::ios::trunc);
                 std::vector<char> chunk(1 << 20);
                 for (std::uint64_t at = 8 + header; at < in.size();) {
@@ -173,39 +243,14 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
                 raw.close();
                 if (!raw) throw IoError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
             }
-            if (!fs::exists(p, ec) || fs::file_size(p, ec) < length) {
-                throw InputError(fmt::format("{}: the interrupted run's file is missing or shorter than at the checkpoint; resume into the output directory of that run", p.string()));
-            }
-            fs::resize_file(p, length);
+            fs::resize_file(p, length, ec);
+            if (ec) throw IoError(fmt::format("{}: cannot be cut back to {} bytes: {}", p.string(), length, ec.message()));
             f.open(p, std::ios::binary | std::ios::app);
-            if (!f) throw InputError(fmt::format("{}: cannot be opened for writing", p.string()));
+            if (!f) throw IoError(fmt::format("{}: cannot be opened for writing: {}", p.string(), std::strerror(errno)));
         };
-        const auto spikes_len = resume->get<std::uint64_t>();
-        const auto potentials_len = resume->get<std::uint64_t>();
-        const std::uint64_t outputs_at = resume->offset();
-        const auto outputs_len = resume->get<std::uint64_t>();
-        // finish() reads each output's values from outputs.bin by these shapes: together
-        // they must be exactly its length at the checkpoint.
-        std::uint64_t values = 0;
-        for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
-            OutputEntry o;
-            const std::uint64_t at = resume->offset();
-            o.name = resume->get_string();
-            o.rows = resume->get<std::int32_t>();
-            o.cols = resume->get<std::int32_t>();
-            o.neuron = resume->get_string();
-            o.time_ticks = resume->get<std::int64_t>();
-            if (o.rows < 0 || o.cols < 0) throw StateError(fmt::format("spike output {} has a negative shape", o.name), at);
-            values += static_cast<std::uint64_t>(o.rows) * static_cast<std::uint64_t>(o.cols);
-            if (values > outputs_len) throw StateError(fmt::format("spike output {} goes past the end of outputs.bin", o.name), at);
-            outputs_.push_back(std::move(o));
-        }
-        if (values * sizeof(float) != outputs_len) {
-            throw StateError(fmt::format("the spike outputs' shapes hold {} values, but outputs.bin had {} bytes", values, outputs_len), outputs_at);
-        }
-        reopen(spikes_, "spikes.csv", spikes_len, true);
-        reopen(potentials_, "potentials.csv", potentials_len, !sc.record.potentials.empty());
-        reopen(output_data_, "outputs.bin", outputs_len, sc.record.outputs);
+        reopen(spikes_, "spikes.csv", resume_->spikes, true);
+        reopen(potentials_, "potentials.csv", resume_->potentials, !sc_.record.potentials.empty());
+        reopen(output_data_, "outputs.bin", resume_->outputs, sc_.record.outputs);
         for (const char* name: result_file_names()) fs::remove(dir_ / name, ec);
         return;
     }
@@ -217,20 +262,28 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
     fs::remove(partial("outputs.bin"), ec);
     // The log file is appended to as the run goes (so that a crash leaves it); an earlier
     // run's log and its rotated files go first, so that two runs leave the same log.
-    if (sc.log.file) {
-        const fs::path log = dir_ / *sc.log.file;
-        fs::remove(log, ec);
-        for (std::uint32_t k = 1; k <= sc.log.keep + 1; ++k) {
-            fs::remove(dir_ / fmt::format("{}.{}{}", log.stem().string(), k, log.extension().string()), ec);
-        }
+    if (sc_.log.file) {
+        for (const fs::path& f: log_file_names(dir_, sc_)) fs::remove(f, ec);
     }
     open_or_fail(spikes_, partial("spikes.csv"));
-    spikes_ << "time_ticks,time_s,neuron_id,neuron" << (sc.record.outputs ? ",output" : "") << "\n";
-    if (!sc.record.potentials.empty()) {
+    spikes_ << "time_ticks,time_s,neuron_id,neuron" << (sc_.record.outputs ? ",output" : "") << "\n";
+    if (!sc_.record.potentials.empty()) {
         open_or_fail(potentials_, partial("potentials.csv"));
         potentials_ << "event,time_ticks,time_s,neuron_id,neuron,kind,outcome,potential\n";
     }
-    if (sc.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
+    if (sc_.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
+}
+
+std::vector<fs::path> log_file_names(const fs::path& dir, const Scenario& sc) {
+    std::vector<fs::path> names;
+    if (!sc.log.file) return names;
+    const fs::path log = dir / *sc.log.file;
+    names.push_back(log);
+    // spdlog's rotating sink names the older files stem.N.ext.
+    for (std::uint32_t k = 1; k <= sc.log.keep + 1; ++k) {
+        names.push_back(log.parent_path() / fmt::format("{}.{}{}", log.stem().string(), k, log.extension().string()));
+    }
+    return names;
 }
 
 OutputFiles::~OutputFiles() = default;
@@ -242,9 +295,7 @@ void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
         spikes_ << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name;
         if (sc_.record.outputs && r.result.produced != no_payload) {
             const Tensor& t = sim.payloads().get(r.result.produced);
-            // Fixed-width numbers keep name order and spike order the same, so that the data
-            // section of outputs.safetensors is the outputs in the order of spikes.csv.
-            const std::string key = fmt::format("spike.{:09}", outputs_.size());
+            const std::string key = output_name(outputs_.size());
             spikes_ << ',' << key;
             output_data_.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
             outputs_.push_back({key, t.rows, t.cols, name, k.time.ticks()});
@@ -307,7 +358,10 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
     if (sc_.record.outputs) {
         close_and_check(output_data_, "outputs.bin");
         // The header needs every shape; the data was streamed to disk as the run went.
-        std::vector<float> data(fs::file_size(partial("outputs.bin")) / sizeof(float));
+        std::error_code ec;
+        const auto bytes = fs::file_size(partial("outputs.bin"), ec);
+        if (ec) throw IoError(fmt::format("{}: cannot be read: {}", partial("outputs.bin").string(), ec.message()));
+        std::vector<float> data(bytes / sizeof(float));
         {
             std::ifstream raw(partial("outputs.bin"), std::ios::binary);
             raw.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
@@ -323,7 +377,7 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
             meta[o.name + ".time_ticks"] = std::to_string(o.time_ticks);
         }
         write_safetensors(partial("outputs.safetensors"), tensors, meta);
-        std::filesystem::remove(partial("outputs.bin"));
+        fs::remove(partial("outputs.bin"), ec);
         written_.push_back("outputs.safetensors");
     }
     if (sc_.record.weights) {

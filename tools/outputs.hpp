@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,10 +50,14 @@ struct RunCounts {
 
 class OutputFiles {
 public:
-    // Removes any earlier results from dir and opens the .partial files. With `resume`
-    // (what save_state() wrote at a checkpoint), continues the .partial files of the
-    // interrupted run instead, cut back to where the checkpoint was taken.
+    // Changes nothing yet. With `resume` (what save_state() wrote at a checkpoint), reads
+    // and checks it, and checks that the interrupted run's files are there and long
+    // enough (StateError, InputError).
     OutputFiles(const std::filesystem::path& dir, const Scenario& sc, StateReader* resume = nullptr);
+    // Removes any earlier results from the directory and opens the .partial files; with a
+    // resume, continues the interrupted run's files instead, cut back to where the
+    // checkpoint was taken. Called once everything else about the run has been checked.
+    void start();
     // Flushes the files and saves how far they are, for a checkpoint.
     void save_state(StateWriter& out);
     ~OutputFiles();
@@ -69,6 +74,7 @@ public:
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
+    static std::string output_name(std::size_t k);
 
     std::filesystem::path dir_;
     const Scenario& sc_;
@@ -84,7 +90,14 @@ private:
     };
     std::vector<OutputEntry> outputs_;
     std::vector<std::string> written_; // final names
+    struct Resume {
+        std::uint64_t spikes = 0, potentials = 0, outputs = 0; // the files' lengths at the checkpoint
+    };
+    std::optional<Resume> resume_;
 };
+
+// The scenario's log file (log.file) in dir and the older files its rotation keeps.
+std::vector<std::filesystem::path> log_file_names(const std::filesystem::path& dir, const Scenario& sc);
 
 // Exact decimal seconds of a tick count ("1.5", "0.000000001").
 std::string seconds_text(Time t);

@@ -88,7 +88,8 @@ void check_paths(const Scenario& sc, const RunSettings& rs) {
     }
     outputs.push_back(rs.out_dir / "outputs.bin.partial");
     outputs.push_back(rs.out_dir / run_lock_name);
-    if (sc.log.file) outputs.push_back(rs.out_dir / *sc.log.file);
+    if (rs.plot) outputs.push_back(rs.out_dir / "plot.svg");
+    for (const auto& f: log_file_names(rs.out_dir, sc)) outputs.push_back(f);
     for (const auto& out: outputs) {
         for (const auto& in: inputs) {
             if (same_file(out, in)) throw InputError(fmt::format("{}: the run would overwrite {}, which it reads; choose another --out", out.string(), in.string()));
@@ -99,8 +100,11 @@ void check_paths(const Scenario& sc, const RunSettings& rs) {
     if (fs::is_directory(log, ec)) throw InputError(fmt::format("--record {}: a directory, not a file", log.string()));
     const fs::path parent = log.parent_path().empty() ? fs::path(".") : log.parent_path();
     if (!fs::is_directory(parent, ec)) throw InputError(fmt::format("--record {}: the directory {} does not exist", log.string(), parent.string()));
-    if (::access(parent.c_str(), W_OK | X_OK) != 0) {
-        throw InputError(fmt::format("--record {}: cannot write into {}: {}", log.string(), parent.string(), std::strerror(errno)));
+    // A log that exists is written in place (a resume appends to it; /dev/null works);
+    // a new one needs a directory it can be made in.
+    const bool exists = fs::exists(log, ec);
+    if (::access(exists ? log.c_str() : parent.c_str(), exists ? W_OK : W_OK | X_OK) != 0) {
+        throw InputError(fmt::format("--record {}: cannot write {}: {}", log.string(), exists ? "to it" : "into " + parent.string(), std::strerror(errno)));
     }
     for (const auto& in: inputs) {
         if (same_file(log, in)) throw InputError(fmt::format("--record {}: that is {}, which the run reads; choose another file for the log", log.string(), in.string()));
@@ -219,10 +223,6 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     catch (const StateError& e) {
         throw checkpoint_error(*rs.resume, e);
     }
-    auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
-    log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
-        sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
-
     RunReport rep;
     rep.counts = RunCounts(sc.network.size());
     // The workers stop when the run ends, whichever way it ends.
@@ -250,12 +250,22 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
             if (resume->info.time_ticks < sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
             if (rep.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", rep.counts.events, n), sections.counts_at);
             if (logged != n) throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n), log_writer ? sections.log_at : sections.fingerprint_at);
+            for (const StateReader* part: {&r, &c, &f}) {
+                if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());
+            }
         }
         catch (const StateError& e) {
             throw checkpoint_error(*rs.resume, e);
         }
-        log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
     }
+    // Everything has been checked: only now is anything an earlier run left removed, or
+    // the interrupted run's files cut back to the checkpoint.
+    if (files) files->start();
+    if (log_writer && resume) log_writer->resume();
+    auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
+    log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
+        sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
+    if (resume) log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
     Time next_checkpoint = Time::max();
     if (rs.checkpoint_every > Time::zero()) {
         const Time from = resume ? Time::from_ticks(resume->info.time_ticks) : Time::zero();

@@ -21,6 +21,7 @@ struct RunSettings {
     std::string log_level;                       // overrides the scenario's
     bool progress = false;                       // a progress line on stderr
     bool write_files = true;                     // spikes.csv and the rest
+    bool plot = false;                           // the caller draws OUT/plot.svg afterwards (a path the log must not take)
     Time checkpoint_every = Time::zero();        // 0: no checkpoints
     std::filesystem::path checkpoint_dir;        // default: OUT/checkpoints
     std::uint64_t checkpoint_keep = 0;           // keep this run's last N checkpoints; 0: all
