@@ -148,7 +148,7 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
     record_potential_.assign(sc.network.size(), 0);
     for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
     if (!resume) return;
-    Resume& rs = resume_.emplace();
+    Resume& rs = resume_.emplace(Resume{0, 0, 0});
     rs.spikes = resume->get<std::uint64_t>();
     rs.potentials = resume->get<std::uint64_t>();
     const std::uint64_t outputs_at = resume->offset();

@@ -91,7 +91,7 @@ private:
     std::vector<OutputEntry> outputs_;
     std::vector<std::string> written_; // final names
     struct Resume {
-        std::uint64_t spikes = 0, potentials = 0, outputs = 0; // the files' lengths at the checkpoint
+        std::uint64_t spikes, potentials, outputs; // the files' lengths at the checkpoint
     };
     std::optional<Resume> resume_;
 };

@@ -247,6 +247,8 @@ private:
         return parent.child(key);
     }
     std::string scalar(const At& at, const char* what) const {
+        // A key that is not there gives a node yaml-cpp throws on when asked its type.
+        if (!at.node.IsDefined()) error(at, fmt::format("missing: expected {}", what));
         if (!at.node.IsScalar()) error(at, fmt::format("expected {}, got {}", what, describe(at.node)));
         return at.node.Scalar();
     }
@@ -635,7 +637,7 @@ void Loader::prescan(const At& top) {
         const At n = ns.item(i);
         try {
             const bool population = n.has("population");
-            const std::string name = scalar(n.child(population ? "population" : "name"), "a name");
+            const std::string name = scalar(required(n, population ? "population" : "name"), "a name");
             const double count = population ? static_cast<double>(integer(required(n, "size"), 1, 1 << 24)) : 1;
             const double d = static_cast<double>(integer(required(n, "embed_dim"), 1, 1 << 16));
             const double h = static_cast<double>(integer(required(n, "hidden_dim"), 1, 1 << 20));
