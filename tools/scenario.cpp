@@ -1014,7 +1014,14 @@ Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides)
 }
 
 Scenario load_scenario_text(const fs::path& path, std::string text, const ScenarioOverrides& overrides) {
-    return Loader(path, std::move(text)).load(overrides);
+    try {
+        return Loader(path, std::move(text)).load(overrides);
+    }
+    catch (const YAML::Exception& e) {
+        // Every key is looked up through checks that name its place; this is the net under
+        // them, so that a lookup one of them missed is still the user's error, not ours.
+        throw InputError(fmt::format("{}: the scenario cannot be read: {}", path.string(), e.what()));
+    }
 }
 
 } // namespace spikenn
