@@ -357,6 +357,15 @@ SafetensorsFile::SafetensorsFile(const fs::path& path): path_(path), file_(std::
 }
 
 std::vector<float> SafetensorsFile::get_f32(const std::string& name, const std::vector<std::int64_t>& shape) const {
+    check_f32(name, shape);
+    const SafetensorsEntry& e = entries_.at(name);
+    std::vector<float> out(element_count(shape));
+    // Read only now: a state_dict may hold far more than the tensors a scenario takes.
+    if (!out.empty()) file_->read(data_start_ + e.begin, out.data(), out.size() * 4);
+    return out;
+}
+
+void SafetensorsFile::check_f32(const std::string& name, const std::vector<std::int64_t>& shape) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) fail(path_, fmt::format("has no tensor '{}'", name));
     const SafetensorsEntry& e = it->second;
@@ -368,10 +377,6 @@ std::vector<float> SafetensorsFile::get_f32(const std::string& name, const std::
     if (e.end - e.begin != n * 4) {
         fail(path_, fmt::format("tensor '{}' has {} bytes of data: shape {} needs {}", name, e.end - e.begin, shape_string(shape), n * 4));
     }
-    std::vector<float> out(n);
-    // Read only now: a state_dict may hold far more than the tensors a scenario takes.
-    if (n > 0) file_->read(data_start_ + e.begin, out.data(), n * 4);
-    return out;
 }
 
 void write_safetensors(const fs::path& path, std::vector<NamedTensor> tensors, const std::map<std::string, std::string>& metadata) {

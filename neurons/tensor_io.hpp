@@ -45,6 +45,9 @@ public:
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     // The float32 tensor `name`, which must have exactly `shape`.
     std::vector<float> get_f32(const std::string& name, const std::vector<std::int64_t>& shape) const;
+    // What get_f32 checks (there, float32, of this shape, with the bytes for it), from the
+    // header alone: no data is read.
+    void check_f32(const std::string& name, const std::vector<std::int64_t>& shape) const;
     const std::filesystem::path& path() const { return path_; }
 
 private:

@@ -205,7 +205,12 @@ int do_run(const RunOptions& o) {
 }
 
 int do_validate(const std::string& path) {
-    Scenario sc = load_scenario(path);
+    // Shapes, files and the memory a run needs are checked; weights are neither drawn nor
+    // read (20,000 neurons of 64/4/256 would take seconds and gigabytes).
+    ScenarioOverrides ov;
+    ov.weights = false;
+    ov.check_weights = true;
+    Scenario sc = load_scenario(path, ov);
     std::size_t synapses = 0;
     for (const auto& s: sc.network.synapses) synapses += s.size();
     std::cout << fmt::format("{}: valid: {} neurons, {} connections, {} stimuli, seed {}, until {}\n", path, sc.network.size(), synapses,

@@ -341,6 +341,8 @@ private:
     fs::path file_;
     unsigned threads_ = 1;
     bool weights_ = true;
+    bool check_weights_ = false; // weights_ false: check the files and the memory, build nothing
+    bool estimate() const { return weights_ || check_weights_; }
     std::string text_;
     // Selector names: a neuron's own name, or a population's name for all its members.
     std::map<std::string, std::vector<EntityId>> groups_;
@@ -400,7 +402,7 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
 // With every stimulus known: the blocks' workspace and the tensors in flight, which depend
 // on the longest input.
 void Loader::charge_run(const At& at) {
-    if (!weights_ || max_seq_len_ == 0) return; // nothing will run
+    if (!estimate() || max_seq_len_ == 0) return; // nothing will run
     const double n = static_cast<double>(max_seq_len_), d = static_cast<double>(max_embed_dim_), h = static_cast<double>(max_hidden_dim_);
     // Attention's scores (n x n) and a dozen n x embed_dim and two n x hidden_dim matrices
     // (block.cpp), for each block computed at once (one per thread).
@@ -526,7 +528,27 @@ void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, 
             if (n.has("bias")) fills[2 * k + 1] = float32(n.child("bias"));
         }
     }
-    if (!weights_) return; // parameters only
+    if (!weights_) {
+        // Parameters only; with check_weights_, the file's header is read and every tensor
+        // these neurons would take checked, but no data is read and nothing drawn.
+        if (!check_weights_ || !file) return;
+        const SafetensorsFile st = with_file(file_at, [&] { return SafetensorsFile(*file); });
+        for (std::size_t k = 0; k < (shared ? 1 : count); ++k) {
+            const std::string prefix = index ? fmt::format("neurons.{}.", *index + static_cast<std::int64_t>(k)) : "";
+            for (int i = 0; i < param_count; ++i) {
+                const auto p = static_cast<Param>(i);
+                const std::string key = prefix + std::string(param_name(p));
+                if (!st.contains(key)) {
+                    error(file_at, fmt::format("{} has no tensor '{}'{}", file->string(), key, index ? "" : " (for a whole network's state_dict, give 'index')"));
+                }
+                with_file(file_at, [&] {
+                    st.check_f32(key, param_shape(p, shape));
+                    return 0;
+                });
+            }
+        }
+        return;
+    }
     auto apply_fills = [&](BlockWeights& w) {
         const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
         for (int k = 0; k < 4; ++k) {
@@ -650,7 +672,7 @@ void Loader::prescan(const At& top) {
             const double each = sizeof(TransformerNeuron) + sizeof(std::string) + name_heap + sizeof(std::vector<Synapse>) + sizeof(EntityId) +
                                 sizeof(std::shared_ptr<const Tensor>) + 2 * sizeof(Event) + 64;
             charge(n, &MemoryEstimate::neurons, each * count, "use fewer neurons");
-            if (weights_) {
+            if (estimate()) {
                 const At w = n.child("weights");
                 const bool shared = w.has("shared") && w.child("shared").node.IsScalar() && w.child("shared").node.Scalar() == "true";
                 const double floats = 4 * d * d + 2 * d * h + h + 9 * d;
@@ -895,7 +917,7 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
                 // copied for each occurrence).
                 std::error_code ec;
                 const auto bytes = fs::file_size(path, ec);
-                if (!ec && weights_) charge(f, &MemoryEstimate::stimuli, 2 * static_cast<double>(bytes) + in_flight, "use a smaller .npy file");
+                if (!ec && estimate()) charge(f, &MemoryEstimate::stimuli, 2 * static_cast<double>(bytes) + in_flight, "use a smaller .npy file");
             }
             NpyArray a = with_file(f, [&] { return read_npy(path); });
             const auto& sh = a.shape;
@@ -922,7 +944,7 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
             src.kind = random ? StimulusTensor::Kind::random : StimulusTensor::Kind::constant;
             const At seq_at = required(r, "seq_len");
             src.rows = static_cast<std::int32_t>(integer(seq_at, 1, 1 << 20));
-            if (weights_) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * src.rows * dim + in_flight, "use a shorter seq_len");
+            if (estimate()) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * src.rows * dim + in_flight, "use a shorter seq_len");
             max_seq_len_ = std::max<std::int64_t>(max_seq_len_, src.rows);
             charge_run(seq_at);
             if (random) src.value = r.has("std") ? float32(r.child("std")) : 1.0f;
@@ -946,6 +968,7 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 Scenario Loader::load(const ScenarioOverrides& ov) {
     threads_ = ov.threads;
     weights_ = ov.weights;
+    check_weights_ = !ov.weights && ov.check_weights;
     memory_limit_ = ov.memory_limit ? *ov.memory_limit : default_memory_limit();
     memory_limit_given_ = ov.memory_limit.has_value();
     Scenario sc;

@@ -53,6 +53,11 @@ struct ScenarioOverrides {
     // False: the neurons get their parameters but no weights (for tools that only draw or
     // describe a run); such a network cannot run.
     bool weights = true;
+    // With weights = false: still check every weights file the scenario names (each tensor
+    // it takes is there, float32, of the right shape, from its header alone) and the memory
+    // a run would need, so that a scenario this accepts is one `run` accepts; for
+    // `spikenn validate`, which must not draw or read the weights it checks.
+    bool check_weights = false;
     // The memory a run may need (README, "Scenario files"), in place of run.memory_limit and
     // its default of half the machine's memory: for programs with a budget of their own,
     // such as a fuzzer.
