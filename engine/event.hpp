@@ -16,7 +16,7 @@
 
 namespace spikenn {
 
-// Kinds in the order they run at one time (see docs/semantics in the README):
+// Kinds in the order they run at one time (docs/semantics.md, "Time and order"):
 // a refractory period that ends at t admits an input at t; a spike scheduled at t
 // resets the neuron before any further input at t reaches it.
 enum class EventKind: std::uint8_t {

@@ -55,8 +55,8 @@ public:
     EventResult handle(const Event& e, Simulator& sim) override;
     EventResult cancelled(const Event& e, Simulator& sim) override;
     void save_state(StateWriter& out) const override;
-    // Checks every neuron's state and every pending event against the network
-    // (docs: Simulator::load_state); commit_state() then takes it.
+    // Checks every neuron's state and every pending event against the network (the rules
+    // of docs/semantics.md, "What a saved state satisfies"); commit_state() then takes it.
     void load_state(StateReader& in, SavedState& saved) override;
     void commit_state() override;
 

@@ -1,5 +1,5 @@
 // A transformer neuron: immutable parameters and weights, a small mutable state, and the
-// rules that move the state on each event (SEMANTICS.md, "The potential").
+// rules that move the state on each event (docs/semantics.md, "The potential").
 //
 // The potential between inputs is a function of the state at the last input:
 //   linear:      p(t) = max(0, p - rate * (t - t_last))   (the seed's decay)

@@ -16,7 +16,7 @@ Event ev(std::int64_t t, EventKind k, EntityId target, EntityId source, std::uin
 }
 } // namespace
 
-// At one time, kinds run in SEMANTICS.md's order: refractory expiry, decay update, spike, input.
+// At one time, kinds run in the order of docs/semantics.md: refractory expiry, decay update, spike, input.
 TEST_CASE("kinds at one time pop in the semantic order") {
     BinaryHeapQueue q;
     q.push(ev(5, EventKind::input, 0, 1, 0));
