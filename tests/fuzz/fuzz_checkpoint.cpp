@@ -10,7 +10,10 @@
 // mutations reach the decoders instead of stopping at the checksum test. (An input kept from
 // a crash therefore replays only through this target, or after fixing its checksum.)
 //
-// The event-log and output-file sections are not read: resuming them opens files.
+// The event-log and output-file sections are read and checked as a resume reads them,
+// against the log and the files of a real run of the demo (made once, in a scratch folder):
+// their constructors only read, and a resume changes files only after every check passed.
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -22,12 +25,38 @@
 #include "tools/checkpoint.hpp"
 #include "tools/eventlog.hpp"
 #include "tools/outputs.hpp"
+#include "tools/run.hpp"
 #include "tools/scenario.hpp"
 
 namespace {
 
+// A finished run of the demo, recorded as `spikenn run scenarios/demo.yaml --record LOG` from
+// the source folder records it, so that the seeds' log hashes match its log.
+struct RecordedRun {
+    std::filesystem::path dir = [] {
+        char name[] = "/tmp/spikenn_fuzz_checkpoint_XXXXXX";
+        if (!::mkdtemp(name)) std::abort();
+        return std::filesystem::path(name);
+    }();
+    std::filesystem::path out = dir / "out", log = dir / "run.evlog";
+    RecordedRun() {
+        spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+        spikenn::RunSettings rs;
+        rs.out_dir = out;
+        rs.record = log;
+        rs.scenario_arg = "scenarios/demo.yaml";
+        rs.log_level = "off";
+        spikenn::run_scenario(sc, rs);
+    }
+    ~RecordedRun() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+};
+
 struct Demo {
     spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    RecordedRun recorded;
     std::uint64_t hash = spikenn::hash_bytes(sc.text.data(), sc.text.size());
     // The state of a run that has just started. Every input begins from it, so that what an
     // input that failed half-way left in the network cannot reach the next one: a crash
@@ -73,6 +102,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         counts.load_state(rc);
         StateReader rf(body.fingerprint);
         fingerprint.load_state(rf);
+        if (!body.log.empty()) {
+            StateReader rl(body.log, body.log_at);
+            const EventLogWriter checked(demo.recorded.log, rl, c.version);
+        }
+        if (!body.files.empty()) {
+            StateReader ro(body.files, body.files_at);
+            const OutputFiles checked(demo.recorded.out, demo.sc, &ro);
+        }
 
         // What a run without --record does with each event.
         TensorHashCache hashes;
