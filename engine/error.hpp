@@ -24,7 +24,9 @@ public:
 
 class IoError: public std::runtime_error {
 public:
-    explicit IoError(const std::string& what): std::runtime_error(what) {}
+    explicit IoError(const std::string& what, bool before = false): std::runtime_error(what), before_start(before) {}
+    // The failure came before the run started: nothing was recorded, nothing removed.
+    bool before_start;
 };
 
 } // namespace spikenn

@@ -125,6 +125,7 @@ TEST_CASE("write failures exit 1 with the path and the reason") {
     Result r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record /dev/full -q", (dir / "a").string()));
     CHECK(r.code == 1);
     CHECK(r.err.find("/dev/full: write failed: No space left on device") != std::string::npos);
+    CHECK(r.err.find("it had not started") != std::string::npos); // the header write failed
 
     // A file-size limit makes every write past 1 KiB fail, as a full disk would (the signal
     // it raises is ignored, so that the write returns the error).

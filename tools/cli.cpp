@@ -162,8 +162,13 @@ int do_run(const RunOptions& o) {
         return 1;
     }
     catch (const IoError& e) {
-        std::cerr << fmt::format("spikenn: error: {}\nspikenn: the run failed; what was recorded is in {}/*.partial{}\n", e.what(), rs.out_dir.string(),
-            rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
+        // A failure before the run started (the log's header could not be written) has
+        // removed nothing and recorded nothing.
+        const bool started = !e.before_start;
+        std::cerr << fmt::format("spikenn: error: {}\nspikenn: the run failed; {}\n", e.what(),
+            started ? fmt::format("what was recorded is in {}/*.partial{}", rs.out_dir.string(),
+                          rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string())
+                    : fmt::format("it had not started, and {} is as it was", rs.out_dir.string()));
         return 1;
     }
     const RunCounts& counts = rep.counts;

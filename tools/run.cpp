@@ -223,6 +223,9 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     catch (const StateError& e) {
         throw checkpoint_error(*rs.resume, e);
     }
+    catch (const IoError& e) {
+        throw IoError(e.what(), true); // the log's header could not be written
+    }
     RunReport rep;
     rep.counts = RunCounts(sc.network.size());
     // The workers stop when the run ends, whichever way it ends.
