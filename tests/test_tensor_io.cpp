@@ -132,8 +132,11 @@ TEST_CASE("tensor files that are not regular files are refused") {
     const fs::path fifo = d / "tensor.fifo";
     fs::remove(fifo);
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    for (const auto& [path, what]: std::vector<std::pair<fs::path, std::string>>{
+    for (const auto& c: std::vector<std::pair<fs::path, std::string>>{
              {d, ": is a directory, not a file"}, {"/dev/zero", ": is a character device, not a regular file"}, {fifo, ": is a FIFO, not a regular file"}}) {
+        // Plain references, not a structured binding: clang 14 cannot capture those in lambdas.
+        const fs::path& path = c.first;
+        const std::string& what = c.second;
         CAPTURE(path);
         CHECK(error_of([&] { read_npy(path); }) == path.string() + what);
         CHECK(error_of([&] { SafetensorsFile f(path); }) == path.string() + what);
