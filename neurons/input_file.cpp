@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -78,6 +80,16 @@ std::string InputFile::read_string(std::uint64_t offset, std::size_t n) const {
     std::string s(n, '\0');
     read(offset, s.data(), n);
     return s;
+}
+
+void InputFile::read_chunks(std::uint64_t offset, std::uint64_t n, const std::function<void(const char*, std::size_t)>& take) const {
+    std::vector<char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 20)));
+    for (std::uint64_t done = 0; done < n;) {
+        const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(n - done, chunk.size()));
+        read(offset + done, chunk.data(), k);
+        take(chunk.data(), k);
+        done += k;
+    }
 }
 
 std::string InputFile::read_all(std::uint64_t max_bytes, const char* what) const {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace spikenn {
@@ -32,6 +33,9 @@ public:
     // after it was opened) or the read fails.
     void read(std::uint64_t offset, void* out, std::size_t n) const;
     std::string read_string(std::uint64_t offset, std::size_t n) const;
+    // The n bytes at `offset`, handed to `take(data, size)` a megabyte at a time, so that a
+    // large file is streamed (hashed, copied) without being held in memory whole.
+    void read_chunks(std::uint64_t offset, std::uint64_t n, const std::function<void(const char*, std::size_t)>& take) const;
     // The whole file; InputError naming `what` if it is larger than `max_bytes`.
     std::string read_all(std::uint64_t max_bytes, const char* what) const;
 

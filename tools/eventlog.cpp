@@ -388,13 +388,8 @@ EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in, std::uint3
             throw InputError(fmt::format("{}: shorter than when the checkpoint was taken ({} bytes): not the log of the interrupted run", path.string(), length));
         }
         written_ = std::make_unique<HashState>();
-        std::vector<unsigned char> chunk(1 << 20);
-        for (std::uint64_t done = 0; done < static_cast<std::uint64_t>(length);) {
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(length) - done, chunk.size()));
-            file->read(done, chunk.data(), n);
-            written_->add(chunk.data(), n);
-            done += n;
-        }
+        file->read_chunks(0, static_cast<std::uint64_t>(length),
+            [&](const char* p, std::size_t n) { written_->add(reinterpret_cast<const unsigned char*>(p), n); });
     }
     if (has_digest && written_->digest() != digest) {
         throw InputError(fmt::format("{}: not the event log of the interrupted run: its first {} bytes differ from the log's at the checkpoint; "

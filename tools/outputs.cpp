@@ -233,13 +233,7 @@ void OutputFiles::start() {
                 std::uint64_t header = 0;
                 in.read(0, &header, 8);
                 std::ofstream raw(p, std::ios::binary | std::ios::trunc);
-                std::vector<char> chunk(1 << 20);
-                for (std::uint64_t at = 8 + header; at < in.size();) {
-                    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), in.size() - at));
-                    in.read(at, chunk.data(), n);
-                    raw.write(chunk.data(), static_cast<std::streamsize>(n));
-                    at += n;
-                }
+                in.read_chunks(8 + header, in.size() - 8 - header, [&](const char* bytes, std::size_t n) { raw.write(bytes, static_cast<std::streamsize>(n)); });
                 raw.close();
                 if (!raw) throw IoError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
             }

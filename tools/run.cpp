@@ -58,24 +58,24 @@ bool same_file(const fs::path& a, const fs::path& b) {
     return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
 }
 
+// Creates dir if needed (creating destroys nothing) and checks that files can be made in it.
+void writable_directory(const fs::path& dir, const char* option) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw InputError(fmt::format("{} {}: cannot create the directory: {}", option, dir.string(), ec.message()));
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        throw InputError(fmt::format("{} {}: cannot write into the directory: {}", option, dir.string(), std::strerror(errno)));
+    }
+}
+
 // Every path a run writes is checked before anything is removed or truncated (items of the
 // earlier run are removed only once the new run is certain to start), and no path the run
 // writes may be one it reads or another it writes.
 void check_paths(const Scenario& sc, const RunSettings& rs) {
     std::error_code ec;
     if (fs::exists(rs.out_dir, ec) && !fs::is_directory(rs.out_dir, ec)) throw InputError(fmt::format("--out {}: not a directory", rs.out_dir.string()));
-    fs::create_directories(rs.out_dir, ec);
-    if (ec) throw InputError(fmt::format("--out {}: cannot create the output directory: {}", rs.out_dir.string(), ec.message()));
-    if (::access(rs.out_dir.c_str(), W_OK | X_OK) != 0) {
-        throw InputError(fmt::format("--out {}: cannot write into the output directory: {}", rs.out_dir.string(), std::strerror(errno)));
-    }
-    if (rs.checkpoint_every > Time::zero()) {
-        fs::create_directories(rs.checkpoint_dir, ec);
-        if (ec) throw InputError(fmt::format("--checkpoint-dir {}: cannot create the directory: {}", rs.checkpoint_dir.string(), ec.message()));
-        if (::access(rs.checkpoint_dir.c_str(), W_OK | X_OK) != 0) {
-            throw InputError(fmt::format("--checkpoint-dir {}: cannot write into the directory: {}", rs.checkpoint_dir.string(), std::strerror(errno)));
-        }
-    }
+    writable_directory(rs.out_dir, "--out");
+    if (rs.checkpoint_every > Time::zero()) writable_directory(rs.checkpoint_dir, "--checkpoint-dir");
 
     // What the run reads, and what it writes besides the log.
     std::vector<fs::path> inputs{sc.path};
