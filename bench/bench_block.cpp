@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "bench/bench_common.hpp"
-#include "engine/rng.hpp"
-#include "neurons/block.hpp"
+#include <spikenn/rng.hpp>
+#include <spikenn/block.hpp>
 
 using namespace spikenn;
 

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 using namespace spikenn;
 

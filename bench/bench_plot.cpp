@@ -9,9 +9,9 @@
 
 #include "bench/bench_common.hpp"
 #include "tools/logtools.hpp"
-#include "tools/plot.hpp"
+#include <spikenn/plot.hpp>
 #include "tools/run.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 using namespace spikenn;
 namespace fs = std::filesystem;

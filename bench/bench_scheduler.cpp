@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "bench/bench_common.hpp"
-#include "engine/simulator.hpp"
+#include <spikenn/simulator.hpp>
 
 using namespace spikenn;
 

@@ -1,4 +1,4 @@
-#include "engine/event_queue.hpp"
+#include <spikenn/event_queue.hpp>
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "engine/payload.hpp"
+#include <spikenn/payload.hpp>
 
 #include <algorithm>
 #include <cassert>

@@ -1,4 +1,4 @@
-#include "engine/portable_math.hpp"
+#include <spikenn/portable_math.hpp>
 
 #include <bit>
 #include <cmath>

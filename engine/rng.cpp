@@ -1,9 +1,9 @@
-#include "engine/rng.hpp"
+#include <spikenn/rng.hpp>
 
 #include <cmath>
 #include <numbers>
 
-#include "engine/portable_math.hpp"
+#include <spikenn/portable_math.hpp>
 
 namespace spikenn {
 

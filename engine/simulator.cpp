@@ -1,4 +1,4 @@
-#include "engine/simulator.hpp"
+#include <spikenn/simulator.hpp>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "engine/time.hpp"
+#include <spikenn/time.hpp>
 
 #include <charconv>
 #include <stdexcept>

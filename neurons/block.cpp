@@ -1,13 +1,13 @@
-#include "neurons/block.hpp"
+#include <spikenn/block.hpp>
 
 #include <cmath>
 #include <stdexcept>
 
 #include <Eigen/Core>
 
-#include "engine/portable_math.hpp"
-#include "engine/rng.hpp"
-#include "neurons/matmul.hpp"
+#include <spikenn/portable_math.hpp>
+#include <spikenn/rng.hpp>
+#include "matmul.hpp"
 
 namespace spikenn {
 

@@ -1,4 +1,4 @@
-#include "neurons/input_file.hpp"
+#include <spikenn/input_file.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
+#include <spikenn/error.hpp>
 
 namespace spikenn {
 

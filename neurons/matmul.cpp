@@ -1,4 +1,4 @@
-#include "neurons/matmul.hpp"
+#include "matmul.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -14,7 +14,7 @@ namespace spikenn {
 #define SPIKENN_MATMUL_ISA 0
 #define SPIKENN_MATMUL_NS isa_sse2
 #define SPIKENN_MATMUL_TARGET
-#include "neurons/matmul_kernel.inc"
+#include "matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
 #undef SPIKENN_MATMUL_TARGET
@@ -22,7 +22,7 @@ namespace spikenn {
 #define SPIKENN_MATMUL_ISA 1
 #define SPIKENN_MATMUL_NS isa_avx2
 #define SPIKENN_MATMUL_TARGET [[gnu::target("avx2,fma")]]
-#include "neurons/matmul_kernel.inc"
+#include "matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
 #undef SPIKENN_MATMUL_TARGET
@@ -37,7 +37,7 @@ namespace spikenn {
 #define SPIKENN_MATMUL_ISA 2
 #define SPIKENN_MATMUL_NS isa_avx512
 #define SPIKENN_MATMUL_TARGET [[gnu::target("avx512f")]]
-#include "neurons/matmul_kernel.inc"
+#include "matmul_kernel.inc"
 #undef SPIKENN_MATMUL_ISA
 #undef SPIKENN_MATMUL_NS
 #undef SPIKENN_MATMUL_TARGET

@@ -1,4 +1,4 @@
-#include "neurons/network.hpp"
+#include <spikenn/network.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -6,9 +6,16 @@
 
 #include <fmt/format.h>
 
-#include "engine/rng.hpp"
+#include <spikenn/rng.hpp>
+
+#include "prefetch.hpp"
 
 namespace spikenn {
+
+Network::Network() = default;
+Network::~Network() = default;
+Network::Network(Network&&) noexcept = default;
+Network& Network::operator=(Network&&) noexcept = default;
 
 std::optional<Time> Stimulus::occurrence_time(std::uint64_t k) const {
     if (every == Time::zero()) {

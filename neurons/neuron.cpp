@@ -1,6 +1,6 @@
-#include "neurons/neuron.hpp"
+#include <spikenn/neuron.hpp>
 
-#include "engine/portable_math.hpp"
+#include <spikenn/portable_math.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "neurons/prefetch.hpp"
+#include "prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -32,8 +32,8 @@
 #include <map>
 #include <vector>
 
-#include "engine/event.hpp"
-#include "neurons/neuron.hpp"
+#include <spikenn/event.hpp>
+#include <spikenn/neuron.hpp>
 
 namespace spikenn {
 

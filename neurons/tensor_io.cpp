@@ -1,4 +1,4 @@
-#include "neurons/tensor_io.hpp"
+#include <spikenn/tensor_io.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
-#include "neurons/input_file.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/input_file.hpp>
 
 namespace spikenn {
 

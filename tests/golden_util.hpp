@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/payload.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/payload.hpp>
+#include <spikenn/tensor_io.hpp>
 
 namespace spikenn::test {
 

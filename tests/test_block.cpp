@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "engine/rng.hpp"
+#include <spikenn/rng.hpp>
 #include "golden_util.hpp"
-#include "neurons/block.hpp"
+#include <spikenn/block.hpp>
 
 using namespace spikenn;
 using namespace spikenn::test;

@@ -7,9 +7,9 @@
 #include <cstring>
 
 #include "cli_util.hpp"
-#include "tools/checkpoint.hpp"
-#include "tools/eventlog.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/checkpoint.hpp>
+#include <spikenn/eventlog.hpp>
+#include <spikenn/scenario.hpp>
 
 using namespace spikenn;
 

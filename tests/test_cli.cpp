@@ -13,7 +13,7 @@
 
 #include "cli_util.hpp"
 #include "golden_util.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/tensor_io.hpp>
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;

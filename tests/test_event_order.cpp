@@ -4,7 +4,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/event_queue.hpp"
+#include <spikenn/event_queue.hpp>
 
 using namespace spikenn;
 

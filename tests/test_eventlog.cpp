@@ -3,7 +3,7 @@
 #include <random>
 
 #include "cli_util.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 using namespace spikenn;
 

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/rng.hpp"
-#include "neurons/matmul.hpp"
+#include <spikenn/rng.hpp>
+#include "matmul.hpp"
 
 using namespace spikenn;
 

@@ -3,9 +3,9 @@
 #include <limits>
 #include <map>
 
-#include "engine/rng.hpp"
-#include "neurons/network.hpp"
-#include "neurons/prefetch.hpp"
+#include <spikenn/rng.hpp>
+#include <spikenn/network.hpp>
+#include "prefetch.hpp"
 
 using namespace spikenn;
 

@@ -3,8 +3,8 @@
 #include <map>
 
 #include "golden_util.hpp"
-#include "neurons/network.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/network.hpp>
+#include <spikenn/scenario.hpp>
 
 using namespace spikenn;
 using namespace spikenn::test;

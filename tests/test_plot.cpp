@@ -13,7 +13,7 @@
 #include <pugixml.hpp>
 
 #include "cli_util.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 using namespace spikenn;
 

@@ -3,7 +3,7 @@
 #include <random>
 #include <set>
 
-#include "engine/event_queue.hpp"
+#include <spikenn/event_queue.hpp>
 
 using namespace spikenn;
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 namespace {
 

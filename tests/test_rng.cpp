@@ -8,8 +8,8 @@
 #include <numbers>
 #include <string>
 
-#include "engine/portable_math.hpp"
-#include "engine/rng.hpp"
+#include <spikenn/portable_math.hpp>
+#include <spikenn/rng.hpp>
 
 using namespace spikenn;
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli_util.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 using namespace spikenn;
 

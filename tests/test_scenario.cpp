@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/error.hpp"
+#include <spikenn/error.hpp>
 #include "golden_util.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 using namespace spikenn;
 namespace fs = std::filesystem;

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "engine/simulator.hpp"
+#include <spikenn/simulator.hpp>
 
 using namespace spikenn;
 

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/error.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/tensor_io.hpp>
 
 using namespace spikenn;
 namespace fs = std::filesystem;

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "engine/time.hpp"
+#include <spikenn/time.hpp>
 
 using namespace spikenn;
 

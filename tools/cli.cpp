@@ -8,14 +8,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
-#include "tools/checkpoint.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/checkpoint.hpp>
 #include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
-#include "tools/outputs.hpp"
-#include "tools/plot.hpp"
+#include <spikenn/outputs.hpp>
+#include <spikenn/plot.hpp>
 #include "tools/run.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
+#include <spikenn/version.hpp>
 
 namespace spikenn {
 

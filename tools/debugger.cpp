@@ -16,11 +16,11 @@
 #include <editline/readline.h>
 #include <fmt/format.h>
 
-#include "neurons/input_file.hpp"
-#include "tools/checkpoint.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/input_file.hpp>
+#include <spikenn/checkpoint.hpp>
+#include <spikenn/eventlog.hpp>
 #include "tools/run.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 namespace spikenn {
 

@@ -9,13 +9,14 @@
 
 #include <fmt/format.h>
 
-#include "neurons/input_file.hpp"
-#include "tools/eventlog.hpp"
-#include "tools/outputs.hpp"
-#include "tools/plot.hpp"
+#include <spikenn/input_file.hpp>
+#include <spikenn/eventlog.hpp>
+#include <spikenn/outputs.hpp>
+#include <spikenn/plot.hpp>
 #include "tools/run.hpp"
-#include "tools/scenario.hpp"
-#include "tools/waveform.hpp"
+#include <spikenn/scenario.hpp>
+#include <spikenn/waveform.hpp>
+#include <spikenn/version.hpp>
 
 namespace spikenn {
 

@@ -14,6 +14,7 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <spikenn/version.hpp>
 
 namespace spikenn {
 

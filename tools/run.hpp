@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "tools/checkpoint.hpp"
-#include "tools/eventlog.hpp"
-#include "tools/outputs.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/checkpoint.hpp>
+#include <spikenn/eventlog.hpp>
+#include <spikenn/outputs.hpp>
+#include <spikenn/scenario.hpp>
 
 namespace spikenn {
 

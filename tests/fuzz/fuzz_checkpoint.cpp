@@ -19,14 +19,14 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/error.hpp"
-#include "engine/simulator.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/simulator.hpp>
 #include "tests/fuzz/memory_file.hpp"
-#include "tools/checkpoint.hpp"
-#include "tools/eventlog.hpp"
-#include "tools/outputs.hpp"
+#include <spikenn/checkpoint.hpp>
+#include <spikenn/eventlog.hpp>
+#include <spikenn/outputs.hpp>
 #include "tools/run.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 namespace {
 

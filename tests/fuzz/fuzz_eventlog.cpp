@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/error.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/tensor_io.hpp>
 #include "tests/fuzz/memory_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/error.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/scenario.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     spikenn::ScenarioOverrides ov;

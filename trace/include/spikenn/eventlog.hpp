@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.hpp"
-#include "engine/simulator.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/simulator.hpp>
 
 namespace spikenn {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/state.hpp"
+#include <spikenn/state.hpp>
 
 namespace spikenn {
 

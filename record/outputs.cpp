@@ -1,4 +1,4 @@
-#include "tools/outputs.hpp"
+#include <spikenn/outputs.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -6,57 +6,13 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
-#include "neurons/input_file.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/input_file.hpp>
+#include <spikenn/tensor_io.hpp>
 
 namespace spikenn {
 
 namespace fs = std::filesystem;
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c: s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        }
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        }
-        else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
-
-std::string number_text(double v) {
-    if (!std::isfinite(v)) return "null";
-    return fmt::format("{}", v);
-}
-
-void write_file_atomically(const fs::path& path, std::string_view bytes) {
-    const fs::path tmp = path.string() + ".partial";
-    std::error_code ec;
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw IoError(fmt::format("{}: cannot be opened for writing: {}", tmp.string(), std::strerror(errno)));
-        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        f.close();
-        if (!f) {
-            const std::string why = std::strerror(errno);
-            fs::remove(tmp, ec);
-            throw IoError(fmt::format("{}: write failed: {}", path.string(), why));
-        }
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove(tmp, ec);
-        throw IoError(fmt::format("{}: cannot be written: {}", path.string(), why));
-    }
-}
 
 std::span<const char* const> result_file_names() {
     static constexpr const char* names[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/payload.hpp"
-#include "engine/time.hpp"
+#include <spikenn/payload.hpp>
+#include <spikenn/time.hpp>
 
 namespace spikenn {
 

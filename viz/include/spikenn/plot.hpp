@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "neurons/neuron.hpp"
-#include "tools/eventlog.hpp"
+#include <spikenn/neuron.hpp>
+#include <spikenn/eventlog.hpp>
 
 namespace spikenn {
 

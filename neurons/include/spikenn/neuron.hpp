@@ -13,9 +13,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/event.hpp"
-#include "engine/time.hpp"
-#include "neurons/block.hpp"
+#include <spikenn/event.hpp>
+#include <spikenn/time.hpp>
+#include <spikenn/block.hpp>
 
 namespace spikenn {
 

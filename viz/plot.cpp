@@ -1,4 +1,4 @@
-#include "tools/plot.hpp"
+#include <spikenn/plot.hpp>
 
 #include <algorithm>
 #include <array>
@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/scenario.hpp>
 
 namespace spikenn {
 

@@ -16,19 +16,12 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/simulator.hpp"
-#include "tools/scenario.hpp"
+#include <spikenn/atomic_file.hpp>
+#include <spikenn/json.hpp>
+#include <spikenn/simulator.hpp>
+#include <spikenn/scenario.hpp>
 
 namespace spikenn {
-
-// A string as JSON text: quoted, with quotes, backslashes and control characters escaped.
-std::string json_string(std::string_view s);
-// The shortest text that reads back as the same double; "null" for NaN and infinity, which
-// JSON lacks.
-std::string number_text(double v);
-// Writes `bytes` to `path` through PATH.partial and a rename, so that no reader ever sees
-// half a file; the temporary file is removed if anything fails.
-void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
 // Every file a run may leave in its output directory (besides the scenario's log file).
 std::span<const char* const> result_file_names();

@@ -4,15 +4,17 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/simulator.hpp"
-#include "neurons/neuron.hpp"
-#include "neurons/prefetch.hpp"
+#include <spikenn/simulator.hpp>
+#include <spikenn/neuron.hpp>
 
 namespace spikenn {
+
+class BlockPrefetcher; // neurons/prefetch.hpp
 
 struct Synapse {
     EntityId target = 0;
@@ -45,6 +47,11 @@ struct Stimulus {
 
 class Network final: public Model {
 public:
+    Network();
+    ~Network() override;
+    Network(Network&&) noexcept;
+    Network& operator=(Network&&) noexcept;
+
     std::uint64_t seed = 0;
     std::vector<std::string> names;           // one per neuron
     std::vector<TransformerNeuron> neurons;

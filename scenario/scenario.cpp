@@ -1,4 +1,4 @@
-#include "tools/scenario.hpp"
+#include <spikenn/scenario.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -19,10 +19,10 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
-#include "neurons/input_file.hpp"
-#include "neurons/tensor_io.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/rng.hpp>
+#include <spikenn/input_file.hpp>
+#include <spikenn/tensor_io.hpp>
 
 namespace spikenn {
 

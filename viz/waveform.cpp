@@ -1,4 +1,4 @@
-#include "tools/waveform.hpp"
+#include <spikenn/waveform.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "tools/outputs.hpp"
-#include "tools/plot.hpp"
+#include <spikenn/outputs.hpp>
+#include <spikenn/plot.hpp>
 
 namespace spikenn {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/payload.hpp"
+#include <spikenn/payload.hpp>
 
 namespace spikenn {
 class InputFile;

@@ -1,4 +1,4 @@
-#include "tools/eventlog.hpp"
+#include <spikenn/eventlog.hpp>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
-#include "neurons/input_file.hpp"
+#include <spikenn/input_file.hpp>
 
 namespace spikenn {
 

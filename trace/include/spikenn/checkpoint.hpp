@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.hpp"
-#include "engine/state.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/state.hpp>
 
 namespace spikenn {
 

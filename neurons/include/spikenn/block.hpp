@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/payload.hpp"
+#include <spikenn/payload.hpp>
 
 namespace spikenn {
 

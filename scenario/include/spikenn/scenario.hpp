@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "neurons/network.hpp"
+#include <spikenn/network.hpp>
 
 namespace spikenn {
 

@@ -1,14 +1,14 @@
-#include "tools/checkpoint.hpp"
+#include <spikenn/checkpoint.hpp>
 
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "engine/error.hpp"
-#include "engine/state.hpp"
-#include "neurons/input_file.hpp"
-#include "tools/eventlog.hpp"
-#include "tools/outputs.hpp"
+#include <spikenn/error.hpp>
+#include <spikenn/state.hpp>
+#include <spikenn/input_file.hpp>
+#include <spikenn/eventlog.hpp>
+#include <spikenn/atomic_file.hpp>
 
 namespace spikenn {
 

@@ -16,11 +16,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "engine/event.hpp"
-#include "engine/event_queue.hpp"
-#include "engine/payload.hpp"
-#include "engine/state.hpp"
-#include "engine/time.hpp"
+#include <spikenn/event.hpp>
+#include <spikenn/event_queue.hpp>
+#include <spikenn/payload.hpp>
+#include <spikenn/state.hpp>
+#include <spikenn/time.hpp>
 
 namespace spikenn {
 

@@ -1,0 +1,15 @@
+// The two pieces of JSON text the outputs and exports are written with.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace spikenn {
+
+// A string as JSON text: quoted, with quotes, backslashes and control characters escaped.
+std::string json_string(std::string_view s);
+// The shortest text that reads back as the same double; "null" for NaN and infinity, which
+// JSON lacks.
+std::string number_text(double v);
+
+} // namespace spikenn

@@ -1,0 +1,31 @@
+#include <spikenn/json.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace spikenn {
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c: s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        }
+        else if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        }
+        else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string number_text(double v) {
+    if (!std::isfinite(v)) return "null";
+    return fmt::format("{}", v);
+}
+
+} // namespace spikenn
