@@ -16,7 +16,7 @@ std::string_view to_string(StopReason r) {
 }
 
 SimulationError::SimulationError(std::uint64_t number, const Event& e, const std::string& what):
-    std::runtime_error(fmt::format("event {} ({} at {} for neuron {}): {}", number, to_string(e.key.kind), e.key.time,
+    Error(fmt::format("event {} ({} at {} for neuron {}): {}", number, to_string(e.key.kind), e.key.time,
         e.key.target, what)),
     event_number(number),
     event(e) {}

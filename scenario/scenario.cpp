@@ -22,6 +22,7 @@
 #include <spikenn/error.hpp>
 #include <spikenn/rng.hpp>
 #include <spikenn/input_file.hpp>
+#include <spikenn/network_builder.hpp>
 #include <spikenn/tensor_io.hpp>
 
 namespace spikenn {
@@ -322,13 +323,33 @@ private:
         }
     }
 
+    // Runs a call of the builder and turns its BuildError into one at the place in the file
+    // where the parameter it names was written (the entry itself when it was not).
+    template <typename F>
+    auto built(const At& at, F&& f) const {
+        try {
+            return f();
+        }
+        catch (const BuildError& e) {
+            At where = at;
+            std::string_view param = e.param();
+            while (!param.empty()) {
+                const auto dot = param.find('.');
+                const std::string key(param.substr(0, dot));
+                if (!where.has(key)) break;
+                where = where.child(key);
+                param = dot == std::string_view::npos ? std::string_view() : param.substr(dot + 1);
+            }
+            error(where, e.problem());
+        }
+    }
+
     void load_run(const At& at, Scenario& sc);
     void load_log(const At& at, Scenario& sc) const;
     void load_neurons(const At& at, Scenario& sc);
     NeuronParams load_params(const At& at) const;
-    void load_weights(const At& at, Scenario& sc, const std::string& group, std::size_t first, std::size_t count,
-        bool population) const;
-    std::vector<EntityId> select(const At& at, const Scenario& sc) const;
+    WeightsSpec load_weights(const At& at, bool population) const;
+    std::vector<EntityId> select(const At& at) const;
     std::vector<EntityId> select_one(const At& at, const std::string& name) const;
     void load_connections(const At& at, Scenario& sc);
     void load_stimuli(const At& at, Scenario& sc);
@@ -344,9 +365,8 @@ private:
     bool check_weights_ = false; // weights_ false: check the files and the memory, build nothing
     bool estimate() const { return weights_ || check_weights_; }
     std::string text_;
-    // Selector names: a neuron's own name, or a population's name for all its members.
-    std::map<std::string, std::vector<EntityId>> groups_;
-    std::set<std::string> populations_;
+    // The network as it is built, with every check on it (neurons/network_builder.hpp).
+    std::optional<NetworkBuilder> builder_;
     mutable std::vector<std::string> files_;
     // The memory budget (MemoryEstimate).
     void charge(const At& at, double MemoryEstimate::*part, double bytes, const char* advice);
@@ -456,12 +476,11 @@ void Loader::load_log(const At& at, Scenario& sc) const {
 
 NeuronParams Loader::load_params(const At& at) const {
     NeuronParams p;
-    p.shape.embed_dim = static_cast<std::int32_t>(integer(required(at, "embed_dim"), 1, 1 << 16));
-    p.shape.num_heads = static_cast<std::int32_t>(integer(required(at, "num_heads"), 1, 1 << 16));
-    p.shape.hidden_dim = static_cast<std::int32_t>(integer(required(at, "hidden_dim"), 1, 1 << 20));
-    if (p.shape.embed_dim % p.shape.num_heads != 0) {
-        error(at.child("num_heads"), fmt::format("embed_dim {} is not divisible by num_heads {}", p.shape.embed_dim, p.shape.num_heads));
-    }
+    // The builder checks the ranges and that num_heads divides embed_dim.
+    auto dim = [&](const char* key) { return static_cast<std::int32_t>(integer(required(at, key), INT32_MIN, INT32_MAX)); };
+    p.shape.embed_dim = dim("embed_dim");
+    p.shape.num_heads = dim("num_heads");
+    p.shape.hidden_dim = dim("hidden_dim");
     if (at.has("threshold")) p.threshold = number(at.child("threshold"));
     if (at.has("reset_potential")) p.reset_potential = number(at.child("reset_potential"));
     if (at.has("refractory_period")) p.refractory_period = time(at.child("refractory_period"));
@@ -475,9 +494,7 @@ NeuronParams Loader::load_params(const At& at) const {
             if (d.has("linear") == d.has("exponential")) error(d, "give exactly one of 'linear: RATE' or 'exponential: TAU'");
             if (d.has("linear")) p.decay = {DecayKind::linear, rate(d.child("linear")), Time::zero()};
             else {
-                const Time tau = time(d.child("exponential"));
-                if (tau <= Time::zero()) error(d.child("exponential"), "the time constant must be greater than 0");
-                p.decay = {DecayKind::exponential, 0.0, tau};
+                p.decay = {DecayKind::exponential, 0.0, time(d.child("exponential"))};
             }
         }
     }
@@ -491,158 +508,53 @@ NeuronParams Loader::load_params(const At& at) const {
     return p;
 }
 
-void Loader::load_weights(const At& at, Scenario& sc, const std::string& group, std::size_t first, std::size_t count,
-    bool population) const {
-    Network& net = sc.network;
-    const BlockShape shape = net.neurons[first].params.shape;
-    std::optional<float> fills[4];
-    bool shared = false;
-    std::optional<fs::path> file;
-    std::optional<std::int64_t> index;
-    // Never assign one YAML::Node to another: yaml-cpp's assignment rewrites the node
-    // referred to, not the handle. Hence a fresh At, built once.
-    const At file_at = at.has("file") ? at.child("file") : at;
-    if (at.node.IsDefined() && !at.node.IsNull()) {
-        check_keys(at, {"init", "file", "index", "shared", "norm1", "norm2"});
-        if (at.has("init")) {
-            const std::string init = scalar(at.child("init"), "'random' or 'file'");
-            if (init != "random" && init != "file") error(at.child("init"), fmt::format("unknown init '{}' (expected random or file)", init));
-            if (init == "file" && !at.has("file")) error_in(at, "file", "missing: init 'file' needs a file");
-            if (init == "random" && at.has("file")) error(at.child("init"), "init 'random' cannot go with a file");
-        }
-        if (at.has("file")) file = relative_file(file_at);
-        if (at.has("index")) {
-            if (!file) error(at.child("index"), "'index' selects a neuron in a weights file; give 'file' too");
-            index = integer(at.child("index"), 0, 1 << 30);
-        }
-        if (at.has("shared")) {
-            shared = boolean(at.child("shared"));
-            if (shared && !population) error(at.child("shared"), "'shared' is for populations");
-        }
-        const char* norms[2] = {"norm1", "norm2"};
-        for (int k = 0; k < 2; ++k) {
-            if (!at.has(norms[k])) continue;
-            const At n = at.child(norms[k]);
-            check_keys(n, {"weight", "bias"});
-            if (n.has("weight")) fills[2 * k] = float32(n.child("weight"));
-            if (n.has("bias")) fills[2 * k + 1] = float32(n.child("bias"));
-        }
+WeightsSpec Loader::load_weights(const At& at, bool population) const {
+    WeightsSpec w;
+    if (!at.node.IsDefined() || at.node.IsNull()) return w;
+    check_keys(at, {"init", "file", "index", "shared", "norm1", "norm2"});
+    if (at.has("init")) {
+        const std::string init = scalar(at.child("init"), "'random' or 'file'");
+        if (init != "random" && init != "file") error(at.child("init"), fmt::format("unknown init '{}' (expected random or file)", init));
+        if (init == "file" && !at.has("file")) error_in(at, "file", "missing: init 'file' needs a file");
+        if (init == "random" && at.has("file")) error(at.child("init"), "init 'random' cannot go with a file");
     }
-    if (!weights_) {
-        // Parameters only; with check_weights_, the file's header is read and every tensor
-        // these neurons would take checked, but no data is read and nothing drawn.
-        if (!check_weights_ || !file) return;
-        const SafetensorsFile st = with_file(file_at, [&] { return SafetensorsFile(*file); });
-        for (std::size_t k = 0; k < (shared ? 1 : count); ++k) {
-            const std::string prefix = index ? fmt::format("neurons.{}.", *index + static_cast<std::int64_t>(k)) : "";
-            for (int i = 0; i < param_count; ++i) {
-                const auto p = static_cast<Param>(i);
-                const std::string key = prefix + std::string(param_name(p));
-                if (!st.contains(key)) {
-                    error(file_at, fmt::format("{} has no tensor '{}'{}", file->string(), key, index ? "" : " (for a whole network's state_dict, give 'index')"));
-                }
-                with_file(file_at, [&] {
-                    st.check_f32(key, param_shape(p, shape));
-                    return 0;
-                });
-            }
-        }
-        return;
+    if (at.has("file")) w.file = relative_file(at.child("file"));
+    if (at.has("index")) w.index = integer(at.child("index"), 0, 1 << 30);
+    if (at.has("shared")) w.shared = boolean(at.child("shared"));
+    (void)population;
+    WeightsSpec::Fill* fills[2] = {&w.norm1, &w.norm2};
+    const char* norms[2] = {"norm1", "norm2"};
+    for (int k = 0; k < 2; ++k) {
+        if (!at.has(norms[k])) continue;
+        const At n = at.child(norms[k]);
+        check_keys(n, {"weight", "bias"});
+        if (n.has("weight")) fills[k]->weight = float32(n.child("weight"));
+        if (n.has("bias")) fills[k]->bias = float32(n.child("bias"));
     }
-    auto apply_fills = [&](BlockWeights& w) {
-        const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
-        for (int k = 0; k < 4; ++k) {
-            if (fills[k]) std::fill(w[ps[k]].begin(), w[ps[k]].end(), *fills[k]);
-        }
-    };
-    std::optional<SafetensorsFile> st;
-    if (file) st.emplace(with_file(file_at, [&] { return SafetensorsFile(*file); }));
-    // Distinct random weights are drawn up front, on several threads: each neuron's come
-    // from its own stream, so the order of drawing does not matter.
-    std::vector<BlockWeights> drawn;
-    if (!st && !shared) {
-        drawn.resize(count);
-        const std::size_t workers = std::min<std::size_t>(std::max(1u, threads_), count);
-        std::atomic<std::size_t> next{0};
-        auto draw = [&] {
-            for (std::size_t k; (k = next++) < count;) {
-                drawn[k] = BlockWeights::random(shape, sc.seed, entity_id("neuron:" + net.names[first + k]));
-            }
-        };
-        std::vector<std::jthread> pool;
-        for (std::size_t i = 1; i < workers; ++i) pool.emplace_back(draw);
-        draw();
-    }
-    std::shared_ptr<const BlockWeights> shared_weights;
-    for (std::size_t k = 0; k < count; ++k) {
-        const std::size_t id = first + k;
-        if (shared && shared_weights) {
-            net.neurons[id].weights = shared_weights;
-            continue;
-        }
-        BlockWeights w;
-        if (st) {
-            w.shape = shape;
-            // A whole network's state_dict has "neurons.<i>." before each name; one neuron's has none.
-            const std::string prefix = index ? fmt::format("neurons.{}.", *index + static_cast<std::int64_t>(shared ? 0 : k)) : "";
-            for (int i = 0; i < param_count; ++i) {
-                const auto p = static_cast<Param>(i);
-                const std::string key = prefix + std::string(param_name(p));
-                if (!st->contains(key)) {
-                    error(file_at, fmt::format("{} has no tensor '{}'{}", file->string(), key,
-                        index ? "" : " (for a whole network's state_dict, give 'index')"));
-                }
-                w[p] = with_file(file_at, [&] { return st->get_f32(key, param_shape(p, shape)); });
-            }
-        }
-        else if (shared) {
-            w = BlockWeights::random(shape, sc.seed, entity_id("population:" + group));
-        }
-        else {
-            w = std::move(drawn[k]);
-        }
-        apply_fills(w);
-        auto ptr = std::make_shared<const BlockWeights>(std::move(w));
-        if (shared) shared_weights = ptr;
-        net.neurons[id].weights = std::move(ptr);
-    }
+    return w;
 }
 
 void Loader::load_neurons(const At& at, Scenario& sc) {
+    (void)sc;
     expect_seq(at);
     if (at.node.size() == 0) error(at, "a scenario needs at least one neuron");
-    Network& net = sc.network;
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At n = at.item(i);
         check_keys(n, {"name", "population", "size", "embed_dim", "num_heads", "hidden_dim", "threshold",
                           "reset_potential", "refractory_period", "decay", "readout", "weights"});
         const bool population = n.has("population");
         if (population == n.has("name")) error(n, "give either 'name' (one neuron) or 'population' with 'size'");
-        const At name_at = n.child(population ? "population" : "name");
-        const std::string name = scalar(name_at, "a name");
-        if (name.empty() || name == "all" || name.find_first_of("[]:, ") != std::string::npos) {
-            error(name_at, fmt::format("'{}' is not a valid name (not 'all', and no brackets, colons, commas or spaces)", name));
-        }
-        if (groups_.contains(name)) error(name_at, fmt::format("the name '{}' is used twice", name));
+        const std::string name = scalar(n.child(population ? "population" : "name"), "a name");
         std::size_t count = 1;
-        if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
+        if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 0, INT64_MAX));
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
-        const std::size_t first = net.neurons.size();
-        if (first + count > (external_bit - 1)) error(n, "too many neurons");
-        if (population) populations_.insert(name);
-        auto& members = groups_[name];
-        for (std::size_t k = 0; k < count; ++k) {
-            const auto id = static_cast<EntityId>(first + k);
-            TransformerNeuron neuron;
-            neuron.params = params;
-            neuron.state.potential = params.reset_potential; // as the seed
-            net.neurons.push_back(std::move(neuron));
-            net.names.push_back(population ? fmt::format("{}[{}]", name, k) : name);
-            net.synapses.emplace_back();
-            members.push_back(id);
-        }
-        load_weights(n.child("weights"), sc, name, first, count, population);
+        const WeightsSpec weights = load_weights(n.child("weights"), population);
+        built(n, [&] {
+            if (population) builder_->add_population(name, count, params, weights);
+            else builder_->add_neuron(name, params, weights);
+            return 0;
+        });
     }
 }
 
@@ -748,26 +660,11 @@ void Loader::prescan(const At& top) {
 }
 
 std::vector<EntityId> Loader::select_one(const At& at, const std::string& name) const {
-    auto it = groups_.find(name);
-    if (it != groups_.end()) return it->second;
-    const auto open = name.find('[');
-    if (open != std::string::npos && name.back() == ']') {
-        auto g = groups_.find(name.substr(0, open));
-        const std::string idx = name.substr(open + 1, name.size() - open - 2);
-        std::size_t k = 0;
-        auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), k);
-        if (g != groups_.end() && ec == std::errc() && p == idx.data() + idx.size()) {
-            if (k < g->second.size() && populations_.contains(g->first)) return {g->second[k]};
-            if (k >= g->second.size() && populations_.contains(g->first)) {
-                error(at, fmt::format("'{}' is out of range: population '{}' has {} neurons", name, g->first, g->second.size()));
-            }
-        }
-    }
-    error(at, fmt::format("unknown neuron or population '{}'", name));
+    return built(at, [&] { return builder_->select(name); });
 }
 
 // A selector: "all", a name, "pop[3]", or a list of those. The result is sorted and distinct.
-std::vector<EntityId> Loader::select(const At& at, const Scenario& sc) const {
+std::vector<EntityId> Loader::select(const At& at) const {
     std::vector<EntityId> out;
     if (at.node.IsSequence()) {
         if (at.node.size() == 0) error(at, "the list of neurons is empty");
@@ -778,13 +675,7 @@ std::vector<EntityId> Loader::select(const At& at, const Scenario& sc) const {
         }
     }
     else {
-        const std::string s = scalar(at, "a neuron or population name, a list of them, or 'all'");
-        if (s == "all") {
-            for (EntityId i = 0; i < sc.network.size(); ++i) out.push_back(i);
-        }
-        else {
-            out = select_one(at, s);
-        }
+        out = select_one(at, scalar(at, "a neuron or population name, a list of them, or 'all'"));
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -792,21 +683,19 @@ std::vector<EntityId> Loader::select(const At& at, const Scenario& sc) const {
 }
 
 void Loader::load_connections(const At& at, Scenario& sc) {
+    (void)sc;
     expect_seq(at);
-    Network& net = sc.network;
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At c = at.item(i);
         check_keys(c, {"from", "to", "pattern", "probability", "pairs", "delay", "weight"});
-        const At delay_at = required(c, "delay");
-        const Time delay = time(delay_at);
-        if (delay < Time::from_ticks(1)) error(delay_at, "a delay must be at least one tick (1ns)");
-        float weight = 1.0f;
-        if (c.has("weight")) weight = float32(c.child("weight"));
-        std::vector<std::pair<EntityId, EntityId>> pairs;
+        Connection conn;
+        conn.delay = time(required(c, "delay"));
+        if (c.has("weight")) conn.weight = float32(c.child("weight"));
         if (c.has("pairs")) {
             if (c.has("from") || c.has("to") || c.has("pattern")) error(c.child("pairs"), "'pairs' replaces 'from', 'to' and 'pattern'");
             const At ps = c.child("pairs");
             expect_seq(ps);
+            std::vector<std::pair<EntityId, EntityId>> pairs;
             for (std::size_t k = 0; k < ps.node.size(); ++k) {
                 const At pr = ps.item(k);
                 if (!pr.node.IsSequence() || pr.node.size() != 2) error(pr, "expected a pair [from, to]");
@@ -815,102 +704,71 @@ void Loader::load_connections(const At& at, Scenario& sc) {
                 if (a.size() != 1 || b.size() != 1) error(pr, "a pair names two single neurons");
                 pairs.emplace_back(a[0], b[0]);
             }
+            built(c, [&] {
+                builder_->connect_pairs(pairs, conn);
+                return 0;
+            });
+            continue;
         }
-        else {
-            const auto from = select(required(c, "from"), sc);
-            const auto to = select(required(c, "to"), sc);
-            std::string pattern = "all_to_all";
-            if (c.has("pattern")) pattern = scalar(c.child("pattern"), "a pattern");
-            if (c.has("probability") && pattern != "random") error(c.child("probability"), "'probability' goes with pattern: random");
-            if (pattern == "all_to_all") {
-                for (EntityId a: from)
-                    for (EntityId b: to)
-                        if (a != b) pairs.emplace_back(a, b); // no self-connections
-            }
-            else if (pattern == "random") {
-                // Each pair (no self-connections) with the given probability, drawn from the
-                // stream of this connection entry: the same pairs whatever else changes.
-                const double prob = number(required(c, "probability"));
-                if (prob < 0 || prob > 1) error(c.child("probability"), fmt::format("{} is not a probability (0 to 1)", prob));
-                RandomStream rs(sc.seed, entity_id(fmt::format("connections[{}]", i)), 0);
-                std::uint64_t draw = 0;
-                for (EntityId a: from)
-                    for (EntityId b: to)
-                        if (a != b && static_cast<double>(rs.word(draw++) >> 8) * 0x1p-24 < prob) pairs.emplace_back(a, b);
-            }
-            else if (pattern == "one_to_one") {
-                if (from.size() != to.size()) {
-                    error(c.child("pattern"), fmt::format("one_to_one needs as many sources as targets ({} and {})", from.size(), to.size()));
-                }
-                for (std::size_t k = 0; k < from.size(); ++k) pairs.emplace_back(from[k], to[k]);
-            }
-            else {
-                error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all, one_to_one or random)", pattern));
-            }
+        const auto from = select(required(c, "from"));
+        const auto to = select(required(c, "to"));
+        Pattern pattern = Pattern::all_to_all;
+        if (c.has("pattern")) {
+            const std::string name = scalar(c.child("pattern"), "a pattern");
+            if (name == "all_to_all") pattern = Pattern::all_to_all;
+            else if (name == "one_to_one") pattern = Pattern::one_to_one;
+            else if (name == "random") pattern = Pattern::random;
+            else error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all, one_to_one or random)", name));
         }
-        for (auto [a, b]: pairs) {
-            const auto da = net.neurons[a].params.shape.embed_dim, db = net.neurons[b].params.shape.embed_dim;
-            if (da != db) {
-                error(c, fmt::format("{} (embed_dim {}) cannot feed {} (embed_dim {}): connected neurons must have the same embed_dim",
-                    net.names[a], da, net.names[b], db));
-            }
-            net.synapses[a].push_back({b, delay, weight});
-        }
+        if (c.has("probability") && pattern != Pattern::random) error(c.child("probability"), "'probability' goes with pattern: random");
+        const double prob = pattern == Pattern::random ? number(required(c, "probability")) : 1.0;
+        built(c, [&] {
+            builder_->connect(from, to, pattern, conn, prob);
+            return 0;
+        });
     }
 }
 
 void Loader::load_stimuli(const At& at, Scenario& sc) {
     expect_seq(at);
-    Network& net = sc.network;
-    std::set<std::string> names;
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At s = at.item(i);
         check_keys(s, {"name", "to", "at", "every", "from", "until", "tensor"});
-        Stimulus st;
-        st.name = s.has("name") ? scalar(s.child("name"), "a name") : fmt::format("stimulus{}", i);
-        if (!names.insert(st.name).second) {
-            error(s.has("name") ? s.child("name") : s, fmt::format("the stimulus name '{}' is used twice", st.name));
-        }
-        st.targets = select(required(s, "to"), sc);
+        const std::string name = s.has("name") ? scalar(s.child("name"), "a name") : "";
+        const auto targets = select(required(s, "to"));
+        Schedule when;
         if (s.has("at") == s.has("every")) error(s, "give either 'at: [times]' or a schedule 'every: T' (with 'from' and 'until')");
         if (s.has("at")) {
             if (s.has("from") || s.has("until")) error(s, "'from' and 'until' go with 'every', not with 'at'");
             const At a = s.child("at");
             if (a.node.IsSequence()) {
                 if (a.node.size() == 0) error(a, "the list of times is empty");
-                for (std::size_t k = 0; k < a.node.size(); ++k) st.at.push_back(time(a.item(k)));
+                for (std::size_t k = 0; k < a.node.size(); ++k) when.at.push_back(time(a.item(k)));
             }
             else {
-                st.at.push_back(time(a));
+                when.at.push_back(time(a));
             }
-            std::sort(st.at.begin(), st.at.end());
         }
         else {
-            st.every = time(s.child("every"));
-            if (st.every <= Time::zero()) error(s.child("every"), "the period must be greater than 0");
-            if (s.has("from")) st.from = time(s.child("from"));
-            st.until = s.has("until") ? time(s.child("until")) : Time::max();
-            if (st.until == Time::max() && sc.end == Time::max()) {
+            when.period = time(s.child("every"));
+            if (s.has("from")) when.from = time(s.child("from"));
+            when.until = s.has("until") ? time(s.child("until")) : Time::max();
+            if (when.until == Time::max() && sc.end == Time::max()) {
                 error(s.child("every"), "this schedule never ends: give 'until' here or 'run.until'");
             }
         }
-        // Every target must take the same input width.
-        const auto dim = net.neurons[st.targets.front()].params.shape.embed_dim;
-        for (EntityId t: st.targets) {
-            if (net.neurons[t].params.shape.embed_dim != dim) {
-                error(s.child("to"), fmt::format("the targets have different embed_dim ({} has {}, {} has {})", net.names[st.targets.front()],
-                    dim, net.names[t], net.neurons[t].params.shape.embed_dim));
-            }
-        }
+        // The targets' width; the builder checks that they agree.
+        const auto dim = builder_->params(targets.front()).shape.embed_dim;
         const At ten = required(s, "tensor");
         check_keys(ten, {"random", "constant", "npy"});
         if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
-        StimulusTensor& src = st.tensor;
-        src.cols = dim;
+        StimulusTensor src;
         // Each occurrence makes a tensor of the stimulus, and an input in flight to each target.
-        const double in_flight = static_cast<double>(st.targets.size()) * (sizeof(EntityId) + sizeof(Event));
+        const double in_flight = static_cast<double>(targets.size()) * (sizeof(EntityId) + sizeof(Event));
+        At tensor_at = ten;
         if (ten.has("npy")) {
             const At f = ten.child("npy");
+            tensor_at = f;
             const fs::path path = relative_file(f);
             {
                 // The file's size bounds its array: charged before it is read (held, and
@@ -926,10 +784,9 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
                 error(f, fmt::format("{} has shape {}: expected [seq_len, {}] or [1, seq_len, {}] (float32) for targets of embed_dim {}",
                     path.string(), shape_string(sh), dim, dim, dim));
             }
-            src.kind = StimulusTensor::Kind::fixed;
-            src.rows = static_cast<std::int32_t>(sh[sh.size() - 2]);
-            src.tensor = Tensor(src.rows, dim, std::move(a.data));
-            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, src.rows);
+            const auto rows = static_cast<std::int32_t>(sh[sh.size() - 2]);
+            src = StimulusTensor::fixed(Tensor(rows, dim, std::move(a.data)));
+            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, rows);
             charge_run(f);
         }
         else {
@@ -937,20 +794,23 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
             const At r = ten.child(random ? "random" : "constant");
             if (random) check_keys(r, {"seq_len", "std"});
             else check_keys(r, {"seq_len", "value"});
-            if (random && !s.has("name")) {
-                // Its draws are keyed by its name; a default name would follow its position in the file.
-                error(s, "a random stimulus needs a 'name': its random stream is keyed by it");
-            }
-            src.kind = random ? StimulusTensor::Kind::random : StimulusTensor::Kind::constant;
             const At seq_at = required(r, "seq_len");
-            src.rows = static_cast<std::int32_t>(integer(seq_at, 1, 1 << 20));
-            if (estimate()) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * src.rows * dim + in_flight, "use a shorter seq_len");
-            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, src.rows);
+            tensor_at = seq_at;
+            const auto rows = static_cast<std::int32_t>(integer(seq_at, 1, 1 << 20));
+            if (estimate()) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * rows * dim + in_flight, "use a shorter seq_len");
+            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, rows);
             charge_run(seq_at);
-            if (random) src.value = r.has("std") ? float32(r.child("std")) : 1.0f;
-            else src.value = float32(required(r, "value"));
+            src = random ? StimulusTensor::random_normal(rows, r.has("std") ? float32(r.child("std")) : 1.0f)
+                         : StimulusTensor::constant(rows, float32(required(r, "value")));
         }
-        net.stimuli.push_back(std::move(st));
+        try {
+            builder_->add_stimulus(name, targets, when, std::move(src));
+        }
+        catch (const BuildError& e) {
+            // The tensor's parameters are under "tensor.<kind>"; the rest are the entry's keys.
+            if (e.param().starts_with("tensor")) error(tensor_at, e.problem());
+            built(s, [&]() -> int { throw; });
+        }
     }
 }
 
@@ -959,7 +819,7 @@ void Loader::load_record(const At& at, Scenario& sc) const {
     if (at.has("potentials")) {
         const At p = at.child("potentials");
         if (p.node.IsScalar() && p.node.Scalar() == "none") sc.record.potentials.clear();
-        else sc.record.potentials = select(p, sc);
+        else sc.record.potentials = select(p);
     }
     if (at.has("outputs")) sc.record.outputs = boolean(at.child("outputs"));
     if (at.has("weights")) sc.record.weights = boolean(at.child("weights"));
@@ -1000,7 +860,10 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     if (ov.seed) sc.seed = *ov.seed;
     if (ov.end) sc.end = *ov.end;
     if (ov.max_events) sc.max_events = *ov.max_events;
-    sc.network.seed = sc.seed;
+    BuilderOptions bo;
+    bo.threads = threads_;
+    bo.weights = weights_ ? WeightsMode::build : check_weights_ ? WeightsMode::check : WeightsMode::none;
+    builder_.emplace(sc.seed, bo);
     if (top.has("log")) load_log(top.child("log"), sc);
     prescan(top);
     load_neurons(required(top, "neurons"), sc);
@@ -1022,6 +885,7 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
             sc.expect_fingerprint = v;
         }
     }
+    sc.network = builder_->build();
     sc.files = files_;
     return sc;
 }

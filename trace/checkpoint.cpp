@@ -78,8 +78,8 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
     return c;
 }
 
-InputError checkpoint_error(const fs::path& path, const StateError& e) {
-    return InputError(fmt::format("{}: byte {}: the checkpoint cannot be restored: {}", path.string(), e.offset, e.what()));
+DamagedFileError checkpoint_error(const fs::path& path, const StateError& e) {
+    return DamagedFileError(path.string(), e.offset, fmt::format("the checkpoint cannot be restored: {}", e.what()));
 }
 
 std::vector<unsigned char> CheckpointBody::encode() const {

@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <spikenn/error.hpp>
 #include <spikenn/event.hpp>
 #include <spikenn/event_queue.hpp>
 #include <spikenn/payload.hpp>
@@ -99,7 +100,7 @@ enum class StopReason { queue_empty, end_time, max_events };
 std::string_view to_string(StopReason r);
 
 // A failure inside the model during a run, with where it happened.
-class SimulationError: public std::runtime_error {
+class SimulationError: public Error {
 public:
     SimulationError(std::uint64_t number, const Event& e, const std::string& what);
     std::uint64_t event_number;

@@ -4,6 +4,8 @@
 // little-endian as the machine holds them, each at its own size.
 #pragma once
 
+#include <spikenn/error.hpp>
+
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -41,9 +43,9 @@ private:
 // Saved state that cannot be restored: cut, malformed, or inconsistent with the model it is
 // loaded into. `offset` is where the offending bytes start, counted from the start of the
 // file the state came from (StateReader's base), so that a message can point at them.
-class StateError: public std::runtime_error {
+class StateError: public Error {
 public:
-    explicit StateError(const std::string& what, std::uint64_t at = 0): std::runtime_error(what), offset(at) {}
+    explicit StateError(const std::string& what, std::uint64_t at = 0): Error(what), offset(at) {}
     std::uint64_t offset;
 };
 

@@ -22,6 +22,8 @@ public:
 
     constexpr Time() = default;
     static constexpr Time from_ticks(std::int64_t t) { return Time(t); }
+    static constexpr Time from_us(std::int64_t us) { return Time(us * 1000); }
+    static constexpr Time from_ms(std::int64_t ms) { return Time(ms * 1'000'000); }
     static constexpr Time zero() { return Time(0); }
     static constexpr Time max() { return Time(std::numeric_limits<std::int64_t>::max()); }
 

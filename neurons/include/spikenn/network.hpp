@@ -29,6 +29,12 @@ struct StimulusTensor {
     std::int32_t cols = 0; // embed_dim
     float value = 0;       // constant: every element; random: the standard deviation
     Tensor tensor;         // fixed: the tensor (from a .npy file)
+
+    // Each occurrence a fresh draw of N(0, std^2), keyed by the stimulus's name and the
+    // occurrence (cols: the targets' embed_dim, set by the builder).
+    static StimulusTensor random_normal(std::int32_t rows, float std) { return {Kind::random, rows, 0, std, {}}; }
+    static StimulusTensor constant(std::int32_t rows, float value) { return {Kind::constant, rows, 0, value, {}}; }
+    static StimulusTensor fixed(Tensor t) { return {Kind::fixed, t.rows, t.cols, 0, std::move(t)}; }
 };
 
 struct Stimulus {

@@ -67,6 +67,6 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
 
 // A StateError met while restoring a checkpoint, as the user's error: the file, the byte
 // offset and what is wrong.
-InputError checkpoint_error(const std::filesystem::path& path, const StateError& e);
+DamagedFileError checkpoint_error(const std::filesystem::path& path, const StateError& e);
 
 } // namespace spikenn

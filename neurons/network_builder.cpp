@@ -1,0 +1,426 @@
+#include <spikenn/network_builder.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <spikenn/rng.hpp>
+#include <spikenn/tensor_io.hpp>
+
+namespace spikenn {
+
+namespace fs = std::filesystem;
+
+BuildError::BuildError(std::string item, std::string param, const std::string& problem):
+    InputError(InputPlace{"", 0, 0, param.empty() ? item : item + ": " + param}, problem), item_(std::move(item)), param_(std::move(param)) {}
+
+namespace {
+
+[[noreturn]] void fail(const std::string& item, const std::string& param, const std::string& problem) {
+    throw BuildError(item, param, problem);
+}
+
+bool valid_name(std::string_view name) {
+    return !name.empty() && name != "all" && name.find_first_of("[]:, ") == std::string_view::npos;
+}
+
+} // namespace
+
+void check_params(const NeuronParams& p, const std::string& item) {
+    const BlockShape& s = p.shape;
+    auto in_range = [&](const char* key, std::int64_t v, std::int64_t max) {
+        if (v < 1 || v > max) fail(item, key, fmt::format("{} is out of range (expected 1 to {})", v, max));
+    };
+    in_range("embed_dim", s.embed_dim, 1 << 16);
+    in_range("num_heads", s.num_heads, 1 << 16);
+    in_range("hidden_dim", s.hidden_dim, 1 << 20);
+    if (s.embed_dim % s.num_heads != 0) {
+        fail(item, "num_heads", fmt::format("embed_dim {} is not divisible by num_heads {}", s.embed_dim, s.num_heads));
+    }
+    if (!std::isfinite(p.threshold)) fail(item, "threshold", "expected a finite number");
+    if (!std::isfinite(p.reset_potential)) fail(item, "reset_potential", "expected a finite number");
+    if (p.refractory_period < Time::zero()) fail(item, "refractory_period", "a duration must be at least 0");
+    if (p.decay.kind == DecayKind::linear) {
+        if (!(p.decay.rate >= 0) || !std::isfinite(p.decay.rate)) fail(item, "decay", "the rate must be finite and at least 0");
+    }
+    else if (p.decay.tau <= Time::zero()) {
+        fail(item, "decay", "the time constant must be greater than 0");
+    }
+}
+
+NetworkBuilder::NetworkBuilder(std::uint64_t seed, BuilderOptions options): seed_(seed), options_(options) { net_.seed = seed; }
+
+std::vector<EntityId> NetworkBuilder::add_neuron(const std::string& name, const NeuronParams& params, const WeightsSpec& weights) {
+    add_group(name, 1, false, params, weights);
+    return groups_.find(name)->second;
+}
+
+std::vector<EntityId> NetworkBuilder::add_population(const std::string& name, std::size_t size, const NeuronParams& params,
+    const WeightsSpec& weights) {
+    add_group(name, size, true, params, weights);
+    return groups_.find(name)->second;
+}
+
+void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool population, const NeuronParams& params,
+    const WeightsSpec& w) {
+    const std::string item = fmt::format("{} '{}'", population ? "population" : "neuron", name);
+    const char* name_key = population ? "population" : "name";
+    if (!valid_name(name)) fail(item, name_key, fmt::format("'{}' is not a valid name (not 'all', and no brackets, colons, commas or spaces)", name));
+    if (groups_.contains(name)) fail(item, name_key, fmt::format("the name '{}' is used twice", name));
+    if (population && (count < 1 || count > (1u << 24))) fail(item, "size", fmt::format("{} is out of range (expected 1 to {})", count, 1 << 24));
+    const std::size_t first = net_.neurons.size();
+    if (first + count > (external_bit - 1)) fail(item, "", "too many neurons");
+    check_params(params, item);
+    if (w.index && !w.file) fail(item, "weights.index", "'index' selects a neuron in a weights file; give 'file' too");
+    if (w.shared && !population) fail(item, "weights.shared", "'shared' is for populations");
+    if (w.given && w.file) fail(item, "weights", "weights given in code cannot go with a file");
+    if (w.given && w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
+
+    // Added whole or not at all: a failure below leaves the builder as it was.
+    struct Undo {
+        NetworkBuilder& b;
+        std::size_t first;
+        const std::string& name;
+        bool done = false;
+        ~Undo() {
+            if (done) return;
+            b.net_.neurons.resize(first);
+            b.net_.names.resize(first);
+            b.net_.synapses.resize(first);
+            b.groups_.erase(name);
+            b.populations_.erase(name);
+        }
+    } undo{*this, first, name};
+    auto& members = groups_[name];
+    if (population) populations_.insert(name);
+    for (std::size_t k = 0; k < count; ++k) {
+        TransformerNeuron neuron;
+        neuron.params = params;
+        neuron.state.potential = params.reset_potential; // as the seed
+        net_.neurons.push_back(std::move(neuron));
+        net_.names.push_back(population ? fmt::format("{}[{}]", name, k) : name);
+        net_.synapses.emplace_back();
+        members.push_back(static_cast<EntityId>(first + k));
+    }
+    load_weights(item, name, first, count, population, w);
+    undo.done = true;
+}
+
+void NetworkBuilder::load_weights(const std::string& item, const std::string& group, std::size_t first, std::size_t count,
+    bool population, const WeightsSpec& w) {
+    const BlockShape shape = net_.neurons[first].params.shape;
+    const bool shared = w.shared;
+    const std::size_t file_count = files_.size();
+    if (w.file) files_.push_back(*w.file);
+    struct UndoFiles {
+        std::vector<fs::path>& files;
+        std::size_t n;
+        bool done = false;
+        ~UndoFiles() {
+            if (!done) files.resize(n);
+        }
+    } undo_files{files_, file_count};
+    auto key_of = [&](std::size_t k, Param p) {
+        // A whole network's state_dict has "neurons.<i>." before each name; one neuron's has none.
+        const std::string prefix = w.index ? fmt::format("neurons.{}.", *w.index + static_cast<std::int64_t>(shared ? 0 : k)) : "";
+        return prefix + std::string(param_name(p));
+    };
+    auto missing = [&](const std::string& key) {
+        fail(item, "weights.file", fmt::format("{} has no tensor '{}'{}", w.file->string(), key,
+            w.index ? "" : " (for a whole network's state_dict, give 'index')"));
+    };
+    auto file_error = [&](const InputError& e) { fail(item, "weights.file", e.what()); };
+    if (options_.weights == WeightsMode::none) {
+        undo_files.done = true;
+        return;
+    }
+    if (options_.weights == WeightsMode::check) {
+        // Every tensor these neurons would take is checked from the file's header alone.
+        if (w.file) {
+            try {
+                const SafetensorsFile st(*w.file);
+                for (std::size_t k = 0; k < (shared ? 1 : count); ++k) {
+                    for (int i = 0; i < param_count; ++i) {
+                        const auto p = static_cast<Param>(i);
+                        const std::string key = key_of(k, p);
+                        if (!st.contains(key)) missing(key);
+                        st.check_f32(key, param_shape(p, shape));
+                    }
+                }
+            }
+            catch (const BuildError&) {
+                throw;
+            }
+            catch (const InputError& e) {
+                file_error(e);
+            }
+        }
+        undo_files.done = true;
+        return;
+    }
+    auto apply_fills = [&](BlockWeights& b) {
+        const std::optional<float> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
+        const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
+        for (int k = 0; k < 4; ++k) {
+            if (fills[k]) std::fill(b[ps[k]].begin(), b[ps[k]].end(), *fills[k]);
+        }
+    };
+    const bool filled = w.norm1.weight || w.norm1.bias || w.norm2.weight || w.norm2.bias;
+    if (w.given) {
+        std::shared_ptr<const BlockWeights> ptr = w.given;
+        if (filled) {
+            BlockWeights copy = *w.given;
+            apply_fills(copy);
+            ptr = std::make_shared<const BlockWeights>(std::move(copy));
+        }
+        for (std::size_t k = 0; k < count; ++k) net_.neurons[first + k].weights = ptr;
+        undo_files.done = true;
+        return;
+    }
+    std::optional<SafetensorsFile> st;
+    if (w.file) {
+        try {
+            st.emplace(*w.file);
+        }
+        catch (const InputError& e) {
+            file_error(e);
+        }
+    }
+    // Distinct random weights are drawn up front, on several threads: each neuron's come
+    // from its own stream, so the order of drawing does not matter.
+    std::vector<BlockWeights> drawn;
+    if (!st && !shared) {
+        drawn.resize(count);
+        const std::size_t workers = std::min<std::size_t>(std::max(1u, options_.threads), count);
+        std::atomic<std::size_t> next{0};
+        auto draw = [&] {
+            for (std::size_t k; (k = next++) < count;) {
+                drawn[k] = BlockWeights::random(shape, seed_, entity_id("neuron:" + net_.names[first + k]));
+            }
+        };
+        std::vector<std::jthread> pool;
+        for (std::size_t i = 1; i < workers; ++i) pool.emplace_back(draw);
+        draw();
+    }
+    std::shared_ptr<const BlockWeights> shared_weights;
+    for (std::size_t k = 0; k < count; ++k) {
+        const std::size_t id = first + k;
+        if (shared && shared_weights) {
+            net_.neurons[id].weights = shared_weights;
+            continue;
+        }
+        BlockWeights b;
+        if (st) {
+            b.shape = shape;
+            for (int i = 0; i < param_count; ++i) {
+                const auto p = static_cast<Param>(i);
+                const std::string key = key_of(k, p);
+                if (!st->contains(key)) missing(key);
+                try {
+                    b[p] = st->get_f32(key, param_shape(p, shape));
+                }
+                catch (const InputError& e) {
+                    file_error(e);
+                }
+            }
+        }
+        else if (shared) {
+            b = BlockWeights::random(shape, seed_, entity_id("population:" + group));
+        }
+        else {
+            b = std::move(drawn[k]);
+        }
+        apply_fills(b);
+        auto ptr = std::make_shared<const BlockWeights>(std::move(b));
+        if (shared) shared_weights = ptr;
+        net_.neurons[id].weights = std::move(ptr);
+    }
+    (void)population;
+    undo_files.done = true;
+}
+
+std::vector<EntityId> NetworkBuilder::select(std::string_view name) const {
+    if (name == "all") {
+        std::vector<EntityId> out(net_.size());
+        for (EntityId i = 0; i < out.size(); ++i) out[i] = i;
+        return out;
+    }
+    const auto it = groups_.find(name);
+    if (it != groups_.end()) return it->second;
+    const auto open = name.find('[');
+    if (open != std::string_view::npos && name.back() == ']') {
+        const auto g = groups_.find(name.substr(0, open));
+        const std::string_view idx = name.substr(open + 1, name.size() - open - 2);
+        std::size_t k = 0;
+        auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), k);
+        if (g != groups_.end() && ec == std::errc() && p == idx.data() + idx.size() && populations_.contains(g->first)) {
+            if (k < g->second.size()) return {g->second[k]};
+            fail("selector", "", fmt::format("'{}' is out of range: population '{}' has {} neurons", name, g->first, g->second.size()));
+        }
+    }
+    fail("selector", "", fmt::format("unknown neuron or population '{}'", name));
+}
+
+std::vector<EntityId> NetworkBuilder::select(std::span<const std::string> names) const {
+    if (names.empty()) fail("selector", "", "the list of neurons is empty");
+    std::vector<EntityId> out;
+    for (const auto& n: names) {
+        const auto ids = select(n);
+        out.insert(out.end(), ids.begin(), ids.end());
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+namespace {
+
+void check_connection(const std::string& item, const Connection& c) {
+    if (c.delay < Time::from_ticks(1)) fail(item, "delay", "a delay must be at least one tick (1ns)");
+    if (!std::isfinite(c.weight)) fail(item, "weight", "expected a finite number");
+}
+
+} // namespace
+
+void NetworkBuilder::connect_pairs(std::span<const std::pair<EntityId, EntityId>> pairs, const Connection& c) {
+    const std::string item = fmt::format("connection {}", connections_);
+    check_connection(item, c);
+    for (auto [a, b]: pairs) {
+        if (a >= net_.size() || b >= net_.size()) fail(item, "pairs", fmt::format("neuron id {} does not exist", std::max(a, b)));
+        const auto da = net_.neurons[a].params.shape.embed_dim, db = net_.neurons[b].params.shape.embed_dim;
+        if (da != db) {
+            fail(item, "", fmt::format("{} (embed_dim {}) cannot feed {} (embed_dim {}): connected neurons must have the same embed_dim",
+                net_.names[a], da, net_.names[b], db));
+        }
+    }
+    for (auto [a, b]: pairs) net_.synapses[a].push_back({b, c.delay, c.weight});
+    ++connections_;
+}
+
+void NetworkBuilder::connect(std::span<const EntityId> from, std::span<const EntityId> to, Pattern pattern, const Connection& c,
+    double probability) {
+    const std::string item = fmt::format("connection {}", connections_);
+    check_connection(item, c);
+    std::vector<std::pair<EntityId, EntityId>> pairs;
+    switch (pattern) {
+    case Pattern::all_to_all:
+        for (EntityId a: from)
+            for (EntityId b: to)
+                if (a != b) pairs.emplace_back(a, b); // no self-connections
+        break;
+    case Pattern::random: {
+        // Each pair (no self-connections) with the given probability, drawn from the
+        // stream of this connection entry: the same pairs whatever else changes.
+        if (!(probability >= 0 && probability <= 1)) fail(item, "probability", fmt::format("{} is not a probability (0 to 1)", probability));
+        RandomStream rs(seed_, entity_id(fmt::format("connections[{}]", connections_)), 0);
+        std::uint64_t draw = 0;
+        for (EntityId a: from)
+            for (EntityId b: to)
+                if (a != b && static_cast<double>(rs.word(draw++) >> 8) * 0x1p-24 < probability) pairs.emplace_back(a, b);
+        break;
+    }
+    case Pattern::one_to_one:
+        if (from.size() != to.size()) {
+            fail(item, "pattern", fmt::format("one_to_one needs as many sources as targets ({} and {})", from.size(), to.size()));
+        }
+        for (std::size_t k = 0; k < from.size(); ++k) pairs.emplace_back(from[k], to[k]);
+        break;
+    }
+    connect_pairs(pairs, c);
+}
+
+void NetworkBuilder::connect(std::string_view from, std::string_view to, Pattern pattern, const Connection& c, double probability) {
+    connect(select(from), select(to), pattern, c, probability);
+}
+
+void NetworkBuilder::add_stimulus(const std::string& given_name, std::span<const EntityId> targets, const Schedule& when,
+    StimulusTensor tensor) {
+    Stimulus st;
+    st.name = given_name.empty() ? fmt::format("stimulus{}", net_.stimuli.size()) : given_name;
+    const std::string item = fmt::format("stimulus '{}'", st.name);
+    if (!stimulus_names_.insert(st.name).second) fail(item, "name", fmt::format("the stimulus name '{}' is used twice", st.name));
+    struct UndoName {
+        std::set<std::string, std::less<>>& names;
+        const std::string& name;
+        bool done = false;
+        ~UndoName() {
+            if (!done) names.erase(name);
+        }
+    } undo{stimulus_names_, st.name};
+    if (targets.empty()) fail(item, "to", "the list of neurons is empty");
+    for (EntityId t: targets) {
+        if (t >= net_.size()) fail(item, "to", fmt::format("neuron id {} does not exist", t));
+    }
+    st.targets.assign(targets.begin(), targets.end());
+    std::sort(st.targets.begin(), st.targets.end());
+    st.targets.erase(std::unique(st.targets.begin(), st.targets.end()), st.targets.end());
+    if (!when.at.empty()) {
+        if (when.period != Time::zero()) fail(item, "", "give either times ('at') or a schedule ('every'), not both");
+        st.at = when.at;
+        std::sort(st.at.begin(), st.at.end());
+        if (st.at.front() < Time::zero()) fail(item, "at", "times must be at least 0");
+    }
+    else {
+        if (when.period <= Time::zero()) fail(item, "every", "the period must be greater than 0");
+        if (when.from < Time::zero()) fail(item, "from", "times must be at least 0");
+        if (when.until < Time::zero()) fail(item, "until", "times must be at least 0");
+        st.every = when.period;
+        st.from = when.from;
+        st.until = when.until;
+    }
+    // Every target must take the same input width.
+    const auto dim = net_.neurons[st.targets.front()].params.shape.embed_dim;
+    for (EntityId t: st.targets) {
+        if (net_.neurons[t].params.shape.embed_dim != dim) {
+            fail(item, "to", fmt::format("the targets have different embed_dim ({} has {}, {} has {})", net_.names[st.targets.front()], dim,
+                net_.names[t], net_.neurons[t].params.shape.embed_dim));
+        }
+    }
+    if (tensor.kind == StimulusTensor::Kind::random && given_name.empty()) {
+        // Its draws are keyed by its name; a default name would follow its position.
+        fail(item, "", "a random stimulus needs a 'name': its random stream is keyed by it");
+    }
+    if (tensor.kind == StimulusTensor::Kind::fixed) {
+        if (tensor.tensor.cols != dim || tensor.tensor.rows < 1 ||
+            tensor.tensor.data.size() != static_cast<std::size_t>(tensor.tensor.rows) * static_cast<std::size_t>(dim)) {
+            fail(item, "tensor", fmt::format("the tensor has shape [{}, {}]: expected [seq_len, {}] for targets of embed_dim {}", tensor.tensor.rows,
+                tensor.tensor.cols, dim, dim));
+        }
+        tensor.rows = tensor.tensor.rows;
+    }
+    else {
+        if (tensor.rows < 1 || tensor.rows > (1 << 20)) fail(item, "tensor.seq_len", fmt::format("{} is out of range (expected 1 to {})", tensor.rows, 1 << 20));
+        if (!std::isfinite(tensor.value)) fail(item, "tensor", "expected a finite number");
+    }
+    tensor.cols = dim;
+    st.tensor = std::move(tensor);
+    net_.stimuli.push_back(std::move(st));
+    undo.done = true;
+}
+
+void NetworkBuilder::add_stimulus(const std::string& name, std::string_view targets, const Schedule& when, StimulusTensor tensor) {
+    add_stimulus(name, select(targets), when, std::move(tensor));
+}
+
+bool NetworkBuilder::ends() const {
+    return std::none_of(net_.stimuli.begin(), net_.stimuli.end(), [](const Stimulus& s) { return s.every > Time::zero() && s.until == Time::max(); });
+}
+
+Network NetworkBuilder::build() {
+    if (net_.neurons.empty()) fail("network", "neurons", "a network needs at least one neuron");
+    Network out = std::move(net_);
+    net_ = Network();
+    net_.seed = seed_;
+    groups_.clear();
+    populations_.clear();
+    stimulus_names_.clear();
+    connections_ = 0;
+    files_.clear();
+    return out;
+}
+
+} // namespace spikenn
