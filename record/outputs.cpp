@@ -40,46 +40,6 @@ std::string seconds_text(Time t) {
     return frac.empty() ? fmt::format("{}{}", sign, mag / per) : fmt::format("{}{}.{}", sign, mag / per, frac);
 }
 
-void RunCounts::add(EventKind kind, Outcome outcome, EntityId target) {
-    ++events;
-    ++by_kind[static_cast<std::size_t>(kind)];
-    ++by_outcome[static_cast<std::size_t>(outcome)];
-    if (outcome == Outcome::delivered) ++spikes[target];
-    if (outcome == Outcome::dropped) ++drops[target];
-}
-
-void RunCounts::save_state(StateWriter& out) const {
-    out.put(events);
-    out.put(by_kind);
-    out.put(by_outcome);
-    out.put<std::uint64_t>(spikes.size());
-    for (std::size_t i = 0; i < spikes.size(); ++i) {
-        out.put(spikes[i]);
-        out.put(drops[i]);
-    }
-}
-
-void RunCounts::load_state(StateReader& in) {
-    const std::uint64_t at = in.offset();
-    RunCounts c(spikes.size());
-    c.events = in.get<std::uint64_t>();
-    c.by_kind = in.get<decltype(by_kind)>();
-    c.by_outcome = in.get<decltype(by_outcome)>();
-    const std::uint64_t n_at = in.offset();
-    if (in.get<std::uint64_t>() != spikes.size()) throw StateError("the counts are of another number of neurons", n_at);
-    std::uint64_t kinds = 0, outcomes = 0, spiked = 0, dropped = 0;
-    for (auto v: c.by_kind) kinds += v;
-    for (auto v: c.by_outcome) outcomes += v;
-    for (std::size_t i = 0; i < spikes.size(); ++i) {
-        spiked += c.spikes[i] = in.get<std::uint64_t>();
-        dropped += c.drops[i] = in.get<std::uint64_t>();
-    }
-    if (kinds != c.events || outcomes != c.events || spiked != c.by_outcome[static_cast<std::size_t>(Outcome::delivered)] ||
-        dropped != c.by_outcome[static_cast<std::size_t>(Outcome::dropped)]) {
-        throw StateError("the counts of events by kind, outcome and neuron do not add up", at);
-    }
-    *this = std::move(c);
-}
 
 void OutputFiles::save_state(StateWriter& out) {
     auto length = [](std::ofstream& f) -> std::uint64_t {
@@ -100,11 +60,20 @@ void OutputFiles::save_state(StateWriter& out) {
     }
 }
 
-OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* resume): dir_(dir), sc_(sc) {
-    record_potential_.assign(sc.network.size(), 0);
-    for (EntityId id: sc.record.potentials) record_potential_[id] = 1;
-    if (!resume) return;
-    Resume& rs = resume_.emplace(Resume{0, 0, 0});
+OutputFiles::OutputFiles(const fs::path& dir, const Network& net, OutputSettings settings): dir_(dir), net_(net), settings_(std::move(settings)) {
+    record_potential_.assign(net.size(), 0);
+    for (EntityId id: settings_.record.potentials) {
+        SPIKENN_CHECK(id < net.size(), "a recorded potential of a neuron that does not exist");
+        record_potential_[id] = 1;
+    }
+}
+
+void OutputFiles::load_state(StateReader& in, std::uint32_t) {
+    StateReader* resume = &in;
+    // Read into a staged state: commit_state() takes it once the whole checkpoint is checked.
+    loaded_.reset();
+    Resume rs{0, 0, 0};
+    std::vector<OutputEntry> outputs_;
     rs.spikes = resume->get<std::uint64_t>();
     rs.potentials = resume->get<std::uint64_t>();
     const std::uint64_t outputs_at = resume->offset();
@@ -112,7 +81,7 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
     // finish() reads each output's values from outputs.bin by these shapes, and writes their
     // names into a header: the shapes must hold exactly outputs.bin's length at the
     // checkpoint, and the names be the ones on_event() gives.
-    std::unordered_set<std::string_view> neurons(sc.network.names.begin(), sc.network.names.end());
+    std::unordered_set<std::string_view> neurons(net_.names.begin(), net_.names.end());
     std::uint64_t values = 0;
     for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
         OutputEntry o;
@@ -164,8 +133,16 @@ OutputFiles::OutputFiles(const fs::path& dir, const Scenario& sc, StateReader* r
         }
     };
     check("spikes.csv", rs.spikes, true);
-    check("potentials.csv", rs.potentials, !sc.record.potentials.empty());
-    check("outputs.bin", rs.outputs, sc.record.outputs);
+    check("potentials.csv", rs.potentials, !settings_.record.potentials.empty());
+    check("outputs.bin", rs.outputs, settings_.record.outputs);
+    loaded_.emplace(Loaded{rs, std::move(outputs_)});
+}
+
+void OutputFiles::commit_state() {
+    SPIKENN_CHECK(loaded_.has_value(), "OutputFiles::commit_state without a loaded state");
+    resume_ = loaded_->resume;
+    outputs_ = std::move(loaded_->outputs);
+    loaded_.reset();
 }
 
 std::string OutputFiles::output_name(std::size_t k) {
@@ -199,8 +176,8 @@ void OutputFiles::start() {
             if (!f) throw IoError(fmt::format("{}: cannot be opened for writing: {}", p.string(), std::strerror(errno)));
         };
         reopen(spikes_, "spikes.csv", resume_->spikes, true);
-        reopen(potentials_, "potentials.csv", resume_->potentials, !sc_.record.potentials.empty());
-        reopen(output_data_, "outputs.bin", resume_->outputs, sc_.record.outputs);
+        reopen(potentials_, "potentials.csv", resume_->potentials, !settings_.record.potentials.empty());
+        reopen(output_data_, "outputs.bin", resume_->outputs, settings_.record.outputs);
         for (const char* name: result_file_names()) fs::remove(dir_ / name, ec);
         return;
     }
@@ -212,25 +189,23 @@ void OutputFiles::start() {
     fs::remove(partial("outputs.bin"), ec);
     // The log file is appended to as the run goes (so that a crash leaves it); an earlier
     // run's log and its rotated files go first, so that two runs leave the same log.
-    if (sc_.log.file) {
-        for (const fs::path& f: log_file_names(dir_, sc_)) fs::remove(f, ec);
-    }
+    for (const fs::path& f: settings_.stale) fs::remove(f, ec);
     open_or_fail(spikes_, partial("spikes.csv"));
-    spikes_ << "time_ticks,time_s,neuron_id,neuron" << (sc_.record.outputs ? ",output" : "") << "\n";
-    if (!sc_.record.potentials.empty()) {
+    spikes_ << "time_ticks,time_s,neuron_id,neuron" << (settings_.record.outputs ? ",output" : "") << "\n";
+    if (!settings_.record.potentials.empty()) {
         open_or_fail(potentials_, partial("potentials.csv"));
         potentials_ << "event,time_ticks,time_s,neuron_id,neuron,kind,outcome,potential\n";
     }
-    if (sc_.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
+    if (settings_.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
 }
 
-std::vector<fs::path> log_file_names(const fs::path& dir, const Scenario& sc) {
+std::vector<fs::path> log_file_names(const fs::path& dir, const std::optional<std::string>& file, std::uint32_t keep) {
     std::vector<fs::path> names;
-    if (!sc.log.file) return names;
-    const fs::path log = dir / *sc.log.file;
+    if (!file) return names;
+    const fs::path log = dir / *file;
     names.push_back(log);
     // spdlog's rotating sink names the older files stem.N.ext.
-    for (std::uint32_t k = 1; k <= sc.log.keep + 1; ++k) {
+    for (std::uint32_t k = 1; k <= keep + 1; ++k) {
         names.push_back(log.parent_path() / fmt::format("{}.{}{}", log.stem().string(), k, log.extension().string()));
     }
     return names;
@@ -238,12 +213,14 @@ std::vector<fs::path> log_file_names(const fs::path& dir, const Scenario& sc) {
 
 OutputFiles::~OutputFiles() = default;
 
-void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
+void OutputFiles::record(const RecordedEvent& e) {
+    const EventRecord& r = e.event;
+    const Simulator& sim = e.sim;
     const EventKey& k = r.event.key;
-    const std::string& name = sc_.network.names[k.target];
+    const std::string& name = net_.names[k.target];
     if (r.result.outcome == Outcome::delivered) {
         spikes_ << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name;
-        if (sc_.record.outputs && r.result.produced != no_payload) {
+        if (settings_.record.outputs && r.result.produced != no_payload) {
             const Tensor& t = sim.payloads().get(r.result.produced);
             const std::string key = output_name(outputs_.size());
             spikes_ << ',' << key;
@@ -258,11 +235,11 @@ void OutputFiles::on_event(const EventRecord& r, const Simulator& sim) {
     }
 }
 
-std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& c, StopReason stop, std::uint64_t fingerprint) {
-    const Network& net = sc.network;
+std::string OutputFiles::summary_json(const Network& net, const std::string& scenario_name, const Simulator& sim, const RunCounts& c,
+    StopReason stop, std::uint64_t fingerprint) {
     std::string j = "{\n";
-    j += fmt::format("  \"scenario\": {},\n", json_string(sc.path.filename().string()));
-    j += fmt::format("  \"seed\": {},\n", sc.seed);
+    j += fmt::format("  \"scenario\": {},\n", json_string(scenario_name));
+    j += fmt::format("  \"seed\": {},\n", net.seed);
     j += fmt::format("  \"neurons\": {},\n", net.size());
     j += fmt::format("  \"end_time_ticks\": {},\n", sim.now().ticks());
     j += fmt::format("  \"end_time_s\": {},\n", seconds_text(sim.now()));
@@ -294,7 +271,7 @@ std::string OutputFiles::summary_json(const Scenario& sc, const Simulator& sim, 
     return j;
 }
 
-void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint) {
+void OutputFiles::finish(const RunEnd& end) {
     auto close_and_check = [&](std::ofstream& f, const std::string& name) {
         f.close();
         if (f.fail()) throw IoError(fmt::format("{}: write failed: {}", partial(name).string(), std::strerror(errno)));
@@ -305,7 +282,7 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
         close_and_check(potentials_, "potentials.csv");
         written_.push_back("potentials.csv");
     }
-    if (sc_.record.outputs) {
+    if (settings_.record.outputs) {
         close_and_check(output_data_, "outputs.bin");
         // The header needs every shape; the data was streamed to disk as the run went.
         std::error_code ec;
@@ -330,10 +307,10 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
         fs::remove(partial("outputs.bin"), ec);
         written_.push_back("outputs.safetensors");
     }
-    if (sc_.record.weights) {
+    if (settings_.record.weights) {
         std::vector<NamedTensor> tensors;
-        for (std::size_t i = 0; i < sc_.network.size(); ++i) {
-            const BlockWeights& w = *sc_.network.neurons[i].weights;
+        for (std::size_t i = 0; i < net_.size(); ++i) {
+            const BlockWeights& w = *net_.neurons[i].weights;
             for (int p = 0; p < param_count; ++p) {
                 tensors.push_back({fmt::format("neurons.{}.{}", i, param_name(static_cast<Param>(p))), param_shape(static_cast<Param>(p), w.shape),
                     w.params[static_cast<std::size_t>(p)].data()});
@@ -345,7 +322,7 @@ void OutputFiles::finish(const Simulator& sim, const RunCounts& counts, StopReas
     {
         std::ofstream s;
         open_or_fail(s, partial("summary.json"));
-        s << summary_json(sc_, sim, counts, stop, fingerprint);
+        s << summary_json(net_, settings_.scenario_name, end.sim, end.counts, end.stop, end.fingerprint);
         close_and_check(s, "summary.json");
         written_.push_back("summary.json");
     }

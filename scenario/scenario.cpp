@@ -20,6 +20,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <spikenn/error.hpp>
+#include <spikenn/eventlog.hpp>
 #include <spikenn/rng.hpp>
 #include <spikenn/input_file.hpp>
 #include <spikenn/network_builder.hpp>
@@ -909,6 +910,25 @@ Scenario load_scenario_text(const fs::path& path, std::string text, const Scenar
         // them, so that a lookup one of them missed is still the user's error, not ours.
         throw InputError(fmt::format("{}: the scenario cannot be read: {}", path.string(), e.what()));
     }
+}
+
+std::uint64_t Scenario::text_hash() const { return hash_bytes(text.data(), text.size()); }
+
+SimulationOptions Scenario::simulation_options(unsigned threads) const {
+    SimulationOptions o;
+    o.until = end;
+    o.max_events = max_events;
+    o.threads = threads;
+    o.source_hash = text_hash();
+    return o;
+}
+
+OutputSettings Scenario::output_settings(const fs::path& out_dir) const {
+    OutputSettings o;
+    o.record = record;
+    o.scenario_name = path.filename().string();
+    o.stale = log_file_names(out_dir, log.file, log.keep);
+    return o;
 }
 
 } // namespace spikenn

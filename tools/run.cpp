@@ -28,9 +28,10 @@ extern "C" {
 const spikenn::Event* spikenn_break_event = nullptr;
 }
 
-extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next) {
+extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next, const spikenn::Simulator* engine,
+    const spikenn::Network* net) {
     // Nothing to do: this is where gdb stops. The asm keeps the call from being optimised away.
-    asm volatile("" : : "r"(next) : "memory");
+    asm volatile("" : : "r"(next), "r"(engine), "r"(net) : "memory");
 }
 
 namespace spikenn {
@@ -90,7 +91,7 @@ void check_paths(const Scenario& sc, const RunSettings& rs) {
     outputs.push_back(rs.out_dir / "outputs.bin.partial");
     outputs.push_back(rs.out_dir / run_lock_name);
     if (rs.plot) outputs.push_back(rs.out_dir / "plot.svg");
-    for (const auto& f: log_file_names(rs.out_dir, sc)) outputs.push_back(f);
+    for (const auto& f: log_file_names(rs.out_dir, sc.log.file, sc.log.keep)) outputs.push_back(f);
     for (const auto& out: outputs) {
         for (const auto& in: inputs) {
             if (same_file(out, in)) throw InputError(fmt::format("{}: the run would overwrite {}, which it reads; choose another --out", out.string(), in.string()));
@@ -148,6 +149,22 @@ private:
     int fd_ = -1;
 };
 
+// Each event as a debug line of the run's log (log.level: debug).
+class DebugLogRecorder final: public Recorder {
+public:
+    DebugLogRecorder(spdlog::logger& log, const Network& net): log_(log), net_(net) {}
+    void record(const RecordedEvent& e) override {
+        const EventRecord& r = e.event;
+        const auto& k = r.event.key;
+        log_.debug("t={} #{} {} {} -> {} (potential {:.9g})", k.time, r.number, to_string(k.kind), net_.names[k.target], to_string(r.result.outcome),
+            r.result.potential);
+    }
+
+private:
+    spdlog::logger& log_;
+    const Network& net_;
+};
+
 } // namespace
 
 ScenarioOverrides recorded_overrides(const LogHeader& h) {
@@ -159,7 +176,7 @@ ScenarioOverrides recorded_overrides(const LogHeader& h) {
 }
 
 CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim) {
-    return {hash_bytes(sc.text.data(), sc.text.size()), sc.seed, sc.end.ticks(), sc.max_events, sim.now().ticks(), sim.events_processed()};
+    return {sc.text_hash(), sc.seed, sc.end.ticks(), sc.max_events, sim.now().ticks(), sim.events_processed()};
 }
 
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
@@ -178,16 +195,17 @@ LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
 }
 
 RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
+    // A checkpoint to resume from is read and matched against the command first, so that
+    // its errors name the options; the Simulation checks the rest.
     std::optional<Checkpoint> resume;
-    CheckpointBody sections;
     if (rs.resume) {
         resume = read_checkpoint(*rs.resume);
-        const std::uint64_t hash = hash_bytes(sc.text.data(), sc.text.size());
+        const std::uint64_t hash = sc.text_hash();
         if (resume->info.scenario_hash != hash) {
             throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of {} ({})", rs.resume->string(),
                 hex64(resume->info.scenario_hash), sc.path.string(), hex64(hash)));
         }
-        sections = CheckpointBody::decode(*resume, *rs.resume);
+        const CheckpointBody sections = CheckpointBody::decode(*resume, *rs.resume);
         if (sections.log.empty() == rs.record.has_value()) {
             throw InputError(fmt::format("{}: {}", rs.resume->string(),
                 rs.record ? "the interrupted run recorded no event log; resume without --record"
@@ -199,75 +217,28 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     }
     check_paths(sc, rs);
     const RunLock lock(rs.out_dir);
-    std::optional<OutputFiles> files;
-    std::optional<EventLogWriter> log_writer;
-    try {
-        if (rs.write_files) {
-            if (resume) {
-                StateReader r(sections.files, sections.files_at);
-                files.emplace(rs.out_dir, sc, &r);
-            }
-            else {
-                files.emplace(rs.out_dir, sc);
-            }
-        }
-        if (rs.record) {
-            if (resume) {
-                StateReader r(sections.log, sections.log_at);
-                log_writer.emplace(*rs.record, r, resume->version);
-            }
-            else {
-                log_writer.emplace(*rs.record, make_log_header(sc, rs.scenario_arg));
-            }
-        }
-    }
-    catch (const StateError& e) {
-        throw checkpoint_error(*rs.resume, e);
-    }
-    catch (const IoError& e) {
-        throw IoError(e.what(), true); // the log's header could not be written
-    }
-    RunReport rep;
-    rep.counts = RunCounts(sc.network.size());
-    // The workers stop when the run ends, whichever way it ends.
-    sc.network.set_threads(rs.threads);
-    struct StopWorkers {
-        Network& n;
-        ~StopWorkers() { n.set_threads(1); }
-    } stop_workers{sc.network};
-    Fingerprint fingerprint;
-    TensorHashCache hashes;
-    Simulator sim(sc.network);
-    sim.set_limits({sc.end, sc.max_events});
-    if (resume) {
-        try {
-            StateReader r(sections.sim, sections.sim_at);
-            sim.load_state(r);
-            StateReader c(sections.counts, sections.counts_at);
-            rep.counts.load_state(c);
-            StateReader f(sections.fingerprint, sections.fingerprint_at);
-            fingerprint.load_state(f);
-            // Every count of events must be the simulator's.
-            const std::uint64_t n = sim.events_processed();
-            const std::uint64_t logged = log_writer ? log_writer->fingerprint().events() : fingerprint.events();
-            if (resume->info.events != n) throw StateError(fmt::format("the header says {} events, the state {}", resume->info.events, n), 52);
-            if (resume->info.time_ticks < sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
-            if (rep.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", rep.counts.events, n), sections.counts_at);
-            if (logged != n) throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n), log_writer ? sections.log_at : sections.fingerprint_at);
-            for (const StateReader* part: {&r, &c, &f}) {
-                if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());
-            }
-        }
-        catch (const StateError& e) {
-            throw checkpoint_error(*rs.resume, e);
-        }
-    }
+    std::optional<LogHeader> header;
+    if (rs.record) header = make_log_header(sc, rs.scenario_arg);
+    // The network goes into the simulation for the run and comes back with its final state.
+    Simulation sim(std::move(sc.network), sc.simulation_options(rs.threads));
+    struct GiveBack {
+        Scenario& sc;
+        Simulation& sim;
+        ~GiveBack() { sc.network = sim.release_network(); }
+    } give_back{sc, sim};
+    // The log first: when its header cannot be written, nothing else has been touched.
+    if (rs.record) sim.add_recorder(std::make_unique<EventLogRecorder>(*rs.record, std::move(*header)));
+    OutputFiles* files = nullptr;
+    if (rs.write_files) files = &sim.add_recorder(std::make_unique<OutputFiles>(rs.out_dir, sim.network(), sc.output_settings(rs.out_dir)));
+    if (resume) sim.load_checkpoint(*resume, rs.resume->string());
     // Everything has been checked: only now is anything an earlier run left removed, or
     // the interrupted run's files cut back to the checkpoint.
-    if (files) files->start();
-    if (log_writer && resume) log_writer->resume();
+    sim.start();
+
+    RunReport rep;
+    const Network& net = sim.network();
     auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
-    log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), sc.network.size(), sc.network.stimuli.size(), sc.seed,
+    log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), net.size(), net.stimuli.size(), sc.seed,
         sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
     if (resume) log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
     Time next_checkpoint = Time::max();
@@ -278,28 +249,8 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     std::deque<fs::path> kept; // this run's checkpoints, oldest first, for --checkpoint-keep
     // A checkpoint at time T is taken before the first event at or after T.
     auto take_checkpoint = [&](Time t) {
-        CheckpointBody body;
-        StateWriter w, c, f;
-        sim.save_state(w);
-        rep.counts.save_state(c);
-        fingerprint.save_state(f);
-        body.sim = w.str();
-        body.counts = c.str();
-        body.fingerprint = f.str();
-        if (log_writer) {
-            StateWriter l;
-            log_writer->save_state(l);
-            body.log = l.str();
-        }
-        if (files) {
-            StateWriter o;
-            files->save_state(o);
-            body.files = o.str();
-        }
-        CheckpointInfo info = checkpoint_info(sc, sim);
-        info.time_ticks = t.ticks(); // taken before the first event at or after t
         const fs::path path = rs.checkpoint_dir / fmt::format("checkpoint-{:019}.ckpt", t.ticks());
-        write_checkpoint(path, info, body.encode());
+        sim.save_checkpoint(path, t);
         log->info("checkpoint at {} after {} events: {}", t, sim.events_processed(), path.string());
         kept.push_back(path);
         while (rs.checkpoint_keep && kept.size() > rs.checkpoint_keep) {
@@ -311,8 +262,9 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     // Between two events the state does not change: a gap that spans several multiples of
     // the period gets one checkpoint, at the last of them before the next event.
     auto checkpoint_if_due = [&] {
-        if (next_checkpoint > sc.end || sim.queue().empty() || sim.events_processed() >= sc.max_events) return;
-        const Time next_event = sim.queue().top().key.time;
+        const auto next = sim.next_event_time();
+        if (next_checkpoint > sc.end || !next || sim.events_processed() >= sc.max_events) return;
+        const Time next_event = *next;
         if (next_event < next_checkpoint) return;
         const Time last = std::min(next_event, sc.end);
         const std::int64_t period = rs.checkpoint_every.ticks();
@@ -320,19 +272,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         take_checkpoint(t);
         next_checkpoint = t.ticks() > Time::max().ticks() - period ? Time::max() : t + rs.checkpoint_every;
     };
-    const bool log_events = log->should_log(spdlog::level::debug);
-    sim.add_observer([&](const EventRecord& r, const Simulator& s) {
-        rep.counts.add(r);
-        if (files) files->on_event(r, s);
-        const LogRecord lr = to_log_record(r, s, hashes);
-        if (log_writer) log_writer->add(lr);
-        else fingerprint.add(lr);
-        if (log_events) {
-            const auto& k = r.event.key;
-            log->debug("t={} #{} {} {} -> {} (potential {:.9g})", k.time, r.number, to_string(k.kind), sc.network.names[k.target],
-                to_string(r.result.outcome), r.result.potential);
-        }
-    });
+    if (log->should_log(spdlog::level::debug)) sim.add_recorder(std::make_unique<DebugLogRecorder>(*log, net));
 
     // Wall-clock figures are for the terminal only; no file records them.
     const auto wall_start = std::chrono::steady_clock::now();
@@ -342,12 +282,13 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
         for (;;) {
             checkpoint_if_due();
             if (rs.break_at_event || rs.break_on_spike) {
-                if (!sim.queue().empty()) {
-                    const Event& next = sim.queue().top();
+                const auto& queue = sim.simulator().queue();
+                if (!queue.empty()) {
+                    const Event& next = queue.top();
                     if (sim.events_processed() + 1 == rs.break_at_event ||
                         (rs.break_on_spike && next.key.kind == EventKind::spike && next.key.target == *rs.break_on_spike)) {
                         spikenn_break_event = &next;
-                        spikenn_break_here(&next);
+                        spikenn_break_here(&next, &sim.simulator(), &net);
                     }
                 }
             }
@@ -364,25 +305,22 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
                 }
             }
         }
-        rep.stop = *sim.stop_reason();
-        // The simulated interval ends at the end time even when the last event came earlier.
-        if (rep.stop != StopReason::max_events && sc.end != Time::max()) sim.run_until(sc.end);
+        // The simulated interval ends at the end time even when the last event came earlier;
+        // run() does that, and finishes the recorders (the log's footer, the files' renames).
+        rep.stop = sim.run();
     }
     catch (const SimulationError& e) {
         if (progress_shown) std::fprintf(stderr, "\n");
         log->error("{}: the run stopped at event {}: {}", sc.path.string(), e.event_number, e.what());
         log->flush();
-        throw; // the log writer's destructor writes the records so far as a last block
+        throw; // the recorders have kept what they recorded
     }
     if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
     rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    rep.fingerprint = log_writer ? log_writer->fingerprint().value() : fingerprint.value();
+    rep.fingerprint = sim.fingerprint();
     rep.end = sim.now();
-    if (log_writer) log_writer->finish();
-    if (files) {
-        files->finish(sim, rep.counts, rep.stop, rep.fingerprint);
-        rep.files = files->file_names();
-    }
+    rep.counts = sim.counts();
+    if (files) rep.files = files->file_names();
     log->info("finished at {} after {} events ({}), fingerprint {}", sim.now(), sim.events_processed(), to_string(rep.stop), hex64(rep.fingerprint));
     log->flush();
     return rep;

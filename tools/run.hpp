@@ -8,9 +8,11 @@
 #include <vector>
 
 #include <spikenn/checkpoint.hpp>
+#include <spikenn/event_log_recorder.hpp>
 #include <spikenn/eventlog.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
 
 namespace spikenn {
 
@@ -63,8 +65,9 @@ std::string hex64(std::uint64_t v);
 } // namespace spikenn
 
 // Called before an event when --break-at-event or --break-on-spike asks for it, so that
-// `break spikenn_break_here` in gdb stops exactly there; `next` and the global
-// spikenn_break_event (readable in any build, `print *spikenn_break_event`) point at the
+// `break spikenn_break_here` in gdb stops exactly there, with the simulator and the network
+// as arguments (`print net->neurons[0].state`); `next` and the global spikenn_break_event
+// (readable in any build, `print *spikenn_break_event`) point at the
 // event about to run.
-extern "C" void spikenn_break_here(const spikenn::Event* next);
+extern "C" void spikenn_break_here(const spikenn::Event* next, const spikenn::Simulator* engine, const spikenn::Network* net);
 extern "C" const spikenn::Event* spikenn_break_event;

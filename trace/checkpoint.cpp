@@ -19,7 +19,7 @@ constexpr char magic[8] = {'S', 'N', 'N', 'C', 'H', 'K', 'P', 'T'};
 
 } // namespace
 
-void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body) {
+std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body) {
     StateWriter w;
     w.put_bytes(magic, 8);
     w.put(checkpoint_version);
@@ -32,7 +32,11 @@ void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const st
     w.put<std::uint64_t>(body.size());
     w.put_bytes(body.data(), body.size());
     w.put(hash_bytes(w.bytes().data(), w.bytes().size()));
-    const auto& bytes = w.bytes();
+    return w.bytes();
+}
+
+void write_checkpoint(const fs::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body) {
+    const auto bytes = encode_checkpoint(info, body);
     write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 

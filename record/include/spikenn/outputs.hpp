@@ -19,58 +19,66 @@
 #include <spikenn/atomic_file.hpp>
 #include <spikenn/json.hpp>
 #include <spikenn/simulator.hpp>
-#include <spikenn/scenario.hpp>
+#include <spikenn/network.hpp>
+#include <spikenn/recorder.hpp>
 
 namespace spikenn {
 
 // Every file a run may leave in its output directory (besides the scenario's log file).
 std::span<const char* const> result_file_names();
 
-// Counts by kind, outcome and neuron, for the summary.
-struct RunCounts {
-    std::uint64_t events = 0;
-    std::array<std::uint64_t, event_kind_count> by_kind{};
-    std::array<std::uint64_t, outcome_count> by_outcome{};
-    std::vector<std::uint64_t> spikes; // per neuron
-    std::vector<std::uint64_t> drops;  // per neuron
-
-    explicit RunCounts(std::size_t neurons): spikes(neurons), drops(neurons) {}
-    void add(const EventRecord& r) { add(r.event.key.kind, r.result.outcome, r.event.key.target); }
-    void add(EventKind kind, Outcome outcome, EntityId target);
-    void save_state(StateWriter& out) const;
-    void load_state(StateReader& in);
+// What a run records besides spikes (a scenario's `record:` section).
+struct RecordSettings {
+    std::vector<EntityId> potentials; // neurons whose potential is written after each event
+    bool outputs = true;              // every spike's output tensor
+    bool weights = false;             // the weights the run used
 };
 
-class OutputFiles {
+struct OutputSettings {
+    RecordSettings record;
+    std::string scenario_name; // for the summary: the scenario file's name
+    // Files of an earlier run that start() removes besides the results (the scenario's log
+    // file and its rotated files), so that two runs leave the same directory.
+    std::vector<std::filesystem::path> stale;
+};
+
+// The output directory's files, as a recorder (checkpoint section "files"): spikes.csv,
+// potentials.csv, outputs.safetensors, weights.safetensors and summary.json.
+class OutputFiles final: public Recorder {
 public:
-    // Changes nothing yet. With `resume` (what save_state() wrote at a checkpoint), reads
-    // and checks it, and checks that the interrupted run's files are there and long
-    // enough (StateError, InputError).
-    OutputFiles(const std::filesystem::path& dir, const Scenario& sc, StateReader* resume = nullptr);
-    // Removes any earlier results from the directory and opens the .partial files; with a
-    // resume, continues the interrupted run's files instead, cut back to where the
-    // checkpoint was taken. Called once everything else about the run has been checked.
-    void start();
-    // Flushes the files and saves how far they are, for a checkpoint.
-    void save_state(StateWriter& out);
-    ~OutputFiles();
+    // Changes nothing yet. `net` must outlive the recorder.
+    OutputFiles(const std::filesystem::path& dir, const Network& net, OutputSettings settings);
+    // Removes any earlier results from the directory and opens the .partial files; after
+    // load_state(), continues the interrupted run's files instead, cut back to where the
+    // checkpoint was taken.
+    void start() override;
+    void record(const RecordedEvent& e) override;
+    // Writes the summary and renames every file to its final name.
+    void finish(const RunEnd& end) override;
+
+    CheckpointSection section() const override { return CheckpointSection::files; }
+    // Flushes the files and saves how far they are.
+    void save_state(StateWriter& out) override;
+    // Reads and checks a checkpoint's part, and checks that the interrupted run's files are
+    // there and long enough (StateError, InputError); changes no file.
+    void load_state(StateReader& in, std::uint32_t checkpoint_version) override;
+    void commit_state() override;
+    ~OutputFiles() override;
     OutputFiles(const OutputFiles&) = delete;
     OutputFiles& operator=(const OutputFiles&) = delete;
 
-    void on_event(const EventRecord& r, const Simulator& sim);
-    // Writes the summary and renames every file to its final name.
-    void finish(const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint);
-
-    // The final names of the files a run writes, for the user.
+    // The final names of the files the run wrote, for the user.
     std::vector<std::string> file_names() const;
-    static std::string summary_json(const Scenario& sc, const Simulator& sim, const RunCounts& counts, StopReason stop, std::uint64_t fingerprint);
+    static std::string summary_json(const Network& net, const std::string& scenario_name, const Simulator& sim, const RunCounts& counts,
+        StopReason stop, std::uint64_t fingerprint);
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
     static std::string output_name(std::size_t k);
 
     std::filesystem::path dir_;
-    const Scenario& sc_;
+    const Network& net_;
+    OutputSettings settings_;
     std::vector<char> record_potential_; // per neuron
     std::ofstream spikes_;
     std::ofstream potentials_;
@@ -87,10 +95,15 @@ private:
         std::uint64_t spikes, potentials, outputs; // the files' lengths at the checkpoint
     };
     std::optional<Resume> resume_;
+    struct Loaded {
+        Resume resume;
+        std::vector<OutputEntry> outputs;
+    };
+    std::optional<Loaded> loaded_; // by load_state(), until commit_state()
 };
 
-// The scenario's log file (log.file) in dir and the older files its rotation keeps.
-std::vector<std::filesystem::path> log_file_names(const std::filesystem::path& dir, const Scenario& sc);
+// A log file in dir and the older files its rotation keeps (`keep` of them).
+std::vector<std::filesystem::path> log_file_names(const std::filesystem::path& dir, const std::optional<std::string>& file, std::uint32_t keep);
 
 // Exact decimal seconds of a tick count ("1.5", "0.000000001").
 std::string seconds_text(Time t);

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include <spikenn/network.hpp>
+#include <spikenn/outputs.hpp>
+#include <spikenn/simulation.hpp>
 
 namespace spikenn {
 
@@ -22,11 +24,6 @@ struct LogSettings {
     std::uint32_t keep = 3;                 // rotated files kept
 };
 
-struct RecordSettings {
-    std::vector<EntityId> potentials; // neurons whose potential is written after each event
-    bool outputs = true;              // every spike's output tensor
-    bool weights = false;             // the weights the run used
-};
 
 struct Scenario {
     std::filesystem::path path;
@@ -42,6 +39,14 @@ struct Scenario {
     // Every file the scenario read (weights, .npy), as resolved, in the order read.
     std::vector<std::string> files;
     Network network;
+
+    // The hash of `text`: what its event logs and checkpoints say they are of.
+    std::uint64_t text_hash() const;
+    // The options of a run of it (limits, and what its checkpoints are of); threads are the
+    // caller's to choose.
+    SimulationOptions simulation_options(unsigned threads = 1) const;
+    // The settings of its output files, for OutputFiles in `out_dir`.
+    OutputSettings output_settings(const std::filesystem::path& out_dir) const;
 };
 
 struct ScenarioOverrides {

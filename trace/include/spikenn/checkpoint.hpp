@@ -55,6 +55,8 @@ struct CheckpointBody {
     static CheckpointBody decode(const Checkpoint& c, const std::filesystem::path& path);
 };
 
+// The file's bytes: header, body and checksum.
+std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body);
 // Writes to a temporary name in the same folder and renames it: a crash never leaves a
 // half-written checkpoint under the final name.
 void write_checkpoint(const std::filesystem::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body);

@@ -1,0 +1,288 @@
+#include <spikenn/simulation.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include <spikenn/atomic_file.hpp>
+#include <spikenn/event_log_recorder.hpp>
+#include <spikenn/eventlog.hpp>
+
+namespace spikenn {
+
+namespace {
+
+std::string hex(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
+
+} // namespace
+
+struct Simulation::Impl {
+    Network net;
+    SimulationOptions options;
+    Simulator sim;
+    RunCounts counts;
+    // The fingerprint when no event log is recorded; with one, the log's writer keeps it
+    // (and this one stays empty, as checkpoints have always held it).
+    Fingerprint fingerprint;
+    TensorHashCache hashes;
+    std::vector<std::unique_ptr<Recorder>> recorders;
+    EventLogRecorder* log = nullptr;
+    bool started = false;
+    bool finished = false;
+    std::optional<CheckpointInfo> loaded;
+
+    Impl(Network n, const SimulationOptions& o): net(std::move(n)), options(o), sim(net), counts(net.size()) {
+        sim.set_limits({options.until, options.max_events});
+        net.set_threads(options.threads);
+        sim.add_observer([this](const EventRecord& r, const Simulator& s) { observe(r, s); });
+    }
+    ~Impl() { net.set_threads(1); } // the workers stop before the network they read goes
+
+    void observe(const EventRecord& r, const Simulator& s) {
+        counts.add(r);
+        const LogRecord lr = to_log_record(r, s, hashes);
+        if (!log) fingerprint.add(lr);
+        const RecordedEvent e{r, lr, s};
+        for (auto& rec: recorders) rec->record(e);
+    }
+
+    Recorder* in_section(CheckpointSection s) const {
+        for (const auto& r: recorders) {
+            if (r->section() == s) return r.get();
+        }
+        return nullptr;
+    }
+
+    std::uint64_t fingerprint_value() const { return log ? log->fingerprint().value() : fingerprint.value(); }
+
+    void start() {
+        if (started) return;
+        for (auto& r: recorders) r->start();
+        started = true;
+    }
+
+    // A failed event: every recorder keeps what it has, then the error goes on.
+    template <typename F>
+    auto guarded(F&& f) {
+        try {
+            return f();
+        }
+        catch (const SimulationError&) {
+            for (auto& r: recorders) r->abandon();
+            throw;
+        }
+    }
+};
+
+Simulation::Simulation(Network network, SimulationOptions options) {
+    if (options.until == Time::max()) {
+        for (const Stimulus& s: network.stimuli) {
+            if (s.every > Time::zero() && s.until == Time::max()) {
+                throw InputError(fmt::format("stimulus '{}': this schedule never ends: give it an end or the simulation an 'until'", s.name));
+            }
+        }
+    }
+    if (network.neurons.empty()) throw InputError("a network needs at least one neuron");
+    for (const auto& n: network.neurons) {
+        if (!n.weights) throw InputError("the network was built without weights (parameters only) and cannot run");
+    }
+    impl_ = std::make_unique<Impl>(std::move(network), options);
+}
+
+Simulation::~Simulation() = default;
+Simulation::Simulation(Simulation&&) noexcept = default;
+Simulation& Simulation::operator=(Simulation&&) noexcept = default;
+
+void Simulation::add(std::unique_ptr<Recorder> r) {
+    SPIKENN_CHECK(r != nullptr, "add_recorder(nullptr)");
+    const CheckpointSection s = r->section();
+    if (s != CheckpointSection::none && impl_->in_section(s)) throw InputError("a simulation has one recorder of each checkpoint section");
+    if (impl_->started && s != CheckpointSection::none && s != CheckpointSection::history) {
+        throw InputError("a recorder that writes files is added before the simulation starts");
+    }
+    if (s == CheckpointSection::log) impl_->log = static_cast<EventLogRecorder*>(r.get());
+    impl_->recorders.push_back(std::move(r));
+}
+
+void Simulation::start() { impl_->start(); }
+
+Network Simulation::release_network() {
+    impl_->recorders.clear();
+    impl_->log = nullptr;
+    impl_->net.set_threads(1);
+    Network out = std::move(impl_->net);
+    impl_.reset(); // the simulator refers to the network it was made with
+    return out;
+}
+
+std::optional<EventRecord> Simulation::step() {
+    impl_->start();
+    return impl_->guarded([&] { return impl_->sim.step(); });
+}
+
+StopReason Simulation::run_until(Time t) {
+    impl_->start();
+    return impl_->guarded([&] { return impl_->sim.run_until(t); });
+}
+
+StopReason Simulation::run() {
+    impl_->start();
+    Impl& m = *impl_;
+    const StopReason stop = m.guarded([&] {
+        m.sim.run();
+        const StopReason s = *m.sim.stop_reason();
+        // The simulated interval ends at the end time even when the last event came earlier.
+        if (s != StopReason::max_events && m.options.until != Time::max()) m.sim.run_until(m.options.until);
+        return s;
+    });
+    finish(stop);
+    return stop;
+}
+
+void Simulation::finish(StopReason stop) {
+    Impl& m = *impl_;
+    if (m.finished) return;
+    m.start();
+    m.finished = true;
+    const RunEnd end{m.sim, stop, m.fingerprint_value(), m.counts};
+    for (auto& r: m.recorders) r->finish(end);
+}
+
+bool Simulation::finished() const { return impl_->finished; }
+Time Simulation::now() const { return impl_->sim.now(); }
+std::uint64_t Simulation::events_processed() const { return impl_->sim.events_processed(); }
+std::uint64_t Simulation::fingerprint() const { return impl_->fingerprint_value(); }
+const RunCounts& Simulation::counts() const { return impl_->counts; }
+const Network& Simulation::network() const { return impl_->net; }
+const SimulationOptions& Simulation::options() const { return impl_->options; }
+const Simulator& Simulation::simulator() const { return impl_->sim; }
+std::optional<CheckpointInfo> Simulation::loaded_checkpoint() const { return impl_->loaded; }
+
+std::optional<Time> Simulation::next_event_time() const {
+    const auto& q = impl_->sim.queue();
+    if (q.empty()) return std::nullopt;
+    return q.top().key.time;
+}
+
+std::vector<unsigned char> Simulation::checkpoint(std::optional<Time> taken_at) {
+    Impl& m = *impl_;
+    m.start();
+    CheckpointBody body;
+    StateWriter w, c, f;
+    m.sim.save_state(w);
+    m.counts.save_state(c);
+    m.fingerprint.save_state(f);
+    body.sim = w.str();
+    body.counts = c.str();
+    body.fingerprint = f.str();
+    if (Recorder* r = m.in_section(CheckpointSection::log)) {
+        StateWriter l;
+        r->save_state(l);
+        body.log = l.str();
+    }
+    if (Recorder* r = m.in_section(CheckpointSection::files)) {
+        StateWriter o;
+        r->save_state(o);
+        body.files = o.str();
+    }
+    if (Recorder* r = m.in_section(CheckpointSection::history)) {
+        StateWriter h;
+        r->save_state(h);
+        body.history = h.str();
+    }
+    const Time t = taken_at.value_or(m.sim.now());
+    const CheckpointInfo info{m.options.source_hash, m.net.seed, m.options.until.ticks(), m.options.max_events, t.ticks(), m.sim.events_processed()};
+    return encode_checkpoint(info, body.encode());
+}
+
+void Simulation::save_checkpoint(const std::filesystem::path& path, std::optional<Time> taken_at) {
+    const auto bytes = checkpoint(taken_at);
+    write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+void Simulation::load_checkpoint(const std::filesystem::path& path) {
+    const Checkpoint c = read_checkpoint(path);
+    load_checkpoint(c, path.string());
+}
+
+void Simulation::load_checkpoint(std::span<const unsigned char> bytes, const std::string& name) {
+    load_checkpoint(parse_checkpoint(bytes, name), name);
+}
+
+void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name) {
+    Impl& m = *impl_;
+    if (ck.info.scenario_hash != m.options.source_hash) {
+        throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of this one ({})", name, hex(ck.info.scenario_hash),
+            hex(m.options.source_hash)));
+    }
+    const CheckpointBody sections = CheckpointBody::decode(ck, name);
+    Recorder* log = m.in_section(CheckpointSection::log);
+    Recorder* files = m.in_section(CheckpointSection::files);
+    Recorder* history = m.in_section(CheckpointSection::history);
+    if (sections.log.empty() != (log == nullptr)) {
+        throw InputError(fmt::format("{}: the interrupted run recorded {}an event log, and this simulation records {}", name,
+            sections.log.empty() ? "no " : "", log ? "one" : "none"));
+    }
+    if (sections.files.empty() != (files == nullptr)) {
+        throw InputError(fmt::format("{}: the interrupted run wrote {}output files, and this simulation {}", name, sections.files.empty() ? "no " : "",
+            files ? "writes them" : "does not"));
+    }
+    if (m.started && (log || files)) throw InputError(fmt::format("{}: a checkpoint is loaded before a simulation that writes files starts", name));
+
+    // The state as it is, to go back to when a part of the checkpoint is refused after the
+    // simulator took its own.
+    StateWriter backup;
+    m.sim.save_state(backup);
+    const RunCounts counts_before = m.counts;
+    const Fingerprint fingerprint_before = m.fingerprint;
+    bool sim_loaded = false;
+    try {
+        if (files) {
+            StateReader r(sections.files, sections.files_at);
+            files->load_state(r, ck.version);
+        }
+        if (log) {
+            StateReader r(sections.log, sections.log_at);
+            log->load_state(r, ck.version);
+        }
+        if (history && sections.history) {
+            StateReader r(*sections.history, sections.history_at);
+            history->load_state(r, ck.version);
+        }
+        StateReader r(sections.sim, sections.sim_at);
+        m.sim.load_state(r);
+        sim_loaded = true;
+        StateReader c(sections.counts, sections.counts_at);
+        m.counts.load_state(c);
+        StateReader f(sections.fingerprint, sections.fingerprint_at);
+        m.fingerprint.load_state(f);
+        // Every count of events must be the simulator's.
+        const std::uint64_t n = m.sim.events_processed();
+        const std::uint64_t logged = m.log ? m.log->fingerprint().events() : m.fingerprint.events();
+        if (ck.info.events != n) throw StateError(fmt::format("the header says {} events, the state {}", ck.info.events, n), 52);
+        if (ck.info.time_ticks < m.sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
+        if (m.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", m.counts.events, n), sections.counts_at);
+        if (logged != n) {
+            throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n), m.log ? sections.log_at : sections.fingerprint_at);
+        }
+        for (const StateReader* part: {&r, &c, &f}) {
+            if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());
+        }
+    }
+    catch (const StateError& e) {
+        if (sim_loaded) {
+            StateReader back(backup.bytes());
+            m.sim.load_state(back); // a state this simulation saved a moment ago
+        }
+        m.counts = counts_before;
+        m.fingerprint = fingerprint_before;
+        throw checkpoint_error(name, e);
+    }
+    for (Recorder* r: {files, log}) {
+        if (r) r->commit_state();
+    }
+    if (history && sections.history) history->commit_state();
+    m.loaded = ck.info;
+}
+
+} // namespace spikenn
