@@ -4,6 +4,7 @@
 
 #include "cli_util.hpp"
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 
 using namespace spikenn;
 
@@ -171,4 +172,13 @@ TEST_CASE("two runs give byte-identical logs") {
         CHECK(slurp(a).size() > 1000);
         CHECK(slurp(a) == slurp(b));
     }
+}
+
+// Issue 11, item 2: one way to print a 64-bit number, for every layer that prints one.
+TEST_CASE("hex64 prints 0x and sixteen hex digits") {
+    CHECK(hex64(0) == "0x0000000000000000");
+    CHECK(hex64(0x72b312c6e6264da6) == "0x72b312c6e6264da6");
+    CHECK(hex64(0xab) == "0x00000000000000ab");
+    CHECK(hex64(UINT64_MAX) == "0xffffffffffffffff");
+    CHECK(hex64(0x1234) == fmt::format("{:#018x}", 0x1234)); // what the log reader's messages printed
 }

@@ -10,6 +10,7 @@
 
 #include <spikenn/error.hpp>
 #include <spikenn/checkpoint.hpp>
+#include <spikenn/hex.hpp>
 #include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
 #include <spikenn/outputs.hpp>

@@ -19,6 +19,7 @@
 #include <spikenn/input_file.hpp>
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
 

@@ -11,6 +11,7 @@
 
 #include <spikenn/input_file.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/plot.hpp>
 #include "tools/run.hpp"

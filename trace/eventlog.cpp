@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <spikenn/hex.hpp>
 #include <spikenn/input_file.hpp>
 
 namespace spikenn {
@@ -665,8 +666,8 @@ void EventLogReader::parse_header() {
         }
         const std::uint64_t actual = XXH3_64bits(header_.scenario_text.data(), header_.scenario_text.size());
         if (actual != header_.scenario_hash) {
-            fail(fmt::format("the scenario text (field 3, {} bytes) has hash {:#018x}, the header stores {:#018x}: the text was changed after the run",
-                     header_.scenario_text.size(), actual, header_.scenario_hash),
+            fail(fmt::format("the scenario text (field 3, {} bytes) has hash {}, the header stores {}: the text was changed after the run",
+                     header_.scenario_text.size(), hex64(actual), hex64(header_.scenario_hash)),
                 seen[tag_text]);
         }
     }
@@ -700,7 +701,7 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         // `log diff` and `replay` trust the fingerprint: it must be the records'.
         if (from_start_) {
             if (ft.fingerprint != fingerprint_) {
-                fail(fmt::format("the footer's fingerprint {:#018x} is not that of the records, {:#018x}: the footer was changed", ft.fingerprint, fingerprint_),
+                fail(fmt::format("the footer's fingerprint {} is not that of the records, {}: the footer was changed", hex64(ft.fingerprint), hex64(fingerprint_)),
                     start + 24);
             }
             if (ft.blocks != blocks_read_) fail(fmt::format("the footer counts {} blocks, the log has {}", ft.blocks, blocks_read_), start + 16);
