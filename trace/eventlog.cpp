@@ -230,6 +230,43 @@ LogRecord to_log_record(const EventRecord& r, const Simulator& sim, TensorHashCa
     return l;
 }
 
+void put_record(StateWriter& out, const LogRecord& r) {
+    out.put(r.time);
+    out.put(static_cast<std::uint8_t>(r.kind));
+    out.put(static_cast<std::uint8_t>(r.outcome));
+    out.put(r.target);
+    out.put(r.source);
+    out.put(r.seq);
+    out.put(r.cause);
+    out.put(r.potential);
+    out.put<std::uint8_t>(r.tensor_hash.has_value());
+    out.put(r.tensor_hash.value_or(0));
+}
+
+LogRecord get_record(StateReader& in, std::uint64_t number) {
+    LogRecord r;
+    r.number = number;
+    r.time = in.get<std::int64_t>();
+    const std::uint64_t at = in.offset();
+    const auto kind = in.get<std::uint8_t>();
+    if (kind >= event_kind_count) throw StateError(fmt::format("recorded event {} is of unknown kind {}", number, kind), at);
+    const auto outcome = in.get<std::uint8_t>();
+    if (outcome >= outcome_count) throw StateError(fmt::format("recorded event {} has unknown outcome {}", number, outcome), at + 1);
+    r.kind = static_cast<EventKind>(kind);
+    r.outcome = static_cast<Outcome>(outcome);
+    r.target = in.get<EntityId>();
+    r.source = in.get<EntityId>();
+    r.seq = in.get<std::uint64_t>();
+    r.cause = in.get<std::uint64_t>();
+    r.potential = in.get<double>();
+    const std::uint64_t flag_at = in.offset();
+    const auto has = in.get<std::uint8_t>();
+    if (has > 1) throw StateError(fmt::format("recorded event {} has a tensor-hash flag of {}, not 0 or 1", number, has), flag_at);
+    const auto hash = in.get<std::uint64_t>();
+    if (has) r.tensor_hash = hash;
+    return r;
+}
+
 void Fingerprint::add(const LogRecord& r) {
     unsigned char b[max_record];
     const std::size_t n = encode(r, prev_time_, b);
