@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
         }
     };
     std::size_t svg_bytes = 0;
-    auto plot = [&] { svg_bytes = plot_svg(log, {}).size(); };
+    // As `spikenn plot` does: the neurons' parameters from the log's scenario text, then the page.
+    auto plot = [&] { svg_bytes = plot_svg(log, {}, log_neuron_params(EventLogReader(log).header())).size(); };
     auto vcd = [&] { log_export(log.string(), "vcd", (tmp / "plot.vcd").string()); };
     auto trace = [&] { log_export(log.string(), "chrome-trace", (tmp / "plot.json").string()); };
     const auto m = bench::interleaved_medians({read, plot, vcd, trace}, rounds);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <bit>
-#include <cassert>
+#include <stdexcept>
 
 namespace spikenn {
 
@@ -41,8 +41,13 @@ void BinaryHeapQueue::push(const Event& e) {
     std::push_heap(heap_.begin(), heap_.end(), Later{});
 }
 
+const Event& BinaryHeapQueue::top() const {
+    if (heap_.empty()) [[unlikely]] throw std::logic_error("BinaryHeapQueue::top: the queue is empty");
+    return heap_.front();
+}
+
 Event BinaryHeapQueue::pop() {
-    assert(!heap_.empty());
+    if (heap_.empty()) [[unlikely]] throw std::logic_error("BinaryHeapQueue::pop: the queue is empty");
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     Event e = heap_.back();
     heap_.pop_back();
@@ -127,6 +132,7 @@ void RadixHeapQueue::settle() const {
 }
 
 const Event& RadixHeapQueue::top() const {
+    if (size_ == 0) [[unlikely]] throw std::logic_error("RadixHeapQueue::top: the queue is empty");
     settle();
     const auto& run = buckets_[0];
     if (late_.empty()) return run.back();
@@ -135,6 +141,7 @@ const Event& RadixHeapQueue::top() const {
 }
 
 Event RadixHeapQueue::pop() {
+    if (size_ == 0) [[unlikely]] throw std::logic_error("RadixHeapQueue::pop: the queue is empty");
     settle();
     auto& run = buckets_[0];
     --size_;

@@ -1,7 +1,6 @@
 #include <spikenn/payload.hpp>
 
 #include <algorithm>
-#include <cassert>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -26,8 +25,12 @@ PayloadId PayloadStore::add(Tensor t, std::uint32_t references) {
 }
 
 void PayloadStore::release(PayloadId id) {
+    // A release of a slot that does not exist or holds no reference would write out of
+    // bounds or wrap the count and free the slot twice: checked in every build.
+    if (id >= slots_.size() || slots_[id].references == 0) [[unlikely]] {
+        throw std::logic_error(fmt::format("PayloadStore::release: payload {} is not live ({} slots)", id, slots_.size()));
+    }
     Slot& s = slots_[id];
-    assert(s.references > 0);
     if (--s.references == 0) {
         s.tensor = Tensor{};
         free_.push_back(id);

@@ -267,3 +267,53 @@ TEST_CASE("--resume reads only a regular file") {
         CHECK(r.err.find("not a") != std::string::npos);
     }
 }
+
+// Issue 11, item 3: the debugger's history in a checkpoint is read by get_record (trace/),
+// which refuses a kind that does not exist, and a record of a neuron the scenario lacks is
+// refused too (a later `checkpoint save` counted spikes by it, out of bounds). Either way
+// `checkpoint load` says what and where, and the session goes on as it was.
+TEST_CASE("a debugger checkpoint whose history is forged is refused") {
+    const fs::path dir = scratch / "forged_history";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path saved = dir / "saved.ckpt";
+    std::ofstream(dir / "save.cmds") << fmt::format("step 20\ncheckpoint save {}\nquit\n", saved.string());
+    REQUIRE(run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "save.cmds").string())).code == 0);
+    const std::string bytes = slurp(saved);
+    const Checkpoint c = parse_checkpoint(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), saved.string());
+    const CheckpointBody body = CheckpointBody::decode(c, saved);
+    REQUIRE(body.history);
+    // Twenty records after their count.
+    REQUIRE(body.history->size() == 8 + 20 * saved_record_bytes);
+    const std::size_t third = body.history_at + 8 + 2 * saved_record_bytes; // record 3 in the file
+
+    // The file as saved loads, and the history it holds is the session's.
+    std::ofstream(dir / "good.cmds") << fmt::format("checkpoint load {}\nwhere\nquit\n", saved.string());
+    Result r = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "good.cmds").string()));
+    CHECK(r.out.find("loaded " + saved.string()) != std::string::npos);
+    CHECK(r.out.find("error:") == std::string::npos);
+
+    auto forge = [&](const std::string& name, std::size_t at, const void* value, std::size_t n) {
+        std::string b = bytes;
+        std::memcpy(b.data() + at, value, n);
+        const std::uint64_t h = hash_bytes(b.data(), b.size() - 8);
+        std::memcpy(b.data() + b.size() - 8, &h, 8);
+        const fs::path f = dir / name;
+        std::ofstream(f, std::ios::binary) << b;
+        std::ofstream(dir / "load.cmds") << fmt::format("checkpoint load {}\nwhere\nquit\n", f.string());
+        const Result res = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "load.cmds").string()));
+        INFO(res.out);
+        CHECK(res.out.find("loaded ") == std::string::npos);
+        CHECK(res.out.find("at 0s, after event 0") != std::string::npos); // `where`: the session is as it was
+        return res.out;
+    };
+    const std::uint8_t bad_kind = 9;
+    std::string out = forge("kind.ckpt", third + 8, &bad_kind, 1);
+    CHECK(out.find(fmt::format("error: {}: byte {}: the checkpoint cannot be restored: recorded event 3 is of unknown kind 9", (dir / "kind.ckpt").string(), third + 8)) != std::string::npos);
+    const std::uint8_t bad_outcome = 200;
+    out = forge("outcome.ckpt", third + 9, &bad_outcome, 1);
+    CHECK(out.find("recorded event 3 has unknown outcome 200") != std::string::npos);
+    const std::uint32_t bad_target = 100000;
+    out = forge("target.ckpt", third + 10, &bad_target, 4);
+    CHECK(out.find(fmt::format("byte {}: the checkpoint cannot be restored: recorded event 3 is of neuron 100000; the scenario has 14", third + 10)) != std::string::npos);
+}

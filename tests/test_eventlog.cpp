@@ -4,6 +4,7 @@
 
 #include "cli_util.hpp"
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 
 using namespace spikenn;
 
@@ -171,4 +172,82 @@ TEST_CASE("two runs give byte-identical logs") {
         CHECK(slurp(a).size() > 1000);
         CHECK(slurp(a) == slurp(b));
     }
+}
+
+// Issue 11, item 2: one way to print a 64-bit number, for every layer that prints one.
+TEST_CASE("hex64 prints 0x and sixteen hex digits") {
+    CHECK(hex64(0) == "0x0000000000000000");
+    CHECK(hex64(0x72b312c6e6264da6) == "0x72b312c6e6264da6");
+    CHECK(hex64(0xab) == "0x00000000000000ab");
+    CHECK(hex64(UINT64_MAX) == "0xffffffffffffffff");
+    CHECK(hex64(0x1234) == fmt::format("{:#018x}", 0x1234)); // what the log reader's messages printed
+}
+
+// Issue 11, item 3: one saved form of a record (the debugger's history in a checkpoint), in
+// the bytes the debugger wrote before, and refused when its kind, outcome or flag is no value
+// of theirs, rather than cast into an enum out of range.
+TEST_CASE("a record in saved state keeps its bytes and refuses kinds that do not exist") {
+    LogRecord r;
+    r.number = 7;
+    r.time = 160'000'000;
+    r.kind = EventKind::spike;
+    r.outcome = Outcome::delivered;
+    r.target = 3;
+    r.source = 0x8000'0001u;
+    r.seq = 12;
+    r.cause = 6;
+    r.potential = -0.0;
+    r.tensor_hash = 0x0123456789abcdefull;
+    StateWriter w;
+    put_record(w, r);
+    // The layout the debugger's `checkpoint save` wrote field by field.
+    StateWriter old;
+    old.put(r.time);
+    old.put(r.kind);
+    old.put(r.outcome);
+    old.put(r.target);
+    old.put(r.source);
+    old.put(r.seq);
+    old.put(r.cause);
+    old.put(r.potential);
+    old.put<std::uint8_t>(1);
+    old.put(*r.tensor_hash);
+    REQUIRE(w.bytes().size() == saved_record_bytes);
+    CHECK(w.bytes() == old.bytes());
+    const std::string saved = w.str(); // StateReader keeps a view of it
+    {
+        StateReader in(saved, 1000);
+        CHECK(get_record(in, 7) == r);
+        CHECK(in.at_end());
+    }
+    LogRecord plain = r;
+    plain.tensor_hash.reset();
+    StateWriter p;
+    put_record(p, plain);
+    const std::string plain_saved = p.str();
+    StateReader pin(plain_saved);
+    CHECK(get_record(pin, 7) == plain);
+
+    // Each bad byte is refused with its offset in the file (the reader's base, 1000, added).
+    auto refused = [&](std::size_t at, std::uint8_t value, const std::string& message) {
+        std::string bytes = w.str();
+        bytes[at] = static_cast<char>(value);
+        StateReader in(bytes, 1000);
+        try {
+            (void)get_record(in, 7);
+            FAIL("the record was taken");
+        }
+        catch (const StateError& e) {
+            CHECK(std::string(e.what()) == message);
+            CHECK(e.offset == 1000 + at);
+        }
+    };
+    refused(8, event_kind_count, fmt::format("recorded event 7 is of unknown kind {}", event_kind_count));
+    refused(8, 0xff, "recorded event 7 is of unknown kind 255");
+    refused(9, outcome_count, fmt::format("recorded event 7 has unknown outcome {}", outcome_count));
+    refused(42, 2, "recorded event 7 has a tensor-hash flag of 2, not 0 or 1");
+    // A record cut short is refused too.
+    const std::string short_bytes = saved.substr(0, saved_record_bytes - 1);
+    StateReader cut(short_bytes);
+    CHECK_THROWS_AS((void)get_record(cut, 7), StateError);
 }

@@ -14,6 +14,9 @@
 
 #include "cli_util.hpp"
 #include <spikenn/eventlog.hpp>
+#include <spikenn/plot.hpp>
+#include <spikenn/waveform.hpp>
+#include "tools/logtools.hpp"
 
 using namespace spikenn;
 
@@ -417,4 +420,55 @@ TEST_CASE("plot refuses what it cannot draw, naming the file") {
     CHECK(onto.err.find("that is the log being read") != std::string::npos);
     CHECK(slurp(log) == before);
     CHECK(!fs::exists(SPIKENN_SOURCE_DIR "/scenarios/demo.svg")); // nothing written beside what was not a log
+}
+
+// Issue 11, item 1: the viewers read no scenario. The command line finds the neurons'
+// parameters in the log's scenario text (log_neuron_params) and hands them over; the page
+// and the exports are drawn from what they are given.
+TEST_CASE("the viewers take the neurons' parameters from their caller") {
+    const fs::path d = workdir("params");
+    const fs::path log = record_demo(d);
+    const LogHeader h = EventLogReader(log).header();
+    const LogNeuronParams known = log_neuron_params(h);
+    REQUIRE(known.params);
+    CHECK(known.params->size() == h.neuron_names.size());
+    CHECK(known.why.empty());
+
+    // With them, the page is the one `spikenn plot` draws.
+    const Result r = run_cli(fmt::format("plot '{}' --out '{}'", log.string(), (d / "cli.svg").string()));
+    REQUIRE(r.code == 0);
+    const Plot with = plot_log(log, {}, known);
+    CHECK(with.incomplete.empty());
+    CHECK(with.svg == slurp(d / "cli.svg"));
+    CHECK(with.svg.find("parameters are unknown") == std::string::npos);
+
+    // Without them, the page says why, in the caller's words.
+    const Plot without = plot_log(log, {}, LogNeuronParams::unknown("told so by the test"));
+    CHECK(without.svg.find("parameters are unknown (told so by the test)") != std::string::npos);
+    CHECK(without.svg != with.svg);
+
+    // Parameters of another number of neurons are the caller's mistake, never indexed.
+    LogNeuronParams short_list = known;
+    short_list.params->pop_back();
+    CHECK_THROWS_AS(plot_log(log, {}, short_list), std::invalid_argument);
+    CHECK_THROWS_AS(neuron_facts(log, h, short_list), std::invalid_argument);
+    NeuronFacts facts = neuron_facts(log, h, known);
+    CHECK(facts.initial_potential.size() == h.neuron_names.size());
+    facts.refractory.pop_back();
+    std::string out;
+    CHECK_THROWS_AS(make_vcd_exporter(h, facts, out), std::invalid_argument);
+    CHECK_THROWS_AS(make_chrome_trace_exporter(h, facts, out), std::invalid_argument);
+
+    // A scenario text that no longer loads, or that names another number of neurons, gives
+    // no parameters and says why.
+    LogHeader broken = h;
+    broken.scenario_text = "neurons: [";
+    const LogNeuronParams none = log_neuron_params(broken);
+    CHECK(!none.params);
+    CHECK(!none.why.empty());
+    LogHeader fewer = h;
+    fewer.neuron_names.pop_back();
+    const LogNeuronParams other = log_neuron_params(fewer);
+    CHECK(!other.params);
+    CHECK(other.why == fmt::format("its scenario now has {} neurons, the log {}", h.neuron_names.size(), fewer.neuron_names.size()));
 }

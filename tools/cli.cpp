@@ -10,6 +10,7 @@
 
 #include <spikenn/error.hpp>
 #include <spikenn/checkpoint.hpp>
+#include <spikenn/hex.hpp>
 #include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
 #include <spikenn/outputs.hpp>
@@ -60,7 +61,7 @@ int do_plot(const PlotCommand& c) {
     if (fs::exists(out, ec) && fs::equivalent(out, c.log, ec)) throw InputError(fmt::format("--out {}: that is the log being read", out.string()));
     const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
     if (!fs::is_directory(parent, ec)) throw InputError(fmt::format("--out {}: the directory {} does not exist", out.string(), parent.string()));
-    const Plot plot = plot_log(c.log, c.options);
+    const Plot plot = plot_log(c.log, c.options, log_neuron_params(EventLogReader(c.log).header()));
     if (!plot.incomplete.empty() && !c.partial) {
         throw InputError(fmt::format("{}\n  nothing drawn: --partial draws the events read before that", plot.incomplete));
     }
@@ -191,7 +192,7 @@ int do_run(const RunOptions& o) {
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
     if (o.plot) {
         const fs::path svg = rs.out_dir / "plot.svg";
-        write_file_atomically(svg, plot_svg(*rs.record, {}));
+        write_file_atomically(svg, plot_svg(*rs.record, {}, log_neuron_params(EventLogReader(*rs.record).header())));
         s += fmt::format("  plot: {}\n", svg.string());
     }
     std::cout << s;

@@ -19,6 +19,7 @@
 #include <spikenn/input_file.hpp>
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
 
@@ -511,16 +512,7 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
         for (const auto& r: history_) {
             counts.add(r.kind, r.outcome, r.target);
             fp.add(r);
-            h.put(r.time);
-            h.put(r.kind);
-            h.put(r.outcome);
-            h.put(r.target);
-            h.put(r.source);
-            h.put(r.seq);
-            h.put(r.cause);
-            h.put(r.potential);
-            h.put<std::uint8_t>(r.tensor_hash.has_value());
-            h.put(r.tensor_hash.value_or(0));
+            put_record(h, r);
         }
         counts.save_state(c);
         fp.save_state(f);
@@ -554,25 +546,14 @@ void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
         std::vector<LogRecord> history;
         if (body.history) {
             StateReader h(*body.history, body.history_at);
-            const auto n = h.get_count(40);
+            const auto n = h.get_count(saved_record_bytes);
             for (std::uint64_t i = 0; i < n; ++i) {
-                LogRecord r;
-                r.number = i + 1;
-                r.time = h.get<std::int64_t>();
                 const std::uint64_t at = h.offset();
-                const auto kind = h.get<std::uint8_t>();
-                const auto outcome = h.get<std::uint8_t>();
-                if (kind >= event_kind_count || outcome >= outcome_count) throw StateError("a recorded event of unknown kind or outcome", at);
-                r.kind = static_cast<EventKind>(kind);
-                r.outcome = static_cast<Outcome>(outcome);
-                r.target = h.get<EntityId>();
-                r.source = h.get<EntityId>();
-                r.seq = h.get<std::uint64_t>();
-                r.cause = h.get<std::uint64_t>();
-                r.potential = h.get<double>();
-                const bool has = h.get<std::uint8_t>() != 0;
-                const auto hash = h.get<std::uint64_t>();
-                if (has) r.tensor_hash = hash;
+                const LogRecord r = get_record(h, i + 1);
+                // The counts a later `checkpoint save` makes index neurons by the target.
+                if (r.target >= sc_->network.size()) {
+                    throw StateError(fmt::format("recorded event {} is of neuron {}; the scenario has {}", r.number, r.target, sc_->network.size()), at + 10);
+                }
                 // `why` and `print event` follow causes through the history by number.
                 if (r.cause >= r.number || (!history.empty() && r.time < history.back().time)) {
                     throw StateError(fmt::format("recorded event {} names a later cause or goes back in time", r.number), at);

@@ -11,6 +11,7 @@
 
 #include <spikenn/input_file.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/plot.hpp>
 #include "tools/run.hpp"
@@ -151,6 +152,25 @@ bool check_files(const LogHeader& h, const std::filesystem::path& scenario, cons
 }
 
 } // namespace
+
+LogNeuronParams log_neuron_params(const LogHeader& h) {
+    try {
+        ScenarioOverrides ov;
+        ov.weights = false;
+        ov.seed = h.seed;
+        const Scenario sc = load_scenario_text(h.scenario_path, h.scenario_text, ov);
+        if (sc.network.size() != h.neuron_names.size()) {
+            return LogNeuronParams::unknown(fmt::format("its scenario now has {} neurons, the log {}", sc.network.size(), h.neuron_names.size()));
+        }
+        std::vector<NeuronParams> out;
+        out.reserve(sc.network.size());
+        for (const auto& n: sc.network.neurons) out.push_back(n.params);
+        return {std::move(out), {}};
+    }
+    catch (const std::exception& e) {
+        return LogNeuronParams::unknown(e.what());
+    }
+}
 
 int replay_command(const ReplayOptions& o) {
     EventLogReader reader(o.log);
@@ -436,7 +456,7 @@ int log_export(const std::string& path, const std::string& format, const std::st
     std::string buf;
     std::unique_ptr<LogExporter> exporter;
     if (format == "vcd" || format == "chrome-trace") {
-        const NeuronFacts facts = neuron_facts(path, h);
+        const NeuronFacts facts = neuron_facts(path, h, log_neuron_params(h));
         exporter = format == "vcd" ? make_vcd_exporter(h, facts, buf) : make_chrome_trace_exporter(h, facts, buf);
     }
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";

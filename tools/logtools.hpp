@@ -8,7 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <spikenn/eventlog.hpp>
+#include <spikenn/log_params.hpp>
+
 namespace spikenn {
+
+// The parameters of the neurons of a recorded run, for the viewers (plot, exports): the
+// scenario text in the log's header loaded without weights (with the recorded seed), or
+// unknown with the reason when it no longer loads or names another number of neurons.
+LogNeuronParams log_neuron_params(const LogHeader& h);
 
 struct ReplayOptions {
     std::string log;

@@ -20,8 +20,6 @@ namespace spikenn {
 
 namespace fs = std::filesystem;
 
-std::string hex64(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
-
 } // namespace spikenn
 
 extern "C" {

@@ -10,6 +10,7 @@
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/event_log_recorder.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/scenario.hpp>
 #include <spikenn/simulation.hpp>
@@ -59,8 +60,6 @@ inline constexpr const char* run_lock_name = ".spikenn.lock";
 // when a file cannot be written (the files keep what was recorded under their .partial
 // names; the log keeps its blocks).
 RunReport run_scenario(Scenario& sc, const RunSettings& settings);
-
-std::string hex64(std::uint64_t v);
 
 } // namespace spikenn
 

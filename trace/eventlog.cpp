@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <spikenn/hex.hpp>
 #include <spikenn/input_file.hpp>
 
 namespace spikenn {
@@ -227,6 +228,43 @@ LogRecord to_log_record(const EventRecord& r, const Simulator& sim, TensorHashCa
     if (r.event.payload != no_payload) l.tensor_hash = hashes.hash(sim.payloads(), r.event.payload);
     else if (r.result.produced != no_payload) l.tensor_hash = hashes.hash(sim.payloads(), r.result.produced);
     return l;
+}
+
+void put_record(StateWriter& out, const LogRecord& r) {
+    out.put(r.time);
+    out.put(static_cast<std::uint8_t>(r.kind));
+    out.put(static_cast<std::uint8_t>(r.outcome));
+    out.put(r.target);
+    out.put(r.source);
+    out.put(r.seq);
+    out.put(r.cause);
+    out.put(r.potential);
+    out.put<std::uint8_t>(r.tensor_hash.has_value());
+    out.put(r.tensor_hash.value_or(0));
+}
+
+LogRecord get_record(StateReader& in, std::uint64_t number) {
+    LogRecord r;
+    r.number = number;
+    r.time = in.get<std::int64_t>();
+    const std::uint64_t at = in.offset();
+    const auto kind = in.get<std::uint8_t>();
+    if (kind >= event_kind_count) throw StateError(fmt::format("recorded event {} is of unknown kind {}", number, kind), at);
+    const auto outcome = in.get<std::uint8_t>();
+    if (outcome >= outcome_count) throw StateError(fmt::format("recorded event {} has unknown outcome {}", number, outcome), at + 1);
+    r.kind = static_cast<EventKind>(kind);
+    r.outcome = static_cast<Outcome>(outcome);
+    r.target = in.get<EntityId>();
+    r.source = in.get<EntityId>();
+    r.seq = in.get<std::uint64_t>();
+    r.cause = in.get<std::uint64_t>();
+    r.potential = in.get<double>();
+    const std::uint64_t flag_at = in.offset();
+    const auto has = in.get<std::uint8_t>();
+    if (has > 1) throw StateError(fmt::format("recorded event {} has a tensor-hash flag of {}, not 0 or 1", number, has), flag_at);
+    const auto hash = in.get<std::uint64_t>();
+    if (has) r.tensor_hash = hash;
+    return r;
 }
 
 void Fingerprint::add(const LogRecord& r) {
@@ -665,8 +703,8 @@ void EventLogReader::parse_header() {
         }
         const std::uint64_t actual = XXH3_64bits(header_.scenario_text.data(), header_.scenario_text.size());
         if (actual != header_.scenario_hash) {
-            fail(fmt::format("the scenario text (field 3, {} bytes) has hash {:#018x}, the header stores {:#018x}: the text was changed after the run",
-                     header_.scenario_text.size(), actual, header_.scenario_hash),
+            fail(fmt::format("the scenario text (field 3, {} bytes) has hash {}, the header stores {}: the text was changed after the run",
+                     header_.scenario_text.size(), hex64(actual), hex64(header_.scenario_hash)),
                 seen[tag_text]);
         }
     }
@@ -700,7 +738,7 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         // `log diff` and `replay` trust the fingerprint: it must be the records'.
         if (from_start_) {
             if (ft.fingerprint != fingerprint_) {
-                fail(fmt::format("the footer's fingerprint {:#018x} is not that of the records, {:#018x}: the footer was changed", ft.fingerprint, fingerprint_),
+                fail(fmt::format("the footer's fingerprint {} is not that of the records, {}: the footer was changed", hex64(ft.fingerprint), hex64(fingerprint_)),
                     start + 24);
             }
             if (ft.blocks != blocks_read_) fail(fmt::format("the footer counts {} blocks, the log has {}", ft.blocks, blocks_read_), start + 16);

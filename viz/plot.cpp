@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include <spikenn/error.hpp>
-#include <spikenn/scenario.hpp>
+#include <spikenn/hex.hpp>
 
 namespace spikenn {
 
@@ -307,30 +307,11 @@ struct Trace {
 
 } // namespace
 
-std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, std::string& why) {
-    try {
-        ScenarioOverrides ov;
-        ov.weights = false;
-        ov.seed = h.seed;
-        const Scenario sc = load_scenario_text(h.scenario_path, h.scenario_text, ov);
-        if (sc.network.size() != h.neuron_names.size()) {
-            why = fmt::format("its scenario now has {} neurons, the log {}", sc.network.size(), h.neuron_names.size());
-            return std::nullopt;
-        }
-        std::vector<NeuronParams> out;
-        out.reserve(sc.network.size());
-        for (const auto& n: sc.network.neurons) out.push_back(n.params);
-        return out;
-    }
-    catch (const std::exception& e) {
-        why = e.what();
-        return std::nullopt;
-    }
+std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options, const LogNeuronParams& params) {
+    return plot_log(log, options, params).svg;
 }
 
-std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options) { return plot_log(log, options).svg; }
-
-Plot plot_log(const std::filesystem::path& log, const PlotOptions& options) {
+Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, const LogNeuronParams& known) {
     // First pass: counts, the time range, each neuron's potential range.
     Stats st;
     const LogHeader header = EventLogReader(log).header();
@@ -359,9 +340,8 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options) {
     if (!first.note.empty()) notes.push_back(first.note);
     const std::optional<LogFooter>& footer = first.footer;
 
-    std::string params_why;
-    const auto params = neuron_params_of(header, params_why);
-    if (!params) notes.push_back(fmt::format("The neurons' parameters are unknown ({}): traces join the recorded potentials with straight lines, without thresholds.", params_why));
+    const std::vector<NeuronParams>* params = known.of(header.neuron_names.size());
+    if (!params) notes.push_back(fmt::format("The neurons' parameters are unknown ({}): traces join the recorded potentials with straight lines, without thresholds.", known.why));
 
     // The traced neurons.
     std::vector<EntityId> traced;
@@ -449,7 +429,7 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options) {
     // Title.
     p.text(20, 26, fmt::format("{}", header.scenario_path.empty() ? std::string("(scenario)") : header.scenario_path), "font-size=\"16\" font-weight=\"bold\" fill=\"#111\"");
     p.text(20, 46, fmt::format("{} neurons · {} events · {} spikes · {} dropped inputs · last event at {} · seed {}{}", st.neurons, st.events, st.total_spikes, st.total_drops,
-        format_time(Time::from_ticks(st.last_time)), header.seed, footer ? fmt::format(" · fingerprint 0x{:016x}", footer->fingerprint) : std::string(" · no footer")), "fill=\"#444\"");
+        format_time(Time::from_ticks(st.last_time)), header.seed, footer ? fmt::format(" · fingerprint {}", hex64(footer->fingerprint)) : std::string(" · no footer")), "fill=\"#444\"");
     p.y = 70;
 
     // Raster.

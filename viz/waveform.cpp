@@ -5,12 +5,13 @@
 #include <cmath>
 #include <iterator>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
-#include <spikenn/outputs.hpp>
-#include <spikenn/plot.hpp>
+#include <spikenn/hex.hpp>
+#include <spikenn/json.hpp>
 
 namespace spikenn {
 
@@ -202,7 +203,7 @@ public:
         }
         fmt::format_to(std::back_inserter(out), "\n],\"otherData\":{{\"generator\":{},\"scenario\":{},\"seed\":{},\"fingerprint\":{},\"time\":{}}}}}\n",
             json_string("spike-nn " + h_.engine_version), json_string(h_.scenario_path), json_string(std::to_string(h_.seed)),
-            footer ? json_string(fmt::format("0x{:016x}", footer->fingerprint)) : "null",
+            footer ? json_string(hex64(footer->fingerprint)) : "null",
             json_string("simulated; ts in microseconds of simulated time"));
     }
 
@@ -228,11 +229,10 @@ private:
 
 } // namespace
 
-NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h) {
+NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h, const LogNeuronParams& known) {
     NeuronFacts f;
     const std::size_t n = h.neuron_names.size();
-    std::string why;
-    if (const auto params = neuron_params_of(h, why)) {
+    if (const std::vector<NeuronParams>* params = known.of(n)) {
         for (const NeuronParams& p: *params) {
             f.initial_potential.push_back(p.reset_potential);
             f.refractory.push_back(p.refractory_period > Time::zero());
@@ -256,11 +256,24 @@ NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h) {
     return f;
 }
 
+namespace {
+// The exporters index the facts by neuron id: facts of another length are the caller's mistake.
+void check_facts(const LogHeader& h, const NeuronFacts& facts) {
+    const std::size_t n = h.neuron_names.size();
+    if (facts.initial_potential.size() != n || facts.refractory.size() != n) {
+        throw std::invalid_argument(fmt::format("an export was given the facts of {} and {} neurons for a log of {}", facts.initial_potential.size(),
+            facts.refractory.size(), n));
+    }
+}
+} // namespace
+
 std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out) {
+    check_facts(h, facts);
     return std::make_unique<VcdExporter>(h, facts, out);
 }
 
 std::unique_ptr<LogExporter> make_chrome_trace_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out) {
+    check_facts(h, facts);
     return std::make_unique<ChromeTraceExporter>(h, facts, out);
 }
 

@@ -20,7 +20,7 @@ class EventQueue {
 public:
     virtual ~EventQueue() = default;
     virtual void push(const Event& e) = 0;
-    // Preconditions: !empty().
+    // On an empty queue: std::logic_error (a bug of the caller's), checked in every build.
     virtual const Event& top() const = 0;
     virtual Event pop() = 0;
     virtual bool empty() const = 0;
@@ -34,7 +34,7 @@ public:
 class BinaryHeapQueue final: public EventQueue {
 public:
     void push(const Event& e) override;
-    const Event& top() const override { return heap_.front(); }
+    const Event& top() const override;
     Event pop() override;
     bool empty() const override { return heap_.empty(); }
     std::size_t size() const override { return heap_.size(); }

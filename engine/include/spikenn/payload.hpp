@@ -40,6 +40,8 @@ public:
     // for caching what is derived from the tensor (its hash).
     std::uint64_t stamp(PayloadId id) const { return slots_[id].stamp; }
     void retain(PayloadId id, std::uint32_t n = 1) { slots_[id].references += n; }
+    // Drops one reference; the last frees the slot. Releasing a payload that is not live is
+    // a bug of the caller's: std::logic_error, in every build.
     void release(PayloadId id);
     std::size_t live() const { return slots_.size() - free_.size(); }
     std::size_t slots() const { return slots_.size(); }

@@ -20,6 +20,7 @@
 
 #include <spikenn/error.hpp>
 #include <spikenn/simulator.hpp>
+#include <spikenn/state.hpp>
 
 namespace spikenn {
 
@@ -63,6 +64,17 @@ struct LogRecord {
                tensor_hash == o.tensor_hash;
     }
 };
+
+// A record in saved state (the debugger's history in a checkpoint), 51 bytes: time (i64),
+// kind (u8), outcome (u8), target and source (u32), seq and cause (u64), potential (f64),
+// whether it has a tensor hash (u8: 0 or 1) and the hash (u64, 0 without one). The number is
+// not stored: get_record gives the record the one it is told. get_record refuses a kind or
+// an outcome that does not exist and a flag other than 0 or 1 (StateError at that byte), so
+// that no enum out of range is ever made; whether the record fits the run (its target, its
+// cause) is the caller's check.
+inline constexpr std::size_t saved_record_bytes = 51;
+void put_record(StateWriter& out, const LogRecord& r);
+LogRecord get_record(StateReader& in, std::uint64_t number);
 
 struct LogFooter {
     std::uint64_t events = 0;

@@ -3,10 +3,10 @@
 // traces of chosen neurons (threshold, reset level, refractory periods shaded) and the rate
 // of events of each kind over time.
 //
-// The page is a pure function of the log: the same log gives the same bytes. The neurons'
-// parameters come from the scenario text the log carries (weights are not needed and not
-// drawn); if that text cannot be read, the traces join the recorded potentials with straight
-// lines and the page says so. Beyond `max_rows` neurons the raster shows neurons in groups,
+// The page is a pure function of the log and the neurons' parameters: the same log gives the
+// same bytes. The parameters are the caller's (spikenn/log_params.hpp; the command line takes
+// them from the scenario text the log carries); without them the traces join the recorded
+// potentials with straight lines and the page says why. Beyond `max_rows` neurons the raster shows neurons in groups,
 // and spikes of one row that fall on one tenth of a pixel share a mark; the page says both.
 #pragma once
 
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include <spikenn/neuron.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/log_params.hpp>
 
 namespace spikenn {
 
@@ -27,13 +27,11 @@ struct PlotOptions {
     std::size_t max_rows = 1000; // raster rows before neurons are grouped
 };
 
-// The parameters of every neuron of the log's scenario, or nothing with the reason in `why`.
-std::optional<std::vector<NeuronParams>> neuron_params_of(const LogHeader& h, std::string& why);
-
-// The SVG page of the log at `log`. Throws InputError for an unknown neuron in the options
-// and LogError for a log that cannot be read at all; a log cut or damaged part-way is drawn
-// up to the damage, with a note on the page.
-std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options);
+// The SVG page of the log at `log`, with the parameters of its neurons (one per neuron of the
+// log, or unknown). Throws InputError for an unknown neuron in the options and LogError for a
+// log that cannot be read at all; a log cut or damaged part-way is drawn up to the damage,
+// with a note on the page.
+std::string plot_svg(const std::filesystem::path& log, const PlotOptions& options, const LogNeuronParams& params);
 
 struct Plot {
     std::string svg;
@@ -42,6 +40,6 @@ struct Plot {
     std::string incomplete;
 };
 // The same, saying whether the page shows the whole log.
-Plot plot_log(const std::filesystem::path& log, const PlotOptions& options);
+Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, const LogNeuronParams& params);
 
 } // namespace spikenn

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include <spikenn/neuron.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/log_params.hpp>
 
 namespace spikenn {
 
@@ -45,9 +45,9 @@ struct NeuronFacts {
     std::vector<double> initial_potential; // the reset potential a run starts from (0 when unknown)
     std::vector<bool> refractory;          // whether the neuron has a refractory period
 };
-// From the scenario text in the log's header; if that cannot be read, from the records: a
-// neuron has a refractory period if the log holds a refractory expiry of it.
-NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h);
+// From the neurons' parameters (the caller's: spikenn/log_params.hpp); when they are unknown,
+// from the records: a neuron has a refractory period if the log holds a refractory expiry of it.
+NeuronFacts neuron_facts(const std::filesystem::path& log, const LogHeader& h, const LogNeuronParams& params);
 
 // Each appends the file's beginning to `out`.
 std::unique_ptr<LogExporter> make_vcd_exporter(const LogHeader& h, const NeuronFacts& facts, std::string& out);
