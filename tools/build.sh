@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev libxxhash-dev libedit-dev gdb
   nlohmann-json3-dev libpugixml-dev gtkwave librsvg2-bin) # the last four: the tests read the exports back
+packages+=(pkgconf) # tools/check_install.sh builds an example with pkg-config
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
