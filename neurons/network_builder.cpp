@@ -277,6 +277,11 @@ std::vector<EntityId> NetworkBuilder::select(std::span<const std::string> names)
     return out;
 }
 
+std::vector<EntityId> NetworkBuilder::select(std::initializer_list<std::string_view> names) const {
+    const std::vector<std::string> v(names.begin(), names.end());
+    return select(std::span<const std::string>(v));
+}
+
 namespace {
 
 void check_connection(const std::string& item, const Connection& c) {

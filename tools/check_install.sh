@@ -73,6 +73,7 @@ for dir in "$root"/examples/*/; do
   cmake --build "$tmp/build-$name" -j2 >>"$tmp/$name.log" || { cat "$tmp/$name.log" >&2; fail "building examples/$name"; }
 done
 check_run "load_and_run (CMake)" "$tmp/build-load_and_run/load_and_run"
+check_run "demo_in_code (CMake)" "$tmp/build-demo_in_code/demo_in_code"
 
 echo "-- building load_and_run with pkg-config against the prefix"
 PKG_CONFIG_PATH=$(dirname "$pc") "$root/examples/pkg-config/build.sh" "$tmp/load_and_run-pkg-config" ||

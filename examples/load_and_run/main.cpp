@@ -1,15 +1,46 @@
-// Loads a scenario, runs it, and prints its spikes and the run's fingerprint (the number
-// that `spikenn run` prints, and that a scenario's `expect: fingerprint:` pins).
+// Loads a scenario, attaches a recorder of its own, runs it, and prints what the recorder
+// kept and the run's fingerprint (the number `spikenn run` prints, and that a scenario's
+// `expect: fingerprint:` pins).
 //   load_and_run SCENARIO.yaml
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <memory>
 #include <string>
-#include <vector>
 
-#include <spikenn/eventlog.hpp>
+#include <spikenn/recorder.hpp>
 #include <spikenn/scenario.hpp>
-#include <spikenn/simulator.hpp>
+#include <spikenn/simulation.hpp>
+
+namespace {
+
+// A recorder sees every processed event, in order. This one keeps, per neuron, how many
+// spikes it fired and when the first came; a spike is an event whose outcome is
+// `delivered` (a refractory neuron drops its inputs, and nothing else delivers).
+class FirstSpikes final: public spikenn::Recorder {
+public:
+    struct Entry {
+        std::uint64_t count = 0;
+        spikenn::Time first;
+    };
+
+    void record(const spikenn::RecordedEvent& e) override {
+        if (e.event.result.outcome != spikenn::Outcome::delivered) return;
+        Entry& n = per_neuron_[e.event.event.key.target];
+        if (n.count++ == 0) n.first = e.event.event.key.time;
+    }
+    void finish(const spikenn::RunEnd& end) override { ended_at_ = end.sim.now(); }
+
+    const std::map<spikenn::EntityId, Entry>& per_neuron() const { return per_neuron_; }
+    spikenn::Time ended_at() const { return ended_at_; }
+
+private:
+    std::map<spikenn::EntityId, Entry> per_neuron_;
+    spikenn::Time ended_at_;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
     if (argc != 2) {
@@ -18,37 +49,22 @@ int main(int argc, char** argv) {
     }
     try {
         spikenn::Scenario sc = spikenn::load_scenario(argv[1]);
-        spikenn::Simulator sim(sc.network);
-        sim.set_limits({sc.end, sc.max_events});
+        spikenn::Simulation sim(std::move(sc.network), sc.simulation_options());
+        const FirstSpikes& spikes = sim.add_recorder(std::make_unique<FirstSpikes>());
+        sim.run();
 
-        // The observer sees every processed event. A spike is an event of kind spike that
-        // was delivered (not cancelled); the fingerprint chains every event.
-        struct Spike {
-            spikenn::Time time;
-            spikenn::EntityId neuron;
-        };
-        std::vector<Spike> spikes;
-        spikenn::Fingerprint fingerprint;
-        spikenn::TensorHashCache hashes;
-        sim.add_observer([&](const spikenn::EventRecord& r, const spikenn::Simulator& s) {
-            const spikenn::EventKey& k = r.event.key;
-            if (k.kind == spikenn::EventKind::spike && r.result.outcome == spikenn::Outcome::delivered) {
-                spikes.push_back({k.time, k.target});
-            }
-            fingerprint.add(spikenn::to_log_record(r, s, hashes));
-        });
-
-        const spikenn::StopReason stop = sim.run();
-
-        std::printf("%" PRIu64 " events, stopped at %s (%s)\n", sim.events_processed(), spikenn::format_time(sim.now()).c_str(),
-            std::string(spikenn::to_string(stop)).c_str());
-        std::printf("%zu spikes\n", spikes.size());
-        for (std::size_t i = 0; i < spikes.size() && i < 5; ++i) {
-            std::printf("  %s %s\n", spikenn::format_time(spikes[i].time).c_str(), sc.network.names[spikes[i].neuron].c_str());
+        std::printf("%" PRIu64 " events, ended at %s\n", sim.events_processed(), spikenn::format_time(spikes.ended_at()).c_str());
+        for (const auto& [id, n]: spikes.per_neuron()) {
+            std::printf("  %-10s %4" PRIu64 " spikes, the first at %s\n", sim.network().names[id].c_str(), n.count,
+                spikenn::format_time(n.first).c_str());
         }
-        std::printf("fingerprint 0x%016" PRIx64 "\n", fingerprint.value());
+        std::printf("fingerprint 0x%016" PRIx64 "\n", sim.fingerprint());
     }
-    catch (const std::exception& e) {
+    catch (const spikenn::InputError& e) { // the scenario, or a file it names
+        std::fprintf(stderr, "load_and_run: %s\n", e.what());
+        return 2;
+    }
+    catch (const spikenn::Error& e) { // a failed run
         std::fprintf(stderr, "load_and_run: %s\n", e.what());
         return 1;
     }

@@ -125,6 +125,7 @@ public:
     std::vector<EntityId> select(std::string_view name) const;
     // Several names: the union, sorted, each neuron once.
     std::vector<EntityId> select(std::span<const std::string> names) const;
+    std::vector<EntityId> select(std::initializer_list<std::string_view> names) const;
 
     // One connection entry: synapses from `from` to `to` by `pattern` (probability: for
     // Pattern::random only). Connected neurons must have the same embed_dim.
