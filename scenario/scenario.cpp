@@ -108,14 +108,20 @@ private:
         else ++l.index;
     }
 
+    InputPlace place(const YAML::Mark& m, const std::string& path) const {
+        if (m.is_null()) return {file_.string(), 0, 0, path};
+        return {file_.string(), m.line + 1, m.column + 1, path};
+    }
+
     void leaf(const YAML::Mark& mark, const std::string& text, bool scalar) {
         content |= scalar || !stack_.empty();
         const bool key = at_key();
         const std::string path = key ? join(stack_.back().path, text) : value_path();
         if (scalar) {
             if (const auto bad = invalid_utf8(text)) {
-                throw InputError(fmt::format("{}: {}: the text is not valid UTF-8 (byte 0x{:02x} at offset {} of the {}); names and texts must be UTF-8",
-                    where(mark), path.empty() ? "(top level)" : path, static_cast<unsigned char>(text[*bad]), *bad, key ? "key" : "value"));
+                const std::string problem = fmt::format("the text is not valid UTF-8 (byte 0x{:02x} at offset {} of the {}); names and texts must be UTF-8",
+                    static_cast<unsigned char>(text[*bad]), *bad, key ? "key" : "value");
+                throw InputError(place(mark, path), problem, fmt::format("{}: {}: {}", where(mark), path.empty() ? "(top level)" : path, problem));
             }
         }
         if (!key) {
@@ -126,8 +132,8 @@ private:
         if (scalar || text == "~") {
             const auto [it, fresh] = l.keys.emplace(text, mark);
             if (!fresh) {
-                throw InputError(fmt::format("{}: {}: the key '{}' is given twice in one mapping (first at {}); give each key once",
-                    where(mark), path, text, where(it->second)));
+                const std::string problem = fmt::format("the key '{}' is given twice in one mapping (first at {}); give each key once", text, where(it->second));
+                throw InputError(place(mark, path), problem, fmt::format("{}: {}: {}", where(mark), path, problem));
             }
         }
         l.key = text.empty() ? "*" : text;
@@ -216,7 +222,12 @@ private:
         const std::string where = m.is_null() ? file_.string() : fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1);
         return fmt::format("{}: {}: {}", where, at.path.empty() ? "(top level)" : at.path, what);
     }
-    [[noreturn]] void error(const At& at, const std::string& what) const { throw InputError(message(at, what)); }
+    InputPlace place(const At& at) const {
+        const YAML::Mark m = at.node.Mark();
+        if (m.is_null()) return {file_.string(), 0, 0, at.path};
+        return {file_.string(), m.line + 1, m.column + 1, at.path};
+    }
+    [[noreturn]] void error(const At& at, const std::string& what) const { throw InputError(place(at), what, message(at, what)); }
     [[noreturn]] void error_in(const At& parent, const std::string& key, const std::string& what) const {
         // A missing key has no position of its own: point at the mapping that lacks it.
         error({parent.node, parent.path.empty() ? key : parent.path + "." + key}, what);
@@ -412,12 +423,13 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
     add("synapses", memory_.synapses);
     add("stimuli", memory_.stimuli);
     add("block workspace and spikes in flight", memory_.blocks);
-    throw MemoryRefused(message(at, fmt::format("the run would need about {} of memory ({}), more than its limit of {} ({}); {}", bytes_text(total), parts,
+    const std::string problem = fmt::format("the run would need about {} of memory ({}), more than its limit of {} ({}); {}", bytes_text(total), parts,
         bytes_text(static_cast<double>(memory_limit_)),
         memory_limit_given_ ? "set by the program reading the scenario"
         : memory_limit_key_ ? "run.memory_limit"
                             : "by default half of this machine's memory; run.memory_limit sets it",
-        advice)));
+        advice);
+    throw MemoryRefused(place(at), problem, message(at, problem));
 }
 
 // With every stimulus known: the blocks' workspace and the tensors in flight, which depend
@@ -845,16 +857,16 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
         // YAML::Load reads the first document only: anything after a '---' would be ignored.
         DocumentCheck rest(file_);
         if (parser.HandleNextDocument(rest) && rest.content) {
-            throw InputError(fmt::format("{}:{}:{}: a second YAML document ('---'): a scenario is one document, and this one would be ignored",
-                file_.string(), rest.start.line + 1, rest.start.column + 1));
+            throw InputError(InputPlace{file_.string(), rest.start.line + 1, rest.start.column + 1, ""},
+                "a second YAML document ('---'): a scenario is one document, and this one would be ignored");
         }
         root = YAML::Load(text_);
     }
     catch (const YAML::ParserException& e) {
-        throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", file_.string(), e.mark.line + 1, e.mark.column + 1, e.msg));
+        throw InputError(InputPlace{file_.string(), e.mark.line + 1, e.mark.column + 1, ""}, "YAML syntax error: " + e.msg);
     }
     const At top{root, ""};
-    if (!root.IsMap()) throw InputError(fmt::format("{}: expected a mapping with 'neurons' at the top level", file_.string()));
+    if (!root.IsMap()) throw InputError(InputPlace{file_.string(), 0, 0, ""}, "expected a mapping with 'neurons' at the top level");
     check_keys(top, {"description", "run", "log", "record", "neurons", "connections", "stimuli", "expect"});
     if (top.has("description")) sc.description = scalar(top.child("description"), "a text");
     if (top.has("run")) load_run(top.child("run"), sc);

@@ -45,6 +45,8 @@ public:
     explicit InputError(const std::string& what): Error(what), problem_(what) {}
     // "FILE:LINE:COLUMN: KEY: problem", each part only when known.
     InputError(InputPlace place, const std::string& problem);
+    // The place and the problem, with a message of the caller's own.
+    InputError(InputPlace place, std::string problem, const std::string& what): Error(what), place_(std::move(place)), problem_(std::move(problem)) {}
 
     const InputPlace& place() const { return place_; }
     const std::string& file() const { return place_.file; }
