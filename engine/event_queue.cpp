@@ -1,3 +1,4 @@
+#include <spikenn/error.hpp>
 #include <spikenn/event_queue.hpp>
 
 #include <algorithm>
@@ -42,12 +43,12 @@ void BinaryHeapQueue::push(const Event& e) {
 }
 
 const Event& BinaryHeapQueue::top() const {
-    if (heap_.empty()) [[unlikely]] throw std::logic_error("BinaryHeapQueue::top: the queue is empty");
+    if (heap_.empty()) [[unlikely]] throw InternalError("BinaryHeapQueue::top: the queue is empty");
     return heap_.front();
 }
 
 Event BinaryHeapQueue::pop() {
-    if (heap_.empty()) [[unlikely]] throw std::logic_error("BinaryHeapQueue::pop: the queue is empty");
+    if (heap_.empty()) [[unlikely]] throw InternalError("BinaryHeapQueue::pop: the queue is empty");
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     Event e = heap_.back();
     heap_.pop_back();
@@ -132,7 +133,7 @@ void RadixHeapQueue::settle() const {
 }
 
 const Event& RadixHeapQueue::top() const {
-    if (size_ == 0) [[unlikely]] throw std::logic_error("RadixHeapQueue::top: the queue is empty");
+    if (size_ == 0) [[unlikely]] throw InternalError("RadixHeapQueue::top: the queue is empty");
     settle();
     const auto& run = buckets_[0];
     if (late_.empty()) return run.back();
@@ -141,7 +142,7 @@ const Event& RadixHeapQueue::top() const {
 }
 
 Event RadixHeapQueue::pop() {
-    if (size_ == 0) [[unlikely]] throw std::logic_error("RadixHeapQueue::pop: the queue is empty");
+    if (size_ == 0) [[unlikely]] throw InternalError("RadixHeapQueue::pop: the queue is empty");
     settle();
     auto& run = buckets_[0];
     --size_;

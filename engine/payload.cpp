@@ -1,3 +1,4 @@
+#include <spikenn/error.hpp>
 #include <spikenn/payload.hpp>
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 namespace spikenn {
 
 PayloadId PayloadStore::add(Tensor t, std::uint32_t references) {
-    if (references == 0) throw std::logic_error("PayloadStore::add: a payload needs at least one reference");
+    if (references == 0) throw InternalError("PayloadStore::add: a payload needs at least one reference");
     PayloadId id;
     if (!free_.empty()) {
         id = free_.back();
@@ -28,7 +29,7 @@ void PayloadStore::release(PayloadId id) {
     // A release of a slot that does not exist or holds no reference would write out of
     // bounds or wrap the count and free the slot twice: checked in every build.
     if (id >= slots_.size() || slots_[id].references == 0) [[unlikely]] {
-        throw std::logic_error(fmt::format("PayloadStore::release: payload {} is not live ({} slots)", id, slots_.size()));
+        throw InternalError(fmt::format("PayloadStore::release: payload {} is not live ({} slots)", id, slots_.size()));
     }
     Slot& s = slots_[id];
     if (--s.references == 0) {

@@ -1,3 +1,4 @@
+#include <spikenn/error.hpp>
 #include <spikenn/simulator.hpp>
 
 #include <algorithm>
@@ -32,7 +33,7 @@ void Simulator::start() {
 
 void Simulator::schedule(const Event& e) {
     if (e.key.time < now_) {
-        throw std::logic_error(fmt::format("an event for neuron {} was scheduled at {}, before the current time {}",
+        throw InternalError(fmt::format("an event for neuron {} was scheduled at {}, before the current time {}",
             e.key.target, e.key.time, now_));
     }
     queue_->push(e);
@@ -40,7 +41,7 @@ void Simulator::schedule(const Event& e) {
 
 void Simulator::cancel(const EventKey& key) {
     if (!cancelled_.insert(key).second) {
-        throw std::logic_error(fmt::format("the event at {} for neuron {} was cancelled twice", key.time, key.target));
+        throw InternalError(fmt::format("the event at {} for neuron {} was cancelled twice", key.time, key.target));
     }
     ++cancel_slots_[KeyHash{}(key) & 0xffff];
 }
@@ -76,6 +77,9 @@ std::optional<EventRecord> Simulator::step() {
         }
         catch (const SimulationError&) {
             throw;
+        }
+        catch (const InternalError&) {
+            throw; // a bug of ours, not a failed run
         }
         catch (const std::exception& ex) {
             throw SimulationError(rec.number, rec.event, ex.what());

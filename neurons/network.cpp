@@ -1,3 +1,4 @@
+#include <spikenn/error.hpp>
 #include <spikenn/network.hpp>
 
 #include <algorithm>
@@ -251,7 +252,7 @@ EventResult Network::handle(const Event& e, Simulator& sim) {
         return {Outcome::decay_update, n.potential_at(e.key.time), no_payload};
     case EventKind::refractory_end: return {Outcome::refractory_end, n.potential_at(e.key.time), no_payload};
     }
-    throw std::logic_error("unknown event kind");
+    throw InternalError("unknown event kind");
 }
 
 void Network::save_state(StateWriter& out) const {
@@ -432,7 +433,7 @@ void Network::load_state(StateReader& in, SavedState& saved) {
 }
 
 void Network::commit_state() {
-    if (!loaded_) throw std::logic_error("Network::commit_state: no state was loaded");
+    if (!loaded_) throw InternalError("Network::commit_state: no state was loaded");
     if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
     spike_outputs_.clear();
     for (EntityId i = 0; i < neurons.size(); ++i) {

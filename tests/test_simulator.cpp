@@ -137,7 +137,7 @@ TEST_CASE("scheduling before now throws") {
     sim.step();
     Event e;
     e.key = {Time::from_ticks(5), EventKind::input, 0, 0, 99};
-    CHECK_THROWS_AS(sim.schedule(e), std::logic_error);
+    CHECK_THROWS_AS(sim.schedule(e), InternalError);
 }
 
 // Equal runs give equal records: the simulator has no hidden source of variation.

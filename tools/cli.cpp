@@ -319,15 +319,20 @@ int cli_main(int argc, char** argv) {
         if (*exp) return log_export(export_log, export_format, export_out);
         if (*diff) return log_diff(diff_a, diff_b);
     }
-    catch (const InputError& e) {
+    // The one place where the library's errors become exit codes (README, "Exit codes").
+    catch (const InputError& e) { // DamagedFileError included
         std::cerr << "spikenn: error: " << e.what() << "\n";
         return 2;
+    }
+    catch (const SimulationError& e) {
+        std::cerr << "spikenn: error: the run failed: " << e.what() << "\n";
+        return 1;
     }
     catch (const IoError& e) {
         std::cerr << "spikenn: error: " << e.what() << "\n";
         return 1;
     }
-    catch (const std::exception& e) {
+    catch (const std::exception& e) { // InternalError, and anything else: a bug of ours
         std::cerr << "spikenn: internal error: " << e.what() << "\n";
         return 1;
     }

@@ -16,6 +16,7 @@
 #include <editline/readline.h>
 #include <fmt/format.h>
 
+#include <spikenn/error.hpp>
 #include <spikenn/input_file.hpp>
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/eventlog.hpp>
@@ -163,7 +164,7 @@ std::optional<LogRecord> Debugger::advance() {
     snapshot_if_due();
     const std::uint64_t before = history_.size();
     if (!sim_->step()) return std::nullopt;
-    if (history_.size() != before + 1) throw std::logic_error("debugger: the event was not recorded");
+    if (history_.size() != before + 1) throw InternalError("debugger: the event was not recorded");
     return history_.back();
 }
 

@@ -1,3 +1,4 @@
+#include <spikenn/error.hpp>
 #include <spikenn/eventlog.hpp>
 
 #include <fcntl.h>
@@ -439,7 +440,7 @@ EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in, std::uint3
 }
 
 void EventLogWriter::resume() {
-    if (resume_length_ < 0 || fd_ >= 0) throw std::logic_error("EventLogWriter::resume: not a writer of a checked resume");
+    if (resume_length_ < 0 || fd_ >= 0) throw InternalError("EventLogWriter::resume: not a writer of a checked resume");
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw IoError(fmt::format("{}: cannot be opened for writing: {}", path_.string(), std::strerror(errno)));
     if (::ftruncate(fd_, resume_length_) != 0 || ::lseek(fd_, resume_length_, SEEK_SET) != resume_length_) {
@@ -553,7 +554,7 @@ void EventLogWriter::abandon() {
 }
 
 void EventLogWriter::finish() {
-    if (finished_) throw std::logic_error("EventLogWriter::finish: the log is already finished or abandoned");
+    if (finished_) throw InternalError("EventLogWriter::finish: the log is already finished or abandoned");
     finished_ = true;
     flush_block();
     footer_.events = fingerprint_.events();

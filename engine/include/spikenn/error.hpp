@@ -81,7 +81,7 @@ public:
 
 class InternalError: public Error {
 public:
-    explicit InternalError(const std::string& what): Error("internal error: " + what) {}
+    explicit InternalError(const std::string& what): Error(what) {}
 };
 
 // Checks an invariant of spike-nn's own in every build (not an assert: NDEBUG does not
