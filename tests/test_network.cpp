@@ -5,36 +5,46 @@
 
 #include <spikenn/rng.hpp>
 #include <spikenn/network.hpp>
+#include <spikenn/network_builder.hpp>
 #include "prefetch.hpp"
 
 using namespace spikenn;
 
 namespace {
 
-// A neuron whose mean readout is exactly `bias` per accepted input: LayerNorm2's output
-// has mean equal to its bias when its weight is constant.
-TransformerNeuron neuron(const std::string& name, float bias, double threshold = 1.0) {
-    TransformerNeuron n;
-    n.params.shape = {8, 2, 16};
-    n.params.threshold = threshold;
-    n.params.refractory_period = parse_time("10ms");
-    n.params.decay = {DecayKind::linear, 1.0, Time::zero()};
-    BlockWeights w = BlockWeights::random(n.params.shape, 1, entity_id("neuron:" + name));
-    std::fill(w[Param::norm2_bias].begin(), w[Param::norm2_bias].end(), bias);
-    n.weights = std::make_shared<const BlockWeights>(std::move(w));
-    return n;
+NeuronParams params(double threshold = 1.0) {
+    NeuronParams p;
+    p.shape = {8, 2, 16};
+    p.threshold = threshold;
+    p.refractory_period = parse_time("10ms");
+    p.decay = {DecayKind::linear, 1.0, Time::zero()};
+    return p;
 }
 
-Stimulus constant_at(const std::string& name, std::vector<EntityId> to, std::vector<const char*> times) {
-    Stimulus s;
-    s.name = name;
-    s.targets = std::move(to);
-    for (auto t: times) s.at.push_back(parse_time(t));
-    s.tensor.kind = StimulusTensor::Kind::constant;
-    s.tensor.rows = 3;
-    s.tensor.cols = 8;
-    s.tensor.value = 0.5f;
-    return s;
+// Random weights whose mean readout is exactly `bias` per accepted input: LayerNorm2's
+// output has mean equal to its bias when its weight is constant.
+WeightsSpec bias_of(float bias) {
+    WeightsSpec w;
+    w.norm2.bias = bias;
+    return w;
+}
+
+// A neuron as the builder makes it (seed 1), for the tests of the prefetcher.
+TransformerNeuron neuron(const std::string& name, float bias, double threshold = 1.0) {
+    NetworkBuilder b(1);
+    b.add_neuron(name, params(threshold), bias_of(bias));
+    return b.build().neurons[0];
+}
+
+std::vector<Time> times(std::initializer_list<const char*> ts) {
+    std::vector<Time> v;
+    for (auto t: ts) v.push_back(parse_time(t));
+    return v;
+}
+
+// The stimulus every test uses: a constant 0.5 of 3 rows at the given times.
+void constant_at(NetworkBuilder& b, const std::string& name, std::string_view to, std::initializer_list<const char*> at) {
+    b.add_stimulus(name, to, Schedule::times(times(at)), StimulusTensor::constant(3, 0.5f));
 }
 
 struct Trace {
@@ -67,11 +77,11 @@ std::vector<std::string> outcomes_of(const Trace& tr, EntityId id, EventKind kin
 // An input at the same time as a spike, after it in the order, falls in the refractory period;
 // an input exactly when the period ends is accepted (refractory expiry runs first).
 TEST_CASE("spike resets before later inputs at the same time; the period's end admits an input") {
-    Network net;
-    net.names = {"a"};
-    net.neurons = {neuron("a", 0.6f)};
-    net.synapses.resize(1);
-    net.stimuli = {constant_at("s0", {0}, {"1ms", "2ms", "22ms"}), constant_at("s1", {0}, {"2ms", "12ms"})};
+    NetworkBuilder b(1);
+    b.add_neuron("a", params(), bias_of(0.6f));
+    constant_at(b, "s0", "a", {"1ms", "2ms", "22ms"});
+    constant_at(b, "s1", "a", {"2ms", "12ms"});
+    Network net = b.build();
     const Trace tr = run(net);
     // 1ms: 0.6; 2ms (s0): 0.6 - 0.001 + 0.6 >= 1, spike at 2ms; 2ms (s1): dropped;
     // 12ms: refractory over at exactly 12ms: accepted; 22ms: accepted, spikes again.
@@ -91,11 +101,12 @@ TEST_CASE("spike resets before later inputs at the same time; the period's end a
 
 // A spike's output FFN(x) reaches each target after its delay, scaled by the weight.
 TEST_CASE("delivery along connections: delay, weight and cause") {
-    Network net;
-    net.names = {"src", "dst"};
-    net.neurons = {neuron("src", 1.5f), neuron("dst", 0.1f, 100.0)};
-    net.synapses = {{{1, parse_time("3ms"), 0.5f}}, {}};
-    net.stimuli = {constant_at("s", {0}, {"1ms"})};
+    NetworkBuilder b(1);
+    b.add_neuron("src", params(), bias_of(1.5f));
+    b.add_neuron("dst", params(100.0), bias_of(0.1f));
+    b.connect("src", "dst", Pattern::all_to_all, {parse_time("3ms"), 0.5f});
+    constant_at(b, "s", "src", {"1ms"});
+    Network net = b.build();
     const Trace tr = run(net);
     const EventRecord* spike = nullptr;
     const EventRecord* delivered = nullptr;
@@ -119,11 +130,10 @@ TEST_CASE("delivery along connections: delay, weight and cause") {
 // A decay update marks the first tick at which the potential is 0, and is cancelled when a
 // later input moves that tick; neither changes any potential.
 TEST_CASE("decay updates are scheduled, cancelled and rescheduled") {
-    Network net;
-    net.names = {"a"};
-    net.neurons = {neuron("a", 0.3f, 10.0)};
-    net.synapses.resize(1);
-    net.stimuli = {constant_at("s", {0}, {"0s", "100ms"})};
+    NetworkBuilder b(1);
+    b.add_neuron("a", params(10.0), bias_of(0.3f));
+    constant_at(b, "s", "a", {"0s", "100ms"});
+    Network net = b.build();
     const Trace tr = run(net);
     // 0s: p = 0.3, zero at 300ms; 100ms: p = 0.2 + 0.3 = 0.5, zero at 600ms.
     CHECK(outcomes_of(tr, 0, EventKind::decay_update) == std::vector<std::string>{"cancelled", "decay_update"});
@@ -135,15 +145,11 @@ TEST_CASE("decay updates are scheduled, cancelled and rescheduled") {
 
 // A schedule delivers at from, from + every, ... before until; lazily, one occurrence at a time.
 TEST_CASE("scheduled stimuli and the end time") {
-    Network net;
-    net.names = {"a", "b"};
-    net.neurons = {neuron("a", 0.01f, 10.0), neuron("b", 0.01f, 10.0)};
-    net.synapses.resize(2);
-    Stimulus s = constant_at("s", {0, 1}, {});
-    s.every = parse_time("10ms");
-    s.from = parse_time("5ms");
-    s.until = parse_time("1s");
-    net.stimuli = {s};
+    NetworkBuilder b(1);
+    b.add_neuron("a", params(10.0), bias_of(0.01f));
+    b.add_neuron("b", params(10.0), bias_of(0.01f));
+    b.add_stimulus("s", "all", Schedule::every(parse_time("10ms"), parse_time("5ms"), parse_time("1s")), StimulusTensor::constant(3, 0.5f));
+    Network net = b.build();
     const Trace tr = run(net, parse_time("50ms"));
     std::vector<std::int64_t> times;
     for (const auto& r: tr.records)
@@ -153,15 +159,16 @@ TEST_CASE("scheduled stimuli and the end time") {
 
 // Regression: only the readout was checked, and max() skips a NaN that is not first.
 TEST_CASE("a NaN anywhere in the block's output stops the run") {
-    Network net;
-    net.names = {"a"};
-    net.neurons = {neuron("a", 0.1f)};
-    net.neurons[0].params.readout = Readout::max;
-    BlockWeights w = *net.neurons[0].weights;
+    NeuronParams p = params();
+    p.readout = Readout::max;
+    BlockWeights w = *neuron("a", 0.1f).weights;
     w[Param::norm2_bias][5] = std::numeric_limits<float>::quiet_NaN();
-    net.neurons[0].weights = std::make_shared<const BlockWeights>(std::move(w));
-    net.synapses.resize(1);
-    net.stimuli = {constant_at("s", {0}, {"1ms"})};
+    WeightsSpec given;
+    given.given = std::make_shared<const BlockWeights>(std::move(w));
+    NetworkBuilder b(1);
+    b.add_neuron("a", p, given);
+    constant_at(b, "s", "a", {"1ms"});
+    Network net = b.build();
     Simulator sim(net);
     std::string message;
     try {
@@ -178,12 +185,14 @@ TEST_CASE("a NaN anywhere in the block's output stops the run") {
 // Regression: t + delay could pass the largest time (undefined behaviour); such an event can
 // never come due and is not scheduled.
 TEST_CASE("deliveries beyond the last representable time are not scheduled") {
-    Network net;
-    net.names = {"src", "dst"};
-    net.neurons = {neuron("src", 1.5f), neuron("dst", 0.1f, 100.0)};
-    net.neurons[0].params.refractory_period = Time::max();
-    net.synapses = {{{1, Time::max(), 1.0f}}, {}};
-    net.stimuli = {constant_at("s", {0}, {"1ms"})};
+    NeuronParams forever = params();
+    forever.refractory_period = Time::max();
+    NetworkBuilder b(1);
+    b.add_neuron("src", forever, bias_of(1.5f));
+    b.add_neuron("dst", params(100.0), bias_of(0.1f));
+    b.connect("src", "dst", Pattern::all_to_all, {Time::max(), 1.0f});
+    constant_at(b, "s", "src", {"1ms"});
+    Network net = b.build();
     const Trace tr = run(net);
     CHECK(outcomes_of(tr, 0, EventKind::spike) == std::vector<std::string>{"delivered"});
     CHECK(outcomes_of(tr, 1, EventKind::input).empty());
@@ -191,12 +200,12 @@ TEST_CASE("deliveries beyond the last representable time are not scheduled") {
 
 // Regression: a second simulator on the same network started from the state the first left.
 TEST_CASE("a network runs the same twice") {
-    Network net;
-    net.names = {"a"};
-    net.neurons = {neuron("a", 0.6f)};
-    net.neurons[0].params.reset_potential = 0.2;
-    net.synapses.resize(1);
-    net.stimuli = {constant_at("s", {0}, {"1ms", "2ms", "30ms"})};
+    NeuronParams p = params();
+    p.reset_potential = 0.2;
+    NetworkBuilder b(1);
+    b.add_neuron("a", p, bias_of(0.6f));
+    constant_at(b, "s", "a", {"1ms", "2ms", "30ms"});
+    Network net = b.build();
     auto summary = [](const Trace& tr) {
         std::vector<std::tuple<std::int64_t, std::string, double>> v;
         for (const auto& r: tr.records) v.emplace_back(r.event.key.time.ticks(), std::string(to_string(r.result.outcome)), r.result.potential);
@@ -210,11 +219,13 @@ TEST_CASE("a network runs the same twice") {
 // Saving and restoring the whole state is exact: restore an earlier state, run the same
 // events again, and the state is byte for byte what the first run had there.
 TEST_CASE("restoring a saved state and re-running reaches the same state") {
-    Network net;
-    net.names = {"a", "b"};
-    net.neurons = {neuron("a", 0.6f), neuron("b", 0.4f)};
-    net.synapses = {{{1, parse_time("2ms"), 0.5f}}, {{0, parse_time("3ms"), 1.0f}}};
-    net.stimuli = {constant_at("s", {0, 1}, {"1ms", "4ms", "6ms", "9ms", "15ms", "40ms"})};
+    NetworkBuilder b(1);
+    b.add_neuron("a", params(), bias_of(0.6f));
+    b.add_neuron("b", params(), bias_of(0.4f));
+    b.connect("a", "b", Pattern::all_to_all, {parse_time("2ms"), 0.5f});
+    b.connect("b", "a", Pattern::all_to_all, {parse_time("3ms"), 1.0f});
+    constant_at(b, "s", "all", {"1ms", "4ms", "6ms", "9ms", "15ms", "40ms"});
+    Network net = b.build();
     Simulator sim(net);
     sim.start();
     std::vector<std::vector<unsigned char>> states;
