@@ -84,8 +84,10 @@ TEST_CASE_TEMPLATE("an empty queue refuses top and pop in every build", Q, Binar
     CHECK(q.top().key == e.key);
 }
 
-TEST_CASE("releasing a payload that is not live is refused in every build") {
+TEST_CASE("using or releasing a payload that is not live is refused in every build") {
     PayloadStore store;
+    CHECK_THROWS_AS((void)store.get(0), InternalError); // no such slot: never an out-of-bounds read
+    CHECK_THROWS_AS(store.retain(7), InternalError);
     CHECK_THROWS_AS(store.release(0), InternalError); // no such slot
     const PayloadId id = store.add(Tensor(1, 2), 2);
     store.release(id);

@@ -35,13 +35,24 @@ class PayloadStore {
 public:
     // Stores t with `references` owners (at least one).
     PayloadId add(Tensor t, std::uint32_t references);
-    const Tensor& get(PayloadId id) const { return slots_[id].tensor; }
+    // get, stamp and retain of a payload that is not live are a bug of the caller's:
+    // InternalError, in every build (an id from a damaged state must never index memory).
+    const Tensor& get(PayloadId id) const {
+        SPIKENN_CHECK(is_live(id), "PayloadStore::get: the payload is not live");
+        return slots_[id].tensor;
+    }
     // A number that no other tensor stored in this run shares, even in a reused slot: a key
     // for caching what is derived from the tensor (its hash).
-    std::uint64_t stamp(PayloadId id) const { return slots_[id].stamp; }
-    void retain(PayloadId id, std::uint32_t n = 1) { slots_[id].references += n; }
+    std::uint64_t stamp(PayloadId id) const {
+        SPIKENN_CHECK(is_live(id), "PayloadStore::stamp: the payload is not live");
+        return slots_[id].stamp;
+    }
+    void retain(PayloadId id, std::uint32_t n = 1) {
+        SPIKENN_CHECK(is_live(id), "PayloadStore::retain: the payload is not live");
+        slots_[id].references += n;
+    }
     // Drops one reference; the last frees the slot. Releasing a payload that is not live is
-    // a bug of the caller's: std::logic_error, in every build.
+    // a bug of the caller's: InternalError, in every build.
     void release(PayloadId id);
     std::size_t live() const { return slots_.size() - free_.size(); }
     std::size_t slots() const { return slots_.size(); }
