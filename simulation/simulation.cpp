@@ -106,6 +106,11 @@ void Simulation::add(std::unique_ptr<Recorder> r) {
 
 void Simulation::start() { impl_->start(); }
 
+void Simulation::schedule_initial_events() {
+    impl_->start();
+    impl_->guarded([&] { impl_->sim.start(); });
+}
+
 Network Simulation::release_network() {
     impl_->recorders.clear();
     impl_->log = nullptr;

@@ -105,6 +105,11 @@ public:
     // have not been; the first step() does it. Call it to learn of an unwritable file before
     // the run.
     void start();
+    // start(), then schedules the network's initial events (its stimuli's) without processing
+    // any, as the first step() would: the queue (simulator().queue()) then holds what the run
+    // will do first, and a checkpoint says the run has started. For a program that shows the
+    // pending events before the first step (the debugger).
+    void schedule_initial_events();
 
 private:
     void add(std::unique_ptr<Recorder> r);
