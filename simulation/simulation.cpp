@@ -106,6 +106,11 @@ void Simulation::add(std::unique_ptr<Recorder> r) {
 
 void Simulation::start() { impl_->start(); }
 
+void Simulation::schedule_initial_events() {
+    impl_->start();
+    impl_->guarded([&] { impl_->sim.start(); });
+}
+
 Network Simulation::release_network() {
     impl_->recorders.clear();
     impl_->log = nullptr;
@@ -209,7 +214,7 @@ void Simulation::load_checkpoint(std::span<const unsigned char> bytes, const std
     load_checkpoint(parse_checkpoint(bytes, name), name);
 }
 
-void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name) {
+void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, CheckpointUse use) {
     Impl& m = *impl_;
     if (ck.info.scenario_hash != m.options.source_hash) {
         throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of this one ({})", name, hex(ck.info.scenario_hash),
@@ -219,11 +224,12 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name) 
     Recorder* log = m.in_section(CheckpointSection::log);
     Recorder* files = m.in_section(CheckpointSection::files);
     Recorder* history = m.in_section(CheckpointSection::history);
-    if (sections.log.empty() != (log == nullptr)) {
+    const bool resume = use == CheckpointUse::resume;
+    if ((resume || log) && sections.log.empty() != (log == nullptr)) {
         throw InputError(fmt::format("{}: the interrupted run recorded {}an event log, and this simulation records {}", name,
             sections.log.empty() ? "no " : "", log ? "one" : "none"));
     }
-    if (sections.files.empty() != (files == nullptr)) {
+    if ((resume || files) && sections.files.empty() != (files == nullptr)) {
         throw InputError(fmt::format("{}: the interrupted run wrote {}output files, and this simulation {}", name, sections.files.empty() ? "no " : "",
             files ? "writes them" : "does not"));
     }
@@ -256,6 +262,13 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name) 
         m.counts.load_state(c);
         StateReader f(sections.fingerprint, sections.fingerprint_at);
         m.fingerprint.load_state(f);
+        // A run that recorded a log kept its fingerprint in the log's section (and an empty
+        // one of its own): without the log, this simulation keeps it itself.
+        const bool log_kept = !log && !sections.log.empty();
+        if (log_kept) {
+            StateReader l(sections.log, sections.log_at);
+            m.fingerprint = EventLogWriter::saved_fingerprint(l, ck.version);
+        }
         // Every count of events must be the simulator's.
         const std::uint64_t n = m.sim.events_processed();
         const std::uint64_t logged = m.log ? m.log->fingerprint().events() : m.fingerprint.events();
@@ -263,7 +276,8 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name) 
         if (ck.info.time_ticks < m.sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
         if (m.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", m.counts.events, n), sections.counts_at);
         if (logged != n) {
-            throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n), m.log ? sections.log_at : sections.fingerprint_at);
+            throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n),
+                m.log || log_kept ? sections.log_at : sections.fingerprint_at);
         }
         for (const StateReader* part: {&r, &c, &f}) {
             if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());

@@ -10,6 +10,8 @@
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/eventlog.hpp>
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
+#include "tools/history.hpp"
 
 using namespace spikenn;
 
@@ -316,4 +318,154 @@ TEST_CASE("a debugger checkpoint whose history is forged is refused") {
     const std::uint32_t bad_target = 100000;
     out = forge("target.ckpt", third + 10, &bad_target, 4);
     CHECK(out.find(fmt::format("byte {}: the checkpoint cannot be restored: recorded event 3 is of neuron 100000; the scenario has 14", third + 10)) != std::string::npos);
+}
+
+namespace {
+
+CheckpointBody body_of(const fs::path& p, CheckpointInfo* info = nullptr) {
+    const std::string bytes = slurp(p);
+    const Checkpoint c = parse_checkpoint(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), p.string());
+    if (info) *info = c.info;
+    return CheckpointBody::decode(c, p);
+}
+
+// The text after the n-th `start` up to the next `end` (or the end).
+std::string between(const std::string& text, const std::string& start, const std::string& end, int n = 1) {
+    std::size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+        at = text.find(start, at);
+        REQUIRE(at != std::string::npos);
+        at += start.size();
+    }
+    return text.substr(at, text.find(end, at) - at);
+}
+
+} // namespace
+
+// A debugger checkpoint saved after N events and loaded into a fresh session is that
+// session's whole state: saving it again gives the same bytes (the simulator's state, the
+// counts, the fingerprint and the history), and the events after it, their causes and
+// `back` across it are the first session's.
+TEST_CASE("a debugger checkpoint loads into a fresh session as it was saved") {
+    const fs::path dir = scratch / "debug_roundtrip";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path a = dir / "a.ckpt", b = dir / "b.ckpt";
+    // 300 events: past the debugger's first snapshot (every 256 events).
+    std::ofstream(dir / "save.cmds") << fmt::format("step 300\ncheckpoint save {}\nstep 30\nwhy\nback 35\nwhere\nquit\n", a.string());
+    std::ofstream(dir / "load.cmds") << fmt::format("checkpoint load {}\ncheckpoint save {}\nstep 30\nwhy\nback 35\nwhere\nquit\n", a.string(),
+        b.string());
+    const Result first = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "save.cmds").string()));
+    const Result second = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "load.cmds").string()));
+    INFO(first.out);
+    INFO(second.out);
+    REQUIRE(first.code == 0);
+    REQUIRE(second.code == 0);
+    CHECK(first.out.find("error:") == std::string::npos);
+    CHECK(second.out.find("error:") == std::string::npos);
+    CHECK(second.out.find("note:") == std::string::npos); // the history came from the file
+    CHECK(second.out.find(fmt::format("loaded {}: at ", a.string())) != std::string::npos);
+    CHECK(slurp(a) == slurp(b));
+    CHECK(body_of(a).history->size() == 8 + 300 * saved_record_bytes);
+    const std::string after = between(first.out, "(spikenn) step 30\n", "(spikenn) quit");
+    CHECK(after.find("#330 t=") != std::string::npos);
+    CHECK(after.find("back at #295 t=") != std::string::npos);
+    CHECK(after == between(second.out, "(spikenn) step 30\n", "(spikenn) quit"));
+}
+
+// A checkpoint of `spikenn run --checkpoint-every` loads in the debugger, with output files
+// and with an event log: the session takes the simulator's state, the counts and the
+// fingerprint, and rebuilds the history by re-running. Its own checkpoint there is the
+// run's sections (without the run's files and log) plus the history, and is the checkpoint
+// of a session that stepped there itself.
+TEST_CASE("a run's checkpoint loads in the debugger") {
+    const fs::path dir = scratch / "debug_run_checkpoint";
+    fs::remove_all(dir);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --checkpoint-every 1s -q", (dir / "files").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "log").string(),
+                        (dir / "log.evlog").string()))
+                .code == 0);
+    const fs::path with_files = dir / "files" / "checkpoints" / "checkpoint-0000000001000000000.ckpt";
+    const fs::path with_log = dir / "log" / "checkpoints" / "checkpoint-0000000001000000000.ckpt";
+    CheckpointInfo run_info;
+    const CheckpointBody run = body_of(with_files, &run_info);
+    REQUIRE(!run.files.empty());
+    REQUIRE(run.log.empty());
+    REQUIRE(!body_of(with_log).log.empty());
+
+    auto session = [&](const std::string& first, const fs::path& saved) {
+        std::ofstream(dir / "cmds") << fmt::format("{}\nwhere\ncheckpoint save {}\nstep 3\nwhy\nquit\n", first, saved.string());
+        const Result r = run_cli(fmt::format("debug scenarios/demo.yaml --commands '{}'", (dir / "cmds").string()));
+        INFO(r.out);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("error:") == std::string::npos);
+        CHECK(r.out.find("note:") == std::string::npos);
+        CHECK(r.out.find("at 990ms, after event 290") != std::string::npos);
+        return between(r.out, "(spikenn) step 3\n", "(spikenn) quit");
+    };
+    const std::string stepped = session("until 999ms", dir / "stepped.ckpt");
+    CHECK(session(fmt::format("checkpoint load {}", with_files.string()), dir / "from_files.ckpt") == stepped);
+    CHECK(session(fmt::format("checkpoint load {}", with_log.string()), dir / "from_log.ckpt") == stepped);
+    CHECK(slurp(dir / "from_files.ckpt") == slurp(dir / "stepped.ckpt"));
+    CHECK(slurp(dir / "from_log.ckpt") == slurp(dir / "stepped.ckpt"));
+
+    CheckpointInfo info;
+    const CheckpointBody dbg = body_of(dir / "stepped.ckpt", &info);
+    CHECK(dbg.sim == run.sim);
+    CHECK(dbg.counts == run.counts);
+    CHECK(dbg.fingerprint == run.fingerprint);
+    CHECK(dbg.log.empty());
+    CHECK(dbg.files.empty());
+    REQUIRE(dbg.history);
+    CHECK(dbg.history->size() == 8 + 290 * saved_record_bytes);
+    CHECK(info.scenario_hash == run_info.scenario_hash);
+    CHECK(info.seed == run_info.seed);
+    CHECK(info.end_ticks == run_info.end_ticks);
+    CHECK(info.max_events == run_info.max_events);
+    CHECK(info.events == run_info.events);
+    CHECK(info.time_ticks == Time::from_ms(990).ticks()); // the session's clock; the run names the period's multiple
+}
+
+// The debugger's history is a recorder: a Simulation's checkpoint holds it in the history
+// section and a fresh Simulation takes it back; bytes after the records are refused, and the
+// refused checkpoint leaves the history as it was.
+TEST_CASE("the history recorder saves and restores the events of a simulation") {
+    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/scenarios/demo.yaml");
+    const auto options = sc.simulation_options();
+    const std::size_t neurons = sc.network.size();
+    Scenario copy = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/scenarios/demo.yaml");
+    Simulation a(std::move(sc.network), options);
+    auto& ha = a.add_recorder(std::make_unique<HistoryRecorder>(neurons));
+    for (int i = 0; i < 20; ++i) REQUIRE(a.step());
+    REQUIRE(ha.records().size() == 20);
+    const auto bytes = a.checkpoint();
+
+    Simulation b(std::move(copy.network), options);
+    auto& hb = b.add_recorder(std::make_unique<HistoryRecorder>(neurons));
+    REQUIRE(b.step());
+    const LogRecord first = hb.records().front();
+    // One byte more in the history section (the last one), the checksum recomputed.
+    std::vector<unsigned char> longer(bytes.begin(), bytes.end() - 8);
+    longer.push_back(0);
+    const std::uint64_t body_length = longer.size() - checkpoint_body_offset;
+    std::memcpy(longer.data() + checkpoint_body_offset - 8, &body_length, 8);
+    const Checkpoint c = parse_checkpoint(bytes, "a");
+    const CheckpointBody body = CheckpointBody::decode(c, "a");
+    const std::uint64_t history_length = body.history->size() + 1;
+    std::memcpy(longer.data() + body.history_at - 8, &history_length, 8);
+    const std::uint64_t h = hash_bytes(longer.data(), longer.size());
+    longer.resize(longer.size() + 8);
+    std::memcpy(longer.data() + longer.size() - 8, &h, 8);
+    CHECK_THROWS_AS(b.load_checkpoint(longer, "longer"), DamagedFileError);
+    REQUIRE(hb.records().size() == 1);
+    CHECK(hb.records().front() == first);
+    CHECK(b.events_processed() == 1);
+
+    b.load_checkpoint(bytes, "a");
+    CHECK(hb.records() == ha.records());
+    CHECK(b.events_processed() == 20);
+    CHECK(b.checkpoint() == bytes);
+    REQUIRE(a.step());
+    REQUIRE(b.step());
+    CHECK(hb.records() == ha.records());
 }

@@ -21,8 +21,10 @@
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/eventlog.hpp>
 #include <spikenn/hex.hpp>
+#include "tools/history.hpp"
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
 
 namespace spikenn {
 
@@ -52,6 +54,25 @@ public:
 
 std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t)); }
 
+// A checkpoint without its history: its state, for the session to re-run to.
+Checkpoint without_history(const Checkpoint& ck, CheckpointBody body) {
+    body.history.reset();
+    return Checkpoint{ck.version, ck.info, body.encode()};
+}
+
+// While it lives, the history recorder saves and loads only its length: for the debugger's
+// snapshots of its own session.
+class LengthsOnly {
+public:
+    explicit LengthsOnly(HistoryRecorder& h): h_(h) { h_.set_lengths_only(true); }
+    ~LengthsOnly() { h_.set_lengths_only(false); }
+    LengthsOnly(const LengthsOnly&) = delete;
+    LengthsOnly& operator=(const LengthsOnly&) = delete;
+
+private:
+    HistoryRecorder& h_;
+};
+
 class Debugger {
 public:
     explicit Debugger(std::ostream& out): out_(out) {}
@@ -64,13 +85,18 @@ private:
     // Moving through events.
     std::optional<LogRecord> advance();
     std::uint64_t position() const { return browse_ ? pos_ : sim_->events_processed(); }
-    const LogRecord* current() const { return position() ? &history_[position() - 1] : nullptr; }
+    // Every processed (or, browsing, recorded) event, by number - 1.
+    const std::vector<LogRecord>& history() const { return browse_ ? browsed_ : history_->records(); }
+    const LogRecord* current() const { return position() ? &history()[position() - 1] : nullptr; }
     bool breakpoint_hit(const LogRecord& r);
     void run_until(const std::function<bool(const LogRecord&)>& stop, bool use_breakpoints);
     void go_to(std::uint64_t number);
 
     void start_live(Scenario sc);
     void snapshot_if_due();
+    // The session's state as a checkpoint whose history is only its length, and back to one.
+    std::vector<unsigned char> snapshot();
+    void restore(const std::vector<unsigned char>& snapshot);
     std::vector<unsigned char> state_bytes() const;
 
     // Commands.
@@ -95,11 +121,11 @@ private:
     }
 
     std::ostream& out_;
-    std::optional<Scenario> sc_;
-    std::unique_ptr<Simulator> sim_;
-    TensorHashCache hashes_;
-    std::vector<LogRecord> history_; // every processed (or, browsing, recorded) event, by number - 1
-    std::map<std::uint64_t, std::vector<unsigned char>> snapshots_;
+    std::optional<Scenario> sc_; // its network is the simulation's
+    std::unique_ptr<Simulation> sim_;
+    HistoryRecorder* history_ = nullptr; // sim_'s
+    std::vector<LogRecord> browsed_;     // browsing: the recorded events
+    std::map<std::uint64_t, std::vector<unsigned char>> snapshots_; // by events processed
     LogHeader names_; // neuron and stimulus names
     bool browse_ = false;
     std::uint64_t pos_ = 0; // browsing: events passed
@@ -110,17 +136,21 @@ private:
 
 // ---- opening -------------------------------------------------------------------------
 
+// The session is changed only once the simulation has been made.
 void Debugger::start_live(Scenario sc) {
+    std::vector<std::string> stimuli;
+    for (const auto& s: sc.network.stimuli) stimuli.push_back(s.name);
+    const std::size_t neurons = sc.network.size();
+    auto sim = std::make_unique<Simulation>(std::move(sc.network), sc.simulation_options(1));
+    HistoryRecorder& history = sim->add_recorder(std::make_unique<HistoryRecorder>(neurons));
+    sim->schedule_initial_events();
+    sim_ = std::move(sim);
+    history_ = &history;
     sc_.emplace(std::move(sc));
-    sim_ = std::make_unique<Simulator>(sc_->network);
-    sim_->set_limits({sc_->end, sc_->max_events});
-    names_.neuron_names = sc_->network.names;
-    names_.stimulus_names.clear();
-    for (const auto& s: sc_->network.stimuli) names_.stimulus_names.push_back(s.name);
-    sim_->add_observer([this](const EventRecord& r, const Simulator& s) { history_.push_back(to_log_record(r, s, hashes_)); });
-    sim_->start();
+    names_.neuron_names = sim_->network().names;
+    names_.stimulus_names = std::move(stimuli);
     snapshots_.clear();
-    snapshots_[0] = state_bytes();
+    snapshots_[0] = snapshot();
 }
 
 void Debugger::open(const std::string& target) {
@@ -130,42 +160,54 @@ void Debugger::open(const std::string& target) {
     probe.read(magic, 8);
     if (probe && std::string(magic, 8) == "SNNEVLOG") {
         EventLogReader reader(target);
-        history_ = reader.read_all();
+        browsed_ = reader.read_all();
         names_ = reader.header();
         browse_ = true;
         log_path_ = target;
-        out_ << fmt::format("browsing {}: {} recorded events{}; 'resume' simulates from the current event\n", target, history_.size(),
+        out_ << fmt::format("browsing {}: {} recorded events{}; 'resume' simulates from the current event\n", target, browsed_.size(),
             reader.footer() ? "" : " (the log was cut)");
         return;
     }
     Scenario sc = load_scenario(target);
     start_live(std::move(sc));
-    out_ << fmt::format("{}: {} neurons, {} events pending at 0s; 'help' lists the commands\n", target, sc_->network.size(), sim_->queue().size());
+    out_ << fmt::format("{}: {} neurons, {} events pending at 0s; 'help' lists the commands\n", target, sim_->network().size(),
+        sim_->simulator().queue().size());
 }
 
+// The simulator's state: what a re-run must reach.
 std::vector<unsigned char> Debugger::state_bytes() const {
     StateWriter w;
-    sim_->save_state(w);
+    sim_->simulator().save_state(w);
     return w.bytes();
+}
+
+std::vector<unsigned char> Debugger::snapshot() {
+    const LengthsOnly lengths(*history_);
+    return sim_->checkpoint();
+}
+
+void Debugger::restore(const std::vector<unsigned char>& snapshot) {
+    const LengthsOnly lengths(*history_);
+    sim_->load_checkpoint(snapshot, "the debugger's snapshot"); // the history is cut back with it
 }
 
 void Debugger::snapshot_if_due() {
     const std::uint64_t n = sim_->events_processed();
-    if (n % snapshot_interval == 0 && !snapshots_.contains(n)) snapshots_[n] = state_bytes();
+    if (n % snapshot_interval == 0 && !snapshots_.contains(n)) snapshots_[n] = snapshot();
 }
 
 // ---- moving --------------------------------------------------------------------------
 
 std::optional<LogRecord> Debugger::advance() {
     if (browse_) {
-        if (pos_ >= history_.size()) return std::nullopt;
-        return history_[pos_++];
+        if (pos_ >= browsed_.size()) return std::nullopt;
+        return browsed_[pos_++];
     }
     snapshot_if_due();
-    const std::uint64_t before = history_.size();
+    const std::uint64_t before = history_->records().size();
     if (!sim_->step()) return std::nullopt;
-    if (history_.size() != before + 1) throw InternalError("debugger: the event was not recorded");
-    return history_.back();
+    if (history_->records().size() != before + 1) throw InternalError("debugger: the event was not recorded");
+    return history_->records().back();
 }
 
 bool Debugger::breakpoint_hit(const LogRecord& r) {
@@ -197,7 +239,7 @@ void Debugger::run_until(const std::function<bool(const LogRecord&)>& stop, bool
     for (;;) {
         const auto r = advance();
         if (!r) {
-            out_ << fmt::format("the run has ended at {} after {} events\n", browse_ ? time_text(history_.empty() ? 0 : history_.back().time) : format_time(sim_->now()),
+            out_ << fmt::format("the run has ended at {} after {} events\n", browse_ ? time_text(browsed_.empty() ? 0 : browsed_.back().time) : format_time(sim_->now()),
                 position());
             return;
         }
@@ -212,15 +254,13 @@ void Debugger::run_until(const std::function<bool(const LogRecord&)>& stop, bool
 // Brings the session to the state right after event `number` (backwards or forwards).
 void Debugger::go_to(std::uint64_t number) {
     if (browse_) {
-        pos_ = std::min<std::uint64_t>(number, history_.size());
+        pos_ = std::min<std::uint64_t>(number, browsed_.size());
         return;
     }
     if (number < sim_->events_processed()) {
         auto it = snapshots_.upper_bound(number);
         --it; // snapshot 0 always exists
-        StateReader r(it->second);
-        sim_->load_state(r);
-        history_.resize(it->first);
+        restore(it->second);
     }
     while (sim_->events_processed() < number) {
         if (!advance()) break;
@@ -310,10 +350,10 @@ void Debugger::cmd_until(const std::vector<std::string>& a) {
     for (;;) {
         std::optional<std::int64_t> next;
         if (browse_) {
-            if (pos_ < history_.size()) next = history_[pos_].time;
+            if (pos_ < browsed_.size()) next = browsed_[pos_].time;
         }
-        else if (!sim_->queue().empty() && sim_->queue().top().key.time <= sim_->limits().end) {
-            next = sim_->queue().top().key.time.ticks();
+        else if (const auto& queue = sim_->simulator().queue(); !queue.empty() && queue.top().key.time <= sim_->options().until) {
+            next = queue.top().key.time.ticks();
         }
         if (!next || *next > t.ticks()) {
             out_ << fmt::format("at {}: {} events processed\n", format_time(t), position());
@@ -407,7 +447,7 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
         out_ << fmt::format("  key: time {} ticks, kind {}, target {}, source {}, seq {}\n", r->time, to_string(r->kind), name(r->target),
             describe_source(r->source, names_), r->seq);
         out_ << fmt::format("  tensor: {}\n", r->tensor_hash ? hex64(*r->tensor_hash) : std::string("none"));
-        if (r->cause) out_ << "  cause: " << line_of(history_[r->cause - 1]) << "\n";
+        if (r->cause) out_ << "  cause: " << line_of(history()[r->cause - 1]) << "\n";
         else out_ << "  cause: the scenario's inputs and initial state\n";
         return;
     }
@@ -416,8 +456,8 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
         if (browse_) {
             const LogRecord* last = nullptr;
             for (std::uint64_t i = pos_; i > 0; --i)
-                if (history_[i - 1].target == id) {
-                    last = &history_[i - 1];
+                if (browsed_[i - 1].target == id) {
+                    last = &browsed_[i - 1];
                     break;
                 }
             out_ << fmt::format("neuron {} (from the log; 'resume' to see its full state)\n", a[2]);
@@ -425,7 +465,7 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
             else out_ << "  no recorded event yet\n";
             return;
         }
-        const TransformerNeuron& n = sc_->network.neurons[id];
+        const TransformerNeuron& n = sim_->network().neurons[id];
         const Time now = sim_->now();
         out_ << fmt::format("neuron {} at {}\n", a[2], format_time(now));
         out_ << fmt::format("  potential        {:.17g} (decayed to now; {:.17g} at {})\n", n.potential_at(now), n.state.potential, format_time(n.state.last_update));
@@ -440,10 +480,10 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
         }
         out_ << "  pending self-scheduled events:\n";
         int shown = 0;
-        for (const Event& e: sim_->queue().pending()) {
+        for (const Event& e: sim_->simulator().queue().pending()) {
             if (e.key.target != id || e.key.source != id) continue;
             out_ << fmt::format("    {} at {} (seq {}){}\n", to_string(e.key.kind), format_time(e.key.time), e.key.seq,
-                sim_->is_cancelled(e.key) ? " - cancelled" : "");
+                sim_->simulator().is_cancelled(e.key) ? " - cancelled" : "");
             ++shown;
         }
         if (!shown) out_ << "    none\n";
@@ -456,17 +496,17 @@ void Debugger::cmd_queue(const std::vector<std::string>& a) {
     const auto n = count_arg(a, 1, 10);
     if (browse_) {
         out_ << "the next recorded events:\n";
-        for (std::uint64_t i = pos_; i < history_.size() && i < pos_ + n; ++i) out_ << "  " << line_of(history_[i]) << "\n";
+        for (std::uint64_t i = pos_; i < browsed_.size() && i < pos_ + n; ++i) out_ << "  " << line_of(browsed_[i]) << "\n";
         return;
     }
-    const auto pending = sim_->queue().pending();
+    const auto pending = sim_->simulator().queue().pending();
     out_ << fmt::format("{} pending events; the next {} in the order they will run:\n", pending.size(), std::min<std::size_t>(n, pending.size()));
     for (std::size_t i = 0; i < pending.size() && i < n; ++i) {
         const Event& e = pending[i];
         std::string s = fmt::format("  t={} {} {}", format_time(e.key.time), to_string(e.key.kind), name(e.key.target));
         if (e.key.kind == EventKind::input) s += " <- " + describe_source(e.key.source, names_);
         s += fmt::format(" (seq {})", e.key.seq);
-        if (sim_->is_cancelled(e.key)) s += " - cancelled";
+        if (sim_->simulator().is_cancelled(e.key)) s += " - cancelled";
         if (e.cause) s += fmt::format(" (scheduled by #{})", e.cause);
         out_ << s << "\n";
     }
@@ -482,7 +522,7 @@ void Debugger::cmd_why() {
     std::uint64_t cause = r->cause;
     const LogRecord* last = r;
     while (cause) {
-        last = &history_[cause - 1];
+        last = &history()[cause - 1];
         out_ << "  <- " << line_of(*last) << "\n";
         cause = last->cause;
     }
@@ -502,90 +542,54 @@ void Debugger::cmd_back(const std::vector<std::string>& a) {
 void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
     need_live("checkpoint");
     if (a.size() != 3 || (a[1] != "save" && a[1] != "load")) throw UserError("checkpoint save FILE | checkpoint load FILE");
+    const std::string& path = a[2];
     if (a[1] == "save") {
-        // A run's checkpoint (no event log, no output files), with the debugger's history.
-        CheckpointBody body;
-        StateWriter w, c, f, h;
-        sim_->save_state(w);
-        RunCounts counts(sc_->network.size());
-        Fingerprint fp;
-        h.put<std::uint64_t>(history_.size());
-        for (const auto& r: history_) {
-            counts.add(r.kind, r.outcome, r.target);
-            fp.add(r);
-            put_record(h, r);
-        }
-        counts.save_state(c);
-        fp.save_state(f);
-        body.sim = w.str();
-        body.counts = c.str();
-        body.fingerprint = f.str();
-        body.history = h.str();
-        write_checkpoint(a[2], checkpoint_info(*sc_, *sim_), body.encode());
-        out_ << fmt::format("saved {} at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
+        // A run's checkpoint (no event log, no output files), with the session's history.
+        sim_->save_checkpoint(path);
+        out_ << fmt::format("saved {} at {} after {} events\n", path, format_time(sim_->now()), sim_->events_processed());
         return;
     }
     Checkpoint ck;
     try {
-        ck = read_checkpoint(a[2]);
+        ck = read_checkpoint(path);
     }
     catch (const InputError& e) {
         throw UserError(e.what());
     }
-    if (ck.info.scenario_hash != hash_bytes(sc_->text.data(), sc_->text.size())) {
-        throw UserError(fmt::format("{}: a checkpoint of another scenario; this session debugs {}", a[2], sc_->path.string()));
+    if (ck.info.scenario_hash != sc_->text_hash()) {
+        throw UserError(fmt::format("{}: a checkpoint of another scenario; this session debugs {}", path, sc_->path.string()));
     }
     CheckpointBody body;
     try {
-        body = CheckpointBody::decode(ck, a[2]);
+        body = CheckpointBody::decode(ck, path);
     }
     catch (const InputError& e) {
         throw UserError(e.what());
     }
-    // Restore into a copy first, so that a damaged file leaves the session as it was.
+    // Everything is checked before anything changes: a refused file leaves the session as it
+    // was. A run's checkpoint gives the session its state; the run's files are the run's.
     try {
-        std::vector<LogRecord> history;
-        if (body.history) {
-            StateReader h(*body.history, body.history_at);
-            const auto n = h.get_count(saved_record_bytes);
-            for (std::uint64_t i = 0; i < n; ++i) {
-                const std::uint64_t at = h.offset();
-                const LogRecord r = get_record(h, i + 1);
-                // The counts a later `checkpoint save` makes index neurons by the target.
-                if (r.target >= sc_->network.size()) {
-                    throw StateError(fmt::format("recorded event {} is of neuron {}; the scenario has {}", r.number, r.target, sc_->network.size()), at + 10);
-                }
-                // `why` and `print event` follow causes through the history by number.
-                if (r.cause >= r.number || (!history.empty() && r.time < history.back().time)) {
-                    throw StateError(fmt::format("recorded event {} names a later cause or goes back in time", r.number), at);
-                }
-                history.push_back(r);
-            }
-        }
-        // A state that fails its checks leaves the simulator as it was.
-        StateReader s(body.sim, body.sim_at);
-        sim_->load_state(s);
-        history_ = std::move(history);
-        history_.resize(std::min<std::size_t>(history_.size(), sim_->events_processed()));
-        // The earlier snapshots stay valid: the scenario is the same and the run deterministic.
-        snapshots_[sim_->events_processed()] = state_bytes();
-        if (history_.size() != sim_->events_processed()) {
-            // Rebuild the events before the checkpoint by re-running them from the start.
-            const std::vector<unsigned char> here = state_bytes();
-            const std::uint64_t n = sim_->events_processed();
-            StateReader start(snapshots_.at(0));
-            sim_->load_state(start);
-            history_.clear();
-            while (sim_->events_processed() < n && advance()) {}
-            if (state_bytes() != here) out_ << "note: re-running to the checkpoint did not reach its state; 'why' and 'back' may not match it\n";
-            StateReader back_here(here);
-            sim_->load_state(back_here);
+        sim_->load_checkpoint(ck, path, CheckpointUse::inspect);
+    }
+    catch (const InputError& e) {
+        throw UserError(e.what());
+    }
+    const std::uint64_t n = sim_->events_processed();
+    history_->truncate(n);
+    if (history_->records().size() != n) {
+        // No history, or a shorter one: rebuild the events before the checkpoint by re-running
+        // them from the start.
+        const std::vector<unsigned char> here = state_bytes();
+        restore(snapshots_.at(0));
+        while (sim_->events_processed() < n && advance()) {}
+        if (state_bytes() != here) {
+            out_ << "note: re-running to the checkpoint did not reach its state; 'why' and 'back' may not match it\n";
+            sim_->load_checkpoint(without_history(ck, body), path, CheckpointUse::inspect); // its state, with the history re-run
         }
     }
-    catch (const StateError& e) {
-        throw UserError(checkpoint_error(a[2], e).what());
-    }
-    out_ << fmt::format("loaded {}: at {} after {} events\n", a[2], format_time(sim_->now()), sim_->events_processed());
+    // The earlier snapshots stay valid: the scenario is the same and the run deterministic.
+    snapshots_[n] = snapshot();
+    out_ << fmt::format("loaded {}: at {} after {} events\n", path, format_time(sim_->now()), sim_->events_processed());
 }
 
 void Debugger::cmd_resume() {
@@ -600,14 +604,20 @@ void Debugger::cmd_resume() {
     catch (const InputError& e) {
         throw UserError(fmt::format("cannot simulate the log's scenario: {}", e.what()));
     }
-    const std::vector<LogRecord> recorded = std::move(history_);
+    try {
+        start_live(std::move(sc));
+    }
+    catch (const InputError& e) {
+        throw UserError(fmt::format("cannot simulate the log's scenario: {}", e.what()));
+    }
+    const std::vector<LogRecord> recorded = std::move(browsed_);
     const std::uint64_t target = pos_;
-    history_.clear();
+    browsed_.clear();
     browse_ = false;
-    start_live(std::move(sc));
     while (sim_->events_processed() < target && advance()) {}
-    for (std::size_t i = 0; i < history_.size(); ++i) {
-        if (!(history_[i] == recorded[i])) {
+    const auto& history = history_->records();
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        if (!(history[i] == recorded[i])) {
             out_ << fmt::format("warning: the simulation differs from the log at event {} (see 'spikenn replay')\n", i + 1);
             break;
         }
@@ -670,7 +680,7 @@ bool Debugger::execute(const std::string& line) {
         else if (c == "where") {
             const LogRecord* r = current();
             out_ << fmt::format("at {}, after event {}{}\n", browse_ ? time_text(r ? r->time : 0) : format_time(sim_->now()), position(),
-                browse_ ? fmt::format(" of {} recorded", history_.size()) : std::string());
+                browse_ ? fmt::format(" of {} recorded", browsed_.size()) : std::string());
         }
         else if (c == "why") cmd_why();
         else if (c == "back") cmd_back(a);

@@ -1,9 +1,11 @@
 // `spikenn debug`: step through a simulation, or browse a recorded event log.
 //
-// The debugger drives the simulator's step() one event at a time and keeps every processed
-// event (its record) and a snapshot of the whole state every few hundred events. Stepping
-// back restores the nearest earlier snapshot and re-executes forward: the engine is
-// deterministic, so the state reached is byte for byte the state the forward run had.
+// The debugger drives a Simulation's step() one event at a time; its history recorder
+// (tools/history.hpp) keeps every processed event (its record), and the session keeps a
+// snapshot of the whole state every few hundred events. Stepping back restores the nearest
+// earlier snapshot and re-executes forward: the engine is deterministic, so the state
+// reached is byte for byte the state the forward run had. Its checkpoints are the
+// Simulation's: a run's sections plus the history.
 #pragma once
 
 #include <iosfwd>

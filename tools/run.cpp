@@ -173,10 +173,6 @@ ScenarioOverrides recorded_overrides(const LogHeader& h) {
     return ov;
 }
 
-CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim) {
-    return {sc.text_hash(), sc.seed, sc.end.ticks(), sc.max_events, sim.now().ticks(), sim.events_processed()};
-}
-
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
     LogHeader h;
     h.engine_version = SPIKENN_VERSION;

@@ -49,9 +49,6 @@ ScenarioOverrides recorded_overrides(const LogHeader& h);
 // The header of the event log of a run of sc.
 LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
 
-// What a checkpoint of sc taken now says of itself.
-CheckpointInfo checkpoint_info(const Scenario& sc, const Simulator& sim);
-
 // The name of the lock file a run holds in its output directory.
 inline constexpr const char* run_lock_name = ".spikenn.lock";
 

@@ -385,6 +385,23 @@ void EventLogWriter::save_state(StateWriter& out) {
     fingerprint_.save_state(out);
 }
 
+Fingerprint EventLogWriter::saved_fingerprint(StateReader& in, std::uint32_t version) {
+    // The fields of save_state(), in its order, up to the fingerprint that ends them.
+    (void)in.get<std::int64_t>();
+    if (version >= 2) (void)in.get<std::uint64_t>();
+    std::vector<unsigned char> block(in.get_count(1));
+    in.get_bytes(block.data(), block.size());
+    (void)in.get<std::uint32_t>();
+    (void)in.get<std::uint64_t>();
+    (void)in.get<std::int64_t>();
+    (void)in.get<std::uint64_t>();
+    (void)in.get<decltype(LogFooter::by_kind)>();
+    (void)in.get<decltype(LogFooter::by_outcome)>();
+    Fingerprint f;
+    f.load_state(in);
+    return f;
+}
+
 EventLogWriter::EventLogWriter(const fs::path& path, StateReader& in, std::uint32_t version): path_(path) {
     const std::uint64_t at = in.offset();
     const auto length = in.get<std::int64_t>();

@@ -38,6 +38,17 @@ struct SimulationOptions {
     std::uint64_t source_hash = 0;
 };
 
+// What a checkpoint is loaded for.
+enum class CheckpointUse {
+    // To continue the run it was taken of: the simulation has a recorder for each of the
+    // checkpoint's sections (an event log, output files), and they continue the run's files.
+    resume,
+    // To look at the run's state from there on (the debugger): the simulator's state, the
+    // counts and the fingerprint are taken, and the sections of recorders this simulation
+    // does not have are checked and left; the run's files are not touched.
+    inspect,
+};
+
 class Simulation {
 public:
     // Throws InputError when a stimulus's schedule never ends and nothing else bounds the
@@ -93,7 +104,7 @@ public:
     void load_checkpoint(const std::filesystem::path& path);
     void load_checkpoint(std::span<const unsigned char> bytes, const std::string& name);
     // The same, of a checkpoint already read (read_checkpoint); `name` is used in messages.
-    void load_checkpoint(const Checkpoint& checkpoint, const std::string& name);
+    void load_checkpoint(const Checkpoint& checkpoint, const std::string& name, CheckpointUse use = CheckpointUse::resume);
     // What the checkpoint just loaded said of itself (nothing before a load).
     std::optional<CheckpointInfo> loaded_checkpoint() const;
 
@@ -105,6 +116,11 @@ public:
     // have not been; the first step() does it. Call it to learn of an unwritable file before
     // the run.
     void start();
+    // start(), then schedules the network's initial events (its stimuli's) without processing
+    // any, as the first step() would: the queue (simulator().queue()) then holds what the run
+    // will do first, and a checkpoint says the run has started. For a program that shows the
+    // pending events before the first step (the debugger).
+    void schedule_initial_events();
 
 private:
     void add(std::unique_ptr<Recorder> r);

@@ -137,6 +137,9 @@ public:
     // constructor only reads and checks; resume() then cuts the file and goes on.
     EventLogWriter(const std::filesystem::path& path, StateReader& resume, std::uint32_t checkpoint_version);
     void resume();
+    // The fingerprint in a writer's saved state (what save_state() wrote), read without a
+    // file: for taking a run's state without continuing its log (StateError when malformed).
+    static Fingerprint saved_fingerprint(StateReader& in, std::uint32_t checkpoint_version);
     // Waits until every complete block is on disk, then saves the writer's state.
     void save_state(StateWriter& out);
     ~EventLogWriter();
