@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds the load_and_run example with pkg-config alone, without CMake:
-#   PKG_CONFIG_PATH=PREFIX/lib/pkgconfig examples/pkg-config/build.sh [OUTPUT]
-# OUTPUT is ./load_and_run unless given.
+# Builds each example with pkg-config alone, without CMake:
+#   PKG_CONFIG_PATH=PREFIX/lib/pkgconfig examples/pkg-config/build.sh [OUTPUT_DIR]
+# puts OUTPUT_DIR/load_and_run and OUTPUT_DIR/demo_in_code (OUTPUT_DIR: . unless given).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-load_and_run}
-# The libraries come after the source that uses them.
-# shellcheck disable=SC2046 # pkg-config's flags are words
-c++ -std=c++20 -O2 "$here/../load_and_run/main.cpp" -o "$out" $(pkg-config --cflags --libs spikenn)
+out=${1:-.}
+mkdir -p "$out"
+for example in load_and_run demo_in_code; do
+  # The libraries come after the source that uses them.
+  # shellcheck disable=SC2046 # pkg-config's flags are words
+  c++ -std=c++20 -O2 "$here/../$example/main.cpp" -o "$out/$example" $(pkg-config --cflags --libs spikenn)
+done
