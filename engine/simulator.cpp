@@ -143,6 +143,13 @@ const Tensor& SavedState::payload(PayloadId id, std::uint64_t offset, std::strin
     return payloads.get(id);
 }
 
+SavedClock Simulator::saved_clock(StateReader in) {
+    SavedClock c;
+    c.now = Time::from_ticks(in.get<std::int64_t>());
+    c.processed = in.get<std::uint64_t>();
+    return c;
+}
+
 void Simulator::save_state(StateWriter& out) const {
     out.put(now_.ticks());
     out.put(processed_);
@@ -207,6 +214,7 @@ void Simulator::load_state(StateReader& in) {
     }
     at = in.offset();
     model_.load_state(in, saved);
+    if (!in.at_end()) throw StateError("bytes after the end of the simulator's state", in.offset());
     // Every reference a slot counts has an owner: a count too high would keep a tensor for
     // ever, one too low would free it while an event still names it.
     for (PayloadId id = 0; id < saved.payloads.slots(); ++id) {

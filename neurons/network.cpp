@@ -16,7 +16,64 @@ namespace spikenn {
 Network::Network() = default;
 Network::~Network() = default;
 Network::Network(Network&&) noexcept = default;
-Network& Network::operator=(Network&&) noexcept = default;
+Network& Network::operator=(Network&& o) noexcept {
+    // The workers read the neurons: they stop before the neurons they read are replaced.
+    prefetch_.reset();
+    seed = o.seed;
+    names = std::move(o.names);
+    neurons = std::move(o.neurons);
+    synapses = std::move(o.synapses);
+    stimuli = std::move(o.stimuli);
+    next_occurrence_ = std::move(o.next_occurrence_);
+    loaded_ = std::move(o.loaded_);
+    spike_outputs_ = std::move(o.spike_outputs_);
+    prefetch_ = std::move(o.prefetch_);
+    return *this;
+}
+
+void Network::check() const {
+    auto fail = [](const std::string& what) { throw InputError("the network is inconsistent: " + what); };
+    const std::size_t n = neurons.size();
+    if (n == 0) fail("it has no neurons");
+    if (names.size() != n || synapses.size() != n) fail(fmt::format("{} neurons, {} names and {} lists of synapses", n, names.size(), synapses.size()));
+    if (n >= external_bit) fail("too many neurons");
+    for (std::size_t i = 0; i < n; ++i) {
+        const TransformerNeuron& x = neurons[i];
+        const BlockShape& s = x.params.shape;
+        if (s.embed_dim < 1 || s.num_heads < 1 || s.hidden_dim < 1 || s.embed_dim % s.num_heads != 0) fail(fmt::format("neuron {} has a bad shape", names[i]));
+        if (!x.weights) fail(fmt::format("neuron {} has no weights (the network was built with parameters only)", names[i]));
+        if (x.weights->shape != s) fail(fmt::format("neuron {}'s weights are of another shape", names[i]));
+        for (int p = 0; p < param_count; ++p) {
+            std::size_t size = 1;
+            for (auto d: param_shape(static_cast<Param>(p), s)) size *= static_cast<std::size_t>(d);
+            if (x.weights->params[static_cast<std::size_t>(p)].size() != size) fail(fmt::format("neuron {}'s {} has the wrong size", names[i], param_name(static_cast<Param>(p))));
+        }
+        for (const Synapse& syn: synapses[i]) {
+            if (syn.target >= n) fail(fmt::format("a synapse of {} targets neuron {}, which does not exist", names[i], syn.target));
+            if (syn.delay < Time::from_ticks(1)) fail(fmt::format("a synapse of {} has a delay under one tick", names[i]));
+            if (neurons[syn.target].params.shape.embed_dim != s.embed_dim) fail(fmt::format("{} feeds {} of another embed_dim", names[i], names[syn.target]));
+        }
+    }
+    for (const Stimulus& st: stimuli) {
+        if (st.targets.empty() || !std::is_sorted(st.targets.begin(), st.targets.end()) ||
+            std::adjacent_find(st.targets.begin(), st.targets.end()) != st.targets.end() || st.targets.back() >= n) {
+            fail(fmt::format("stimulus {}'s targets are not sorted, distinct neurons", st.name));
+        }
+        for (EntityId t: st.targets) {
+            if (neurons[t].params.shape.embed_dim != st.tensor.cols) fail(fmt::format("stimulus {}'s tensor is not as wide as its targets' input", st.name));
+        }
+        if (st.tensor.rows < 1) fail(fmt::format("stimulus {}'s tensor has no rows", st.name));
+        if (st.tensor.kind == StimulusTensor::Kind::fixed &&
+            (st.tensor.tensor.rows != st.tensor.rows || st.tensor.tensor.cols != st.tensor.cols ||
+                st.tensor.tensor.data.size() != static_cast<std::size_t>(st.tensor.rows) * static_cast<std::size_t>(st.tensor.cols))) {
+            fail(fmt::format("stimulus {}'s tensor does not match its shape", st.name));
+        }
+        if (st.every == Time::zero() && (st.at.empty() || !std::is_sorted(st.at.begin(), st.at.end()) || st.at.front() < Time::zero())) {
+            fail(fmt::format("stimulus {}'s times are not sorted times of at least 0", st.name));
+        }
+        if (st.every < Time::zero() || st.from < Time::zero()) fail(fmt::format("stimulus {}'s schedule is negative", st.name));
+    }
+}
 
 std::optional<Time> Stimulus::occurrence_time(std::uint64_t k) const {
     if (every == Time::zero()) {

@@ -48,7 +48,7 @@ void check_params(const NeuronParams& p, const std::string& item) {
         if (!(p.decay.rate >= 0) || !std::isfinite(p.decay.rate)) fail(item, "decay", "the rate must be finite and at least 0");
     }
     else if (p.decay.tau <= Time::zero()) {
-        fail(item, "decay", "the time constant must be greater than 0");
+        fail(item, "decay.exponential", "the time constant must be greater than 0");
     }
 }
 
@@ -78,7 +78,17 @@ void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool 
     if (w.index && !w.file) fail(item, "weights.index", "'index' selects a neuron in a weights file; give 'file' too");
     if (w.shared && !population) fail(item, "weights.shared", "'shared' is for populations");
     if (w.given && w.file) fail(item, "weights", "weights given in code cannot go with a file");
-    if (w.given && w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
+    if (w.given) {
+        if (w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
+        for (int i = 0; i < param_count; ++i) {
+            const auto p = static_cast<Param>(i);
+            std::size_t size = 1;
+            for (auto d: param_shape(p, params.shape)) size *= static_cast<std::size_t>(d);
+            if ((*w.given)[p].size() != size) {
+                fail(item, "weights", fmt::format("the weights given have {} values for {}, which takes {}", (*w.given)[p].size(), param_name(p), size));
+            }
+        }
+    }
 
     // Added whole or not at all: a failure below leaves the builder as it was.
     struct Undo {

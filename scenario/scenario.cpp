@@ -21,6 +21,7 @@
 
 #include <spikenn/error.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/version.hpp>
 #include <spikenn/rng.hpp>
 #include <spikenn/input_file.hpp>
 #include <spikenn/network_builder.hpp>
@@ -489,11 +490,12 @@ void Loader::load_log(const At& at, Scenario& sc) const {
 
 NeuronParams Loader::load_params(const At& at) const {
     NeuronParams p;
-    // The builder checks the ranges and that num_heads divides embed_dim.
-    auto dim = [&](const char* key) { return static_cast<std::int32_t>(integer(required(at, key), INT32_MIN, INT32_MAX)); };
-    p.shape.embed_dim = dim("embed_dim");
-    p.shape.num_heads = dim("num_heads");
-    p.shape.hidden_dim = dim("hidden_dim");
+    // The ranges the builder allows, read as such (the builder checks them again, and that
+    // num_heads divides embed_dim).
+    auto dim = [&](const char* key, std::int64_t max) { return static_cast<std::int32_t>(integer(required(at, key), 1, max)); };
+    p.shape.embed_dim = dim("embed_dim", 1 << 16);
+    p.shape.num_heads = dim("num_heads", 1 << 16);
+    p.shape.hidden_dim = dim("hidden_dim", 1 << 20);
     if (at.has("threshold")) p.threshold = number(at.child("threshold"));
     if (at.has("reset_potential")) p.reset_potential = number(at.child("reset_potential"));
     if (at.has("refractory_period")) p.refractory_period = time(at.child("refractory_period"));
@@ -559,7 +561,7 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
         if (population == n.has("name")) error(n, "give either 'name' (one neuron) or 'population' with 'size'");
         const std::string name = scalar(n.child(population ? "population" : "name"), "a name");
         std::size_t count = 1;
-        if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 0, INT64_MAX));
+        if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
         const WeightsSpec weights = load_weights(n.child("weights"), population);
@@ -941,6 +943,29 @@ OutputSettings Scenario::output_settings(const fs::path& out_dir) const {
     o.scenario_name = path.filename().string();
     o.stale = log_file_names(out_dir, log.file, log.keep);
     return o;
+}
+
+ScenarioOverrides recorded_overrides(const LogHeader& h) {
+    ScenarioOverrides ov;
+    ov.seed = h.seed;
+    ov.end = Time::from_ticks(h.end_ticks);
+    ov.max_events = h.max_events;
+    return ov;
+}
+
+LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
+    LogHeader h;
+    h.engine_version = SPIKENN_VERSION;
+    h.scenario_path = fs::path(scenario_arg).lexically_normal().string(); // "./a.yaml" and "a.yaml" record alike
+    h.scenario_text = sc.text;
+    h.scenario_hash = sc.text_hash();
+    h.seed = sc.seed;
+    h.end_ticks = sc.end.ticks();
+    h.max_events = sc.max_events;
+    for (const auto& f: sc.files) h.files.push_back({f, hash_file(f)});
+    h.neuron_names = sc.network.names;
+    for (const auto& s: sc.network.stimuli) h.stimulus_names.push_back(s.name);
+    return h;
 }
 
 } // namespace spikenn

@@ -14,6 +14,52 @@ namespace {
 
 std::string hex(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
 
+// What a checkpoint of a network built in code says it is of: a hash of the network's
+// description (seed, names, parameters, synapses, stimuli), so that a checkpoint of another
+// network is refused. Weights are not hashed: random ones follow from the seed and the
+// names, and weights given in code or read from a file are the caller's to keep the same.
+std::uint64_t description_hash(const Network& net) {
+    StateWriter w;
+    w.put(net.seed);
+    w.put<std::uint64_t>(net.size());
+    for (std::size_t i = 0; i < net.size(); ++i) {
+        const NeuronParams& p = net.neurons[i].params;
+        w.put_string(net.names[i]);
+        w.put(p.shape.embed_dim);
+        w.put(p.shape.num_heads);
+        w.put(p.shape.hidden_dim);
+        w.put(p.threshold);
+        w.put(p.reset_potential);
+        w.put(p.refractory_period.ticks());
+        w.put(static_cast<std::int32_t>(p.decay.kind));
+        w.put(p.decay.rate);
+        w.put(p.decay.tau.ticks());
+        w.put(static_cast<std::int32_t>(p.readout));
+        w.put<std::uint64_t>(net.synapses[i].size());
+        for (const Synapse& s: net.synapses[i]) {
+            w.put(s.target);
+            w.put(s.delay.ticks());
+            w.put(s.weight);
+        }
+    }
+    for (const Stimulus& s: net.stimuli) {
+        w.put_string(s.name);
+        w.put<std::uint64_t>(s.targets.size());
+        for (EntityId t: s.targets) w.put(t);
+        w.put<std::uint64_t>(s.at.size());
+        for (Time t: s.at) w.put(t.ticks());
+        w.put(s.every.ticks());
+        w.put(s.from.ticks());
+        w.put(s.until.ticks());
+        w.put(static_cast<std::int32_t>(s.tensor.kind));
+        w.put(s.tensor.rows);
+        w.put(s.tensor.cols);
+        w.put(s.tensor.value);
+        w.put(hash_bytes(s.tensor.tensor.data.data(), s.tensor.tensor.data.size() * sizeof(float)));
+    }
+    return hash_bytes(w.bytes().data(), w.bytes().size());
+}
+
 } // namespace
 
 struct Simulation::Impl {
@@ -27,8 +73,10 @@ struct Simulation::Impl {
     TensorHashCache hashes;
     std::vector<std::unique_ptr<Recorder>> recorders;
     EventLogRecorder* log = nullptr;
-    bool started = false;
-    bool finished = false;
+    // fresh: nothing started; running: the recorders started; finished: finish() told them
+    // the run is over; failed: an event failed and they kept what they had. Only a loaded
+    // checkpoint takes a finished or failed simulation back to running.
+    enum class Phase { fresh, running, finished, failed } phase = Phase::fresh;
     std::optional<CheckpointInfo> loaded;
 
     Impl(Network n, const SimulationOptions& o): net(std::move(n)), options(o), sim(net), counts(net.size()) {
@@ -55,10 +103,19 @@ struct Simulation::Impl {
 
     std::uint64_t fingerprint_value() const { return log ? log->fingerprint().value() : fingerprint.value(); }
 
+    bool started() const { return phase != Phase::fresh; }
+
     void start() {
-        if (started) return;
+        if (started()) return;
         for (auto& r: recorders) r->start();
-        started = true;
+        phase = Phase::running;
+    }
+
+    // Steps, runs and checkpoints go on only while the run does.
+    void check_running(const char* what) {
+        if (phase == Phase::finished) throw InputError(fmt::format("{}: the simulation has finished", what));
+        if (phase == Phase::failed) throw InputError(fmt::format("{}: the simulation failed at an event; load a checkpoint to go on", what));
+        start();
     }
 
     // A failed event: every recorder keeps what it has, then the error goes on.
@@ -68,6 +125,7 @@ struct Simulation::Impl {
             return f();
         }
         catch (const SimulationError&) {
+            phase = Phase::failed;
             for (auto& r: recorders) r->abandon();
             throw;
         }
@@ -82,10 +140,8 @@ Simulation::Simulation(Network network, SimulationOptions options) {
             }
         }
     }
-    if (network.neurons.empty()) throw InputError("a network needs at least one neuron");
-    for (const auto& n: network.neurons) {
-        if (!n.weights) throw InputError("the network was built without weights (parameters only) and cannot run");
-    }
+    network.check();
+    if (options.source_hash == 0) options.source_hash = description_hash(network);
     impl_ = std::make_unique<Impl>(std::move(network), options);
 }
 
@@ -97,7 +153,7 @@ void Simulation::add(std::unique_ptr<Recorder> r) {
     SPIKENN_CHECK(r != nullptr, "add_recorder(nullptr)");
     const CheckpointSection s = r->section();
     if (s != CheckpointSection::none && impl_->in_section(s)) throw InputError("a simulation has one recorder of each checkpoint section");
-    if (impl_->started && s != CheckpointSection::none && s != CheckpointSection::history) {
+    if (impl_->started() && s != CheckpointSection::none && s != CheckpointSection::history) {
         throw InputError("a recorder that writes files is added before the simulation starts");
     }
     if (s == CheckpointSection::log) impl_->log = static_cast<EventLogRecorder*>(r.get());
@@ -107,7 +163,7 @@ void Simulation::add(std::unique_ptr<Recorder> r) {
 void Simulation::start() { impl_->start(); }
 
 void Simulation::schedule_initial_events() {
-    impl_->start();
+    impl_->check_running("schedule_initial_events");
     impl_->guarded([&] { impl_->sim.start(); });
 }
 
@@ -121,17 +177,17 @@ Network Simulation::release_network() {
 }
 
 std::optional<EventRecord> Simulation::step() {
-    impl_->start();
+    impl_->check_running("step");
     return impl_->guarded([&] { return impl_->sim.step(); });
 }
 
 StopReason Simulation::run_until(Time t) {
-    impl_->start();
+    impl_->check_running("run_until");
     return impl_->guarded([&] { return impl_->sim.run_until(t); });
 }
 
 StopReason Simulation::run() {
-    impl_->start();
+    impl_->check_running("run");
     Impl& m = *impl_;
     const StopReason stop = m.guarded([&] {
         m.sim.run();
@@ -146,14 +202,14 @@ StopReason Simulation::run() {
 
 void Simulation::finish(StopReason stop) {
     Impl& m = *impl_;
-    if (m.finished) return;
-    m.start();
-    m.finished = true;
+    if (m.phase == Impl::Phase::finished) return;
+    m.check_running("finish");
+    m.phase = Impl::Phase::finished;
     const RunEnd end{m.sim, stop, m.fingerprint_value(), m.counts};
     for (auto& r: m.recorders) r->finish(end);
 }
 
-bool Simulation::finished() const { return impl_->finished; }
+bool Simulation::finished() const { return impl_->phase == Impl::Phase::finished; }
 Time Simulation::now() const { return impl_->sim.now(); }
 std::uint64_t Simulation::events_processed() const { return impl_->sim.events_processed(); }
 std::uint64_t Simulation::fingerprint() const { return impl_->fingerprint_value(); }
@@ -171,7 +227,9 @@ std::optional<Time> Simulation::next_event_time() const {
 
 std::vector<unsigned char> Simulation::checkpoint(std::optional<Time> taken_at) {
     Impl& m = *impl_;
-    m.start();
+    // After the end the files are complete (the log has its footer): a checkpoint would
+    // resume into a finished log.
+    m.check_running("checkpoint");
     CheckpointBody body;
     StateWriter w, c, f;
     m.sim.save_state(w);
@@ -220,6 +278,10 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of this one ({})", name, hex(ck.info.scenario_hash),
             hex(m.options.source_hash)));
     }
+    if (ck.info.seed != m.net.seed || ck.info.end_ticks != m.options.until.ticks() || ck.info.max_events != m.options.max_events) {
+        throw InputError(fmt::format("{}: a checkpoint of a run with seed {}, until {} and max_events {}, not of this one (seed {}, until {}, max_events {})", name,
+            ck.info.seed, ck.info.end_ticks, ck.info.max_events, m.net.seed, m.options.until.ticks(), m.options.max_events));
+    }
     const CheckpointBody sections = CheckpointBody::decode(ck, name);
     Recorder* log = m.in_section(CheckpointSection::log);
     Recorder* files = m.in_section(CheckpointSection::files);
@@ -233,15 +295,10 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         throw InputError(fmt::format("{}: the interrupted run wrote {}output files, and this simulation {}", name, sections.files.empty() ? "no " : "",
             files ? "writes them" : "does not"));
     }
-    if (m.started && (log || files)) throw InputError(fmt::format("{}: a checkpoint is loaded before a simulation that writes files starts", name));
+    if (m.started() && (log || files)) throw InputError(fmt::format("{}: a checkpoint is loaded before a simulation that writes files starts", name));
 
-    // The state as it is, to go back to when a part of the checkpoint is refused after the
-    // simulator took its own.
-    StateWriter backup;
-    m.sim.save_state(backup);
-    const RunCounts counts_before = m.counts;
-    const Fingerprint fingerprint_before = m.fingerprint;
-    bool sim_loaded = false;
+    // Every part is read and checked before the simulator takes its own, last: its load
+    // is all or nothing, so a refused checkpoint changes nothing.
     try {
         if (files) {
             StateReader r(sections.files, sections.files_at);
@@ -255,47 +312,56 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
             StateReader r(*sections.history, sections.history_at);
             history->load_state(r, ck.version);
         }
-        StateReader r(sections.sim, sections.sim_at);
-        m.sim.load_state(r);
-        sim_loaded = true;
+        RunCounts counts(m.net.size());
         StateReader c(sections.counts, sections.counts_at);
-        m.counts.load_state(c);
+        counts.load_state(c);
+        Fingerprint fingerprint;
         StateReader f(sections.fingerprint, sections.fingerprint_at);
-        m.fingerprint.load_state(f);
+        fingerprint.load_state(f);
         // A run that recorded a log kept its fingerprint in the log's section (and an empty
         // one of its own): without the log, this simulation keeps it itself.
         const bool log_kept = !log && !sections.log.empty();
         if (log_kept) {
             StateReader l(sections.log, sections.log_at);
-            m.fingerprint = EventLogWriter::saved_fingerprint(l, ck.version);
+            fingerprint = EventLogWriter::saved_fingerprint(l, ck.version);
         }
         // Every count of events must be the simulator's.
-        const std::uint64_t n = m.sim.events_processed();
-        const std::uint64_t logged = m.log ? m.log->fingerprint().events() : m.fingerprint.events();
+        const SavedClock clock = Simulator::saved_clock(StateReader(sections.sim, sections.sim_at));
+        const std::uint64_t n = clock.processed;
+        const std::uint64_t logged = m.log ? m.log->fingerprint().events() : fingerprint.events();
         if (ck.info.events != n) throw StateError(fmt::format("the header says {} events, the state {}", ck.info.events, n), 52);
-        if (ck.info.time_ticks < m.sim.now().ticks()) throw StateError("the header's time is before the state's clock", 44);
-        if (m.counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", m.counts.events, n), sections.counts_at);
+        if (ck.info.time_ticks < clock.now.ticks()) throw StateError("the header's time is before the state's clock", 44);
+        if (counts.events != n) throw StateError(fmt::format("the counts say {} events, the state {}", counts.events, n), sections.counts_at);
         if (logged != n) {
             throw StateError(fmt::format("the fingerprint covers {} events, the state {}", logged, n),
                 m.log || log_kept ? sections.log_at : sections.fingerprint_at);
         }
-        for (const StateReader* part: {&r, &c, &f}) {
+        for (const StateReader* part: {&c, &f}) {
             if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());
         }
+        StateReader r(sections.sim, sections.sim_at);
+        m.sim.load_state(r);
+        m.counts = std::move(counts);
+        m.fingerprint = fingerprint;
     }
-    catch (const StateError& e) {
-        if (sim_loaded) {
-            StateReader back(backup.bytes());
-            m.sim.load_state(back); // a state this simulation saved a moment ago
+    catch (...) {
+        for (Recorder* r: {files, log, history}) {
+            if (r) r->discard_state();
         }
-        m.counts = counts_before;
-        m.fingerprint = fingerprint_before;
-        throw checkpoint_error(name, e);
+        try {
+            throw;
+        }
+        catch (const StateError& e) {
+            throw checkpoint_error(name, e);
+        }
     }
     for (Recorder* r: {files, log}) {
         if (r) r->commit_state();
     }
     if (history && sections.history) history->commit_state();
+    // The payloads are the checkpoint's now: hashes cached by the old ones' stamps are stale.
+    m.hashes = TensorHashCache();
+    if (m.phase != Impl::Phase::fresh) m.phase = Impl::Phase::running;
     m.loaded = ck.info;
 }
 

@@ -87,7 +87,7 @@ TEST_CASE("gdb stops at the requested event and pretty-prints it") {
     const fs::path out = scratch / "gdb_out";
     const std::string cmd = fmt::format(
         "cd '{}' && gdb -batch -nx -ex 'source tools/gdb/spikenn.py' -ex 'break spikenn_break_here' -ex run -ex 'print *spikenn_break_event' "
-        "-ex 'print engine->now_' -ex 'print net->neurons[0].state' -ex kill --args '{}' run scenarios/demo.yaml --break-at-event 12 -q --out '{}' "
+        "-ex 'print spikenn_break_engine->now_' -ex 'print spikenn_break_network->neurons[0].state' -ex kill --args '{}' run scenarios/demo.yaml --break-at-event 12 -q --out '{}' "
         ">'{}' 2>&1",
         SPIKENN_SOURCE_DIR, SPIKENN_BINARY, out.string(), (scratch / "gdb.txt").string());
     CHECK(std::system(cmd.c_str()) == 0);

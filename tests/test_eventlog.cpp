@@ -56,7 +56,7 @@ std::string error_of(const std::string& bytes, std::uint64_t* offset = nullptr, 
         if (!r.footer()) return r.cut_message();
     }
     catch (const LogError& e) {
-        if (offset) *offset = e.offset;
+        if (offset) *offset = e.offset();
         if (event) *event = e.event;
         return e.what();
     }
@@ -122,7 +122,7 @@ TEST_CASE("a log cut at an arbitrary byte reads up to its last complete block") 
         catch (const LogError& e) {
             message = e.what();
             CHECK(e.event == read);
-            CHECK(e.offset <= cut);
+            CHECK(e.offset() <= cut);
         }
         if (complete < l.block_offsets.size()) CHECK(read == expect_events);
         CHECK(message.find("cut") != std::string::npos);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/error.hpp>
+#include <spikenn/event_log_recorder.hpp>
 #include <spikenn/in_memory.hpp>
 #include <spikenn/network_builder.hpp>
 #include <spikenn/outputs.hpp>
@@ -300,5 +302,109 @@ TEST_CASE("a simulation refuses an endless schedule with no end, and a network w
 
     NetworkBuilder none(1, {1, WeightsMode::none});
     none.add_neuron("a", p);
-    CHECK_THROWS_WITH_AS(Simulation(none.build()), doctest::Contains("without weights"), InputError);
+    CHECK_THROWS_WITH_AS(Simulation(none.build()), doctest::Contains("has no weights"), InputError);
+}
+
+// Regression (review): after run() the log had its footer, yet step() and checkpoint() went
+// on, and an abandoned log's writer waited for ever once its queue filled.
+TEST_CASE("a finished or failed simulation takes no more steps until a checkpoint is loaded") {
+    Simulation sim(demo_builder().build(), until_3s());
+    sim.run_until(Time::from_ms(300));
+    const auto at_300 = sim.checkpoint();
+    sim.run();
+    CHECK(sim.finished());
+    CHECK_THROWS_WITH_AS(sim.step(), doctest::Contains("the simulation has finished"), InputError);
+    CHECK_THROWS_AS(sim.run(), InputError);
+    CHECK_THROWS_AS(sim.run_until(Time::from_ms(4000)), InputError);
+    CHECK_THROWS_AS(sim.checkpoint(), InputError);
+    const std::uint64_t whole = sim.fingerprint();
+    // A checkpoint takes it back into the run, which ends as before.
+    sim.load_checkpoint(at_300, "at_300");
+    CHECK(!sim.finished());
+    sim.run();
+    CHECK(sim.fingerprint() == whole);
+
+    // A failed event: a NaN in LayerNorm2's bias.
+    NeuronParams p;
+    p.shape = {8, 2, 16};
+    NetworkBuilder b(1);
+    auto w = std::make_shared<BlockWeights>(BlockWeights::random(p.shape, 1, 9));
+    (*w)[Param::norm2_bias][3] = std::numeric_limits<float>::quiet_NaN();
+    WeightsSpec given;
+    given.given = w;
+    b.add_neuron("a", p, given);
+    b.add_stimulus("s", "a", Schedule::times({Time::from_ms(1), Time::from_ms(2)}), StimulusTensor::constant(2, 0.5f));
+    Simulation failing(b.build());
+    CHECK_THROWS_AS(failing.run(), SimulationError);
+    CHECK_THROWS_WITH_AS(failing.step(), doctest::Contains("failed at an event"), InputError);
+}
+
+// Regression (review): only the source was checked, so a checkpoint of another seed loaded
+// into a network of the same description; a refused one left the log recorder's fingerprint
+// changed.
+TEST_CASE("a checkpoint of another seed or other limits is refused, and a refused one changes no recorder") {
+    Simulation a(demo_builder().build(), until_3s());
+    a.run_until(Time::from_ms(500));
+    const auto bytes = a.checkpoint();
+
+    SimulationOptions longer = until_3s();
+    longer.until = Time::from_ms(4000);
+    Simulation b(demo_builder().build(), longer);
+    CHECK_THROWS_WITH_AS(b.load_checkpoint(bytes, "a.ckpt"), doctest::Contains("not of this one"), InputError);
+
+    // Another seed is another description too.
+    NetworkBuilder reseeded(8);
+    NeuronParams p;
+    p.shape = {64, 4, 256};
+    reseeded.add_neuron("x", p);
+    Simulation c(reseeded.build(), until_3s());
+    CHECK_THROWS_AS(c.load_checkpoint(bytes, "a.ckpt"), InputError);
+
+    // With a log: a checkpoint whose counts disagree is refused after the log's part was
+    // read, and the recorder keeps no trace of it.
+    const fs::path dir = fs::temp_directory_path() / "spikenn_test_library_log";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Simulation logged(demo_builder().build(), until_3s());
+    logged.add_recorder(std::make_unique<EventLogRecorder>(dir / "a.evlog", LogHeader{}));
+    logged.run_until(Time::from_ms(500));
+    const Checkpoint at_500 = parse_checkpoint(logged.checkpoint(), "a");
+    logged.run_until(Time::from_ms(900));
+    const Checkpoint at_900 = parse_checkpoint(logged.checkpoint(), "b");
+    CheckpointBody body = CheckpointBody::decode(at_900, "b");
+    body.counts = CheckpointBody::decode(at_500, "a").counts;
+    const auto forged = encode_checkpoint(at_900.info, body.encode());
+    Simulation fresh(demo_builder().build(), until_3s());
+    auto& log = fresh.add_recorder(std::make_unique<EventLogRecorder>(dir / "a.evlog", LogHeader{}));
+    CHECK_THROWS_AS(fresh.load_checkpoint(forged, "forged"), DamagedFileError);
+    CHECK(log.fingerprint().events() == 0);
+    CHECK(fresh.fingerprint() == Simulation(demo_builder().build(), until_3s()).fingerprint());
+    fs::remove_all(dir);
+}
+
+// Regression (review): given weights were checked for their shape only, and a Network's
+// public fields were trusted, so a hand-made network could make the block read out of bounds.
+TEST_CASE("weights given in code and networks set by hand are checked") {
+    NeuronParams p;
+    p.shape = {8, 2, 16};
+    auto w = std::make_shared<BlockWeights>(BlockWeights::random(p.shape, 1, 9));
+    (*w)[Param::query_weight].pop_back();
+    WeightsSpec given;
+    given.given = w;
+    NetworkBuilder b(1);
+    CHECK(build_error([&] { b.add_neuron("a", p, given); }).problem().find("values for") != std::string::npos);
+
+    NetworkBuilder ok(1);
+    ok.add_neuron("a", p);
+    ok.add_neuron("b", p);
+    Network net = ok.build();
+    net.synapses[0].push_back({7, Time::from_ticks(1), 1.0f});
+    CHECK_THROWS_WITH_AS(Simulation(std::move(net)), doctest::Contains("does not exist"), InputError);
+    Network short_names = [&] {
+        NetworkBuilder c(1);
+        c.add_neuron("a", p);
+        return c.build();
+    }();
+    short_names.names.clear();
+    CHECK_THROWS_WITH_AS(Simulation(std::move(short_names)), doctest::Contains("names"), InputError);
 }

@@ -33,6 +33,10 @@ public:
     // before it: `why` and `print event` follow causes through the history by number.
     void load_state(StateReader& in, std::uint32_t checkpoint_version) override;
     void commit_state() override;
+    void discard_state() override {
+        staged_.reset();
+        staged_length_.reset();
+    }
 
     // A snapshot of the session itself (the debugger's states for `back`) need not copy the
     // history, which the session keeps: while lengths_only is set, save_state writes only

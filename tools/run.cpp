@@ -24,12 +24,13 @@ namespace fs = std::filesystem;
 
 extern "C" {
 const spikenn::Event* spikenn_break_event = nullptr;
+const spikenn::Simulator* spikenn_break_engine = nullptr;
+const spikenn::Network* spikenn_break_network = nullptr;
 }
 
-extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next, const spikenn::Simulator* engine,
-    const spikenn::Network* net) {
+extern "C" __attribute__((noinline, used)) void spikenn_break_here(const spikenn::Event* next) {
     // Nothing to do: this is where gdb stops. The asm keeps the call from being optimised away.
-    asm volatile("" : : "r"(next), "r"(engine), "r"(net) : "memory");
+    asm volatile("" : : "r"(next) : "memory");
 }
 
 namespace spikenn {
@@ -165,29 +166,6 @@ private:
 
 } // namespace
 
-ScenarioOverrides recorded_overrides(const LogHeader& h) {
-    ScenarioOverrides ov;
-    ov.seed = h.seed;
-    ov.end = Time::from_ticks(h.end_ticks);
-    ov.max_events = h.max_events;
-    return ov;
-}
-
-LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg) {
-    LogHeader h;
-    h.engine_version = SPIKENN_VERSION;
-    h.scenario_path = fs::path(scenario_arg).lexically_normal().string(); // "./a.yaml" and "a.yaml" record alike
-    h.scenario_text = sc.text;
-    h.scenario_hash = hash_bytes(sc.text.data(), sc.text.size());
-    h.seed = sc.seed;
-    h.end_ticks = sc.end.ticks();
-    h.max_events = sc.max_events;
-    for (const auto& f: sc.files) h.files.push_back({f, hash_file(f)});
-    h.neuron_names = sc.network.names;
-    for (const auto& s: sc.network.stimuli) h.stimulus_names.push_back(s.name);
-    return h;
-}
-
 RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     // A checkpoint to resume from is read and matched against the command first, so that
     // its errors name the options; the Simulation checks the rest.
@@ -282,7 +260,9 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
                     if (sim.events_processed() + 1 == rs.break_at_event ||
                         (rs.break_on_spike && next.key.kind == EventKind::spike && next.key.target == *rs.break_on_spike)) {
                         spikenn_break_event = &next;
-                        spikenn_break_here(&next, &sim.simulator(), &net);
+                        spikenn_break_engine = &sim.simulator();
+                        spikenn_break_network = &net;
+                        spikenn_break_here(&next);
                     }
                 }
             }

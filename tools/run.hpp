@@ -43,11 +43,7 @@ struct RunReport {
     std::vector<std::string> files;
 };
 
-// The seed and limits a recorded run used, to run its scenario again alike.
-ScenarioOverrides recorded_overrides(const LogHeader& h);
 
-// The header of the event log of a run of sc.
-LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
 
 // The name of the lock file a run holds in its output directory.
 inline constexpr const char* run_lock_name = ".spikenn.lock";
@@ -61,9 +57,11 @@ RunReport run_scenario(Scenario& sc, const RunSettings& settings);
 } // namespace spikenn
 
 // Called before an event when --break-at-event or --break-on-spike asks for it, so that
-// `break spikenn_break_here` in gdb stops exactly there, with the simulator and the network
-// as arguments (`print net->neurons[0].state`); `next` and the global spikenn_break_event
-// (readable in any build, `print *spikenn_break_event`) point at the
-// event about to run.
-extern "C" void spikenn_break_here(const spikenn::Event* next, const spikenn::Simulator* engine, const spikenn::Network* net);
+// `break spikenn_break_here` in gdb stops exactly there. `next` and the globals below,
+// readable in any build (`print *spikenn_break_event`, `print spikenn_break_network->
+// neurons[0].state`, `print spikenn_break_engine->now_`), point at the event about to run,
+// the network and the simulator.
+extern "C" void spikenn_break_here(const spikenn::Event* next);
 extern "C" const spikenn::Event* spikenn_break_event;
+extern "C" const spikenn::Simulator* spikenn_break_engine;
+extern "C" const spikenn::Network* spikenn_break_network;

@@ -604,22 +604,22 @@ void EventLogWriter::finish() {
 
 // ---- reader -------------------------------------------------------------------------
 
-LogError::LogError(const std::string& what, std::uint64_t off, std::uint64_t ev): InputError(what), offset(off), event(ev) {}
+LogError::LogError(const std::string& path, const std::string& what, std::uint64_t off, std::uint64_t ev): DamagedFileError(path, off, what, what), event(ev) {}
 
 EventLogReader::EventLogReader(const fs::path& path): name_(path.string()) {
     // Only a regular file is opened, and without blocking: a FIFO would block the open.
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-        throw LogError(fmt::format("{}: is {}, not a log file", name_, file_kind(path)), 0, 0);
+        throw LogError(name_, fmt::format("{}: is {}, not a log file", name_, file_kind(path)), 0, 0);
     }
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         std::error_code ec;
-        throw LogError(fmt::format("{}: {}", name_, fs::exists(path, ec) ? fmt::format("cannot be opened for reading: {}", std::strerror(errno)) : "no such file"), 0, 0);
+        throw LogError(name_, fmt::format("{}: {}", name_, fs::exists(path, ec) ? fmt::format("cannot be opened for reading: {}", std::strerror(errno)) : "no such file"), 0, 0);
     }
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        throw LogError(fmt::format("{}: not a regular file", name_), 0, 0);
+        throw LogError(name_, fmt::format("{}: not a regular file", name_), 0, 0);
     }
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ > 0) {
@@ -627,7 +627,7 @@ EventLogReader::EventLogReader(const fs::path& path): name_(path.string()) {
         if (mapping_ == MAP_FAILED) {
             mapping_ = nullptr;
             ::close(fd);
-            throw LogError(fmt::format("{}: cannot be mapped: {}", name_, std::strerror(errno)), 0, 0);
+            throw LogError(name_, fmt::format("{}: cannot be mapped: {}", name_, std::strerror(errno)), 0, 0);
         }
         data_ = static_cast<const unsigned char*>(mapping_);
         ::madvise(mapping_, size_, MADV_SEQUENTIAL);
@@ -646,7 +646,7 @@ EventLogReader::~EventLogReader() {
 }
 
 void EventLogReader::fail(const std::string& what, std::uint64_t at) const {
-    throw LogError(fmt::format("{}: byte {}: {} (reading stopped after event {})", name_, at, what, events_read_), at, events_read_);
+    throw LogError(name_, fmt::format("{}: byte {}: {} (reading stopped after event {})", name_, at, what, events_read_), at, events_read_);
 }
 
 void EventLogReader::parse_header() {

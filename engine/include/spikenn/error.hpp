@@ -65,6 +65,9 @@ class DamagedFileError: public InputError {
 public:
     // "PATH: byte OFFSET: problem"
     DamagedFileError(const std::string& path, std::uint64_t offset, const std::string& problem);
+    // The same, with a message of the caller's own.
+    DamagedFileError(const std::string& path, std::uint64_t offset, std::string problem, const std::string& what):
+        InputError(InputPlace{path, 0, 0, ""}, std::move(problem), what), offset_(offset) {}
     const std::string& path() const { return file(); }
     std::uint64_t offset() const { return offset_; }
 

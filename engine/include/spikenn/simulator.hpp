@@ -87,6 +87,11 @@ struct SavedState {
     const Tensor& payload(PayloadId id, std::uint64_t offset, std::string_view what) const;
 };
 
+struct SavedClock {
+    Time now;
+    std::uint64_t processed = 0;
+};
+
 struct RunLimits {
     Time end = Time::max();                           // events after `end` are not processed
     std::uint64_t max_events = UINT64_MAX;            // processed events, cancelled ones included
@@ -144,6 +149,9 @@ public:
     // have saved: a loaded state is one the run could have reached, so that nothing after
     // it can read out of bounds.
     void load_state(StateReader& in);
+    // The clock and the count of processed events of a saved state, read from its first
+    // bytes without loading it (StateError when they are cut), for checks made before a load.
+    static SavedClock saved_clock(StateReader in);
 
     Time now() const { return now_; }
     // Number of the event being handled (during handle()) or of the last one processed.

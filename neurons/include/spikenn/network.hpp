@@ -1,6 +1,6 @@
 // The network model: neurons, the connections between them and the stimuli that drive
-// them, as the engine's Model. Built by the scenario loader (or by hand in tests) and
-// trusted: every check on user input happens before a Network is made.
+// them, as the engine's Model. Made by NetworkBuilder (network_builder.hpp), which checks
+// every parameter; check() makes sure that fields set by hand agree before a run.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +72,13 @@ public:
     // of docs/semantics.md, "What a saved state satisfies"); commit_state() then takes it.
     void load_state(StateReader& in, SavedState& saved) override;
     void commit_state() override;
+
+    // Checks that the fields agree with each other (one name, neuron and synapse list per
+    // neuron, targets that exist, delays of at least a tick, inputs as wide as their
+    // targets, weights of the neurons' shapes): InputError otherwise. NetworkBuilder makes
+    // networks that pass; a Simulation checks the network it is given, since these fields
+    // can be set by hand.
+    void check() const;
 
     std::size_t size() const { return neurons.size(); }
     // With threads > 1, blocks are computed ahead on threads - 1 workers (neurons/prefetch.hpp);

@@ -27,6 +27,7 @@ public:
     void save_state(StateWriter& out) override;
     void load_state(StateReader& in, std::uint32_t checkpoint_version) override;
     void commit_state() override;
+    void discard_state() override { loaded_.reset(); }
 
     // The fingerprint of the events logged so far (of the checkpoint's after a load).
     const Fingerprint& fingerprint() const;

@@ -63,6 +63,7 @@ public:
     // there and long enough (StateError, InputError); changes no file.
     void load_state(StateReader& in, std::uint32_t checkpoint_version) override;
     void commit_state() override;
+    void discard_state() override { loaded_.reset(); }
     ~OutputFiles() override;
     OutputFiles(const OutputFiles&) = delete;
     OutputFiles& operator=(const OutputFiles&) = delete;

@@ -62,6 +62,8 @@ public:
     virtual void save_state(StateWriter&) {}
     virtual void load_state(StateReader&, std::uint32_t /*checkpoint_version*/) {}
     virtual void commit_state() {}
+    // The checkpoint was refused after load_state() read this recorder's part: forget it.
+    virtual void discard_state() {}
 };
 
 } // namespace spikenn

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <spikenn/eventlog.hpp>
 #include <spikenn/network.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/simulation.hpp>
@@ -68,6 +69,13 @@ struct ScenarioOverrides {
     // such as a fuzzer.
     std::optional<std::uint64_t> memory_limit;
 };
+
+// The header of the event log of a run of sc (`spikenn run --record`): the scenario's text
+// and hash, the hash of each file it read, the seed, the limits and the names.
+// `scenario_arg` is the path to record, as the user gave it.
+LogHeader make_log_header(const Scenario& sc, const std::string& scenario_arg);
+// The seed and limits a recorded run used, to load its scenario again alike (replay).
+ScenarioOverrides recorded_overrides(const LogHeader& h);
 
 // Throws InputError with "FILE:LINE:COL: KEY.PATH: problem" for anything wrong.
 Scenario load_scenario(const std::filesystem::path& path, const ScenarioOverrides& overrides = {});

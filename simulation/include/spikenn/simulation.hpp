@@ -34,7 +34,9 @@ struct SimulationOptions {
     std::uint64_t max_events = UINT64_MAX; // events processed, cancelled ones included
     unsigned threads = 1;                  // blocks computed ahead on threads - 1 workers
     // What checkpoints say they are of: the hash of the scenario text the network was
-    // loaded from (0 for a network built in code). A checkpoint of another source is refused.
+    // loaded from; 0 for a hash of the network's description (seed, names, parameters,
+    // synapses, stimuli; not its weights). A checkpoint of another source is refused, and so
+    // is one of another seed or other limits.
     std::uint64_t source_hash = 0;
 };
 
@@ -98,7 +100,7 @@ public:
     std::vector<unsigned char> checkpoint(std::optional<Time> taken_at = std::nullopt);
     void save_checkpoint(const std::filesystem::path& path, std::optional<Time> taken_at = std::nullopt);
     // Restores a checkpoint of this network (same source, seed and limits) with the same
-    // kinds of recorders. Everything is checked before anything changes: a refused
+    // kinds of recorders (CheckpointUse::resume), or the state alone (inspect). Everything is checked before anything changes: a refused
     // checkpoint (DamagedFileError naming the file and the byte, InputError when it is of
     // something else) leaves the simulation and its recorders as they were.
     void load_checkpoint(const std::filesystem::path& path);

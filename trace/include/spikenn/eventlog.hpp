@@ -185,12 +185,12 @@ private:
     std::int64_t resume_length_ = -1; // a checked resume: where resume() cuts the file
 };
 
-// A problem in a log: where reading stopped and why.
-class LogError: public InputError {
+// A problem in a log: where reading stopped and why. A kind of DamagedFileError: path()
+// and offset() name the file and the byte.
+class LogError: public DamagedFileError {
 public:
-    LogError(const std::string& what, std::uint64_t offset, std::uint64_t event);
-    std::uint64_t offset; // byte offset in the file
-    std::uint64_t event;  // number of the last event read completely (0: none)
+    LogError(const std::string& path, const std::string& what, std::uint64_t offset, std::uint64_t event);
+    std::uint64_t event; // number of the last event read completely (0: none)
 };
 
 class EventLogReader {
