@@ -152,7 +152,16 @@ Simulation& Simulation::operator=(Simulation&&) noexcept = default;
 void Simulation::add(std::unique_ptr<Recorder> r) {
     SPIKENN_CHECK(r != nullptr, "add_recorder(nullptr)");
     const CheckpointSection s = r->section();
-    if (s != CheckpointSection::none && impl_->in_section(s)) throw InputError("a simulation has one recorder of each checkpoint section");
+    if (s == CheckpointSection::named) {
+        const std::string name = r->section_name();
+        if (name.empty()) throw InputError("a recorder in a named checkpoint section needs a name");
+        for (const auto& o: impl_->recorders) {
+            if (o->section() == s && o->section_name() == name) throw InputError(fmt::format("two recorders in the checkpoint section '{}'", name));
+        }
+    }
+    else if (s != CheckpointSection::none && impl_->in_section(s)) {
+        throw InputError("a simulation has one recorder of each checkpoint section");
+    }
     if (impl_->started() && s != CheckpointSection::none && s != CheckpointSection::history) {
         throw InputError("a recorder that writes files is added before the simulation starts");
     }
@@ -253,9 +262,15 @@ std::vector<unsigned char> Simulation::checkpoint(std::optional<Time> taken_at) 
         r->save_state(h);
         body.history = h.str();
     }
+    for (const auto& r: m.recorders) {
+        if (r->section() != CheckpointSection::named) continue;
+        StateWriter n;
+        r->save_state(n);
+        body.named.push_back({r->section_name(), n.str(), 0});
+    }
     const Time t = taken_at.value_or(m.sim.now());
     const CheckpointInfo info{m.options.source_hash, m.net.seed, m.options.until.ticks(), m.options.max_events, t.ticks(), m.sim.events_processed()};
-    return encode_checkpoint(info, body.encode());
+    return encode_checkpoint(info, body.encode(), body.version());
 }
 
 void Simulation::save_checkpoint(const std::filesystem::path& path, std::optional<Time> taken_at) {
@@ -295,6 +310,20 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         throw InputError(fmt::format("{}: the interrupted run wrote {}output files, and this simulation {}", name, sections.files.empty() ? "no " : "",
             files ? "writes them" : "does not"));
     }
+    // The recorders of a program's own, each with its section of the checkpoint.
+    std::vector<std::pair<Recorder*, const CheckpointBody::Named*>> named;
+    for (const auto& r: m.recorders) {
+        if (r->section() != CheckpointSection::named) continue;
+        const CheckpointBody::Named* found = nullptr;
+        for (const auto& n: sections.named) {
+            if (n.name == r->section_name()) found = &n;
+        }
+        if (!found && resume) throw InputError(fmt::format("{}: the checkpoint has no section '{}' for this simulation's recorder", name, r->section_name()));
+        if (found) named.emplace_back(r.get(), found);
+    }
+    if (resume && named.size() != sections.named.size()) {
+        throw InputError(fmt::format("{}: the checkpoint has sections of recorders this simulation does not have", name));
+    }
     if (m.started() && (log || files)) throw InputError(fmt::format("{}: a checkpoint is loaded before a simulation that writes files starts", name));
 
     // Every part is read and checked before the simulator takes its own, last: its load
@@ -311,6 +340,10 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         if (history && sections.history) {
             StateReader r(*sections.history, sections.history_at);
             history->load_state(r, ck.version);
+        }
+        for (auto [r, section]: named) {
+            StateReader n(section->bytes, section->at);
+            r->load_state(n, ck.version);
         }
         RunCounts counts(m.net.size());
         StateReader c(sections.counts, sections.counts_at);
@@ -348,6 +381,7 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         for (Recorder* r: {files, log, history}) {
             if (r) r->discard_state();
         }
+        for (auto [r, section]: named) r->discard_state();
         try {
             throw;
         }
@@ -359,6 +393,7 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
         if (r) r->commit_state();
     }
     if (history && sections.history) history->commit_state();
+    for (auto [r, section]: named) r->commit_state();
     // The payloads are the checkpoint's now: hashes cached by the old ones' stamps are stale.
     m.hashes = TensorHashCache();
     if (m.phase != Impl::Phase::fresh) m.phase = Impl::Phase::running;

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <limits>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -407,4 +409,76 @@ TEST_CASE("weights given in code and networks set by hand are checked") {
     }();
     short_names.names.clear();
     CHECK_THROWS_WITH_AS(Simulation(std::move(short_names)), doctest::Contains("names"), InputError);
+}
+
+namespace {
+
+// A recorder of a program's own that keeps state across checkpoints: spikes per neuron.
+class SpikeCounts final: public Recorder {
+public:
+    void record(const RecordedEvent& e) override {
+        if (e.event.result.outcome == Outcome::delivered) ++counts_[e.event.event.key.target];
+    }
+    CheckpointSection section() const override { return CheckpointSection::named; }
+    std::string section_name() const override { return "spike_counts"; }
+    void save_state(StateWriter& out) override {
+        out.put<std::uint64_t>(counts_.size());
+        for (auto [id, n]: counts_) {
+            out.put(id);
+            out.put(n);
+        }
+    }
+    void load_state(StateReader& in, std::uint32_t) override {
+        std::map<EntityId, std::uint64_t> c;
+        for (std::uint64_t i = 0, n = in.get_count(12); i < n; ++i) {
+            const auto id = in.get<EntityId>();
+            c[id] = in.get<std::uint64_t>();
+        }
+        staged_ = std::move(c);
+    }
+    void commit_state() override { counts_ = std::move(*staged_); }
+    void discard_state() override { staged_.reset(); }
+    const std::map<EntityId, std::uint64_t>& counts() const { return counts_; }
+
+private:
+    std::map<EntityId, std::uint64_t> counts_;
+    std::optional<std::map<EntityId, std::uint64_t>> staged_;
+};
+
+} // namespace
+
+// A program's own recorder saves its state in a named section (format version 3); without
+// such recorders a checkpoint stays version 2, byte for byte as before.
+TEST_CASE("a recorder of a program's own keeps its state across a checkpoint") {
+    Simulation whole(demo_builder().build(), until_3s());
+    const auto& all = whole.add_recorder(std::make_unique<SpikeCounts>()).counts();
+    whole.run();
+
+    Simulation first(demo_builder().build(), until_3s());
+    first.add_recorder(std::make_unique<SpikeCounts>());
+    first.run_until(Time::from_ms(800));
+    const auto bytes = first.checkpoint();
+    CHECK(parse_checkpoint(bytes, "a").version == checkpoint_version_named);
+    CHECK(CheckpointBody::decode(parse_checkpoint(bytes, "a"), "a").named.at(0).name == "spike_counts");
+
+    Simulation second(demo_builder().build(), until_3s());
+    const auto& counts = second.add_recorder(std::make_unique<SpikeCounts>()).counts();
+    second.load_checkpoint(bytes, "a");
+    second.run();
+    CHECK(counts == all);
+    CHECK(second.fingerprint() == whole.fingerprint());
+
+    // A simulation without that recorder refuses to resume from it, and one with it refuses
+    // a checkpoint without its section; inspecting takes the state either way.
+    Simulation without(demo_builder().build(), until_3s());
+    CHECK_THROWS_WITH_AS(without.load_checkpoint(parse_checkpoint(bytes, "a"), "a"), doctest::Contains("does not have"), InputError);
+    without.load_checkpoint(parse_checkpoint(bytes, "a"), "a", CheckpointUse::inspect);
+    Simulation plain(demo_builder().build(), until_3s());
+    plain.run_until(Time::from_ms(800));
+    const auto plain_bytes = plain.checkpoint();
+    CHECK(parse_checkpoint(plain_bytes, "p").version == checkpoint_version);
+    Simulation with(demo_builder().build(), until_3s());
+    with.add_recorder(std::make_unique<SpikeCounts>());
+    CHECK_THROWS_WITH_AS(with.load_checkpoint(plain_bytes, "p"), doctest::Contains("no section 'spike_counts'"), InputError);
+    CHECK_THROWS_AS(with.add_recorder(std::make_unique<SpikeCounts>()), InputError); // one per name
 }

@@ -19,10 +19,10 @@ constexpr char magic[8] = {'S', 'N', 'N', 'C', 'H', 'K', 'P', 'T'};
 
 } // namespace
 
-std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body) {
+std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body, std::uint32_t version) {
     StateWriter w;
     w.put_bytes(magic, 8);
-    w.put(checkpoint_version);
+    w.put(version);
     w.put(info.scenario_hash);
     w.put(info.seed);
     w.put(info.end_ticks);
@@ -57,8 +57,8 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
     r.get_bytes(m, 8);
     Checkpoint c;
     c.version = r.get<std::uint32_t>();
-    if (c.version != checkpoint_version && c.version != 1) {
-        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 and {}", c.version, checkpoint_version));
+    if (c.version < 1 || c.version > checkpoint_version_named) {
+        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 to {}", c.version, checkpoint_version_named));
     }
     if (bytes.size() < checkpoint_body_offset + 8) fail("the checkpoint is cut short");
     std::uint64_t stored = 0;
@@ -89,7 +89,18 @@ DamagedFileError checkpoint_error(const fs::path& path, const StateError& e) {
 std::vector<unsigned char> CheckpointBody::encode() const {
     StateWriter w;
     for (const std::string* part: {&sim, &counts, &fingerprint, &log, &files}) w.put_string(*part);
+    if (named.empty()) {
+        if (history) w.put_string(*history);
+        return w.bytes();
+    }
+    // Version 3: whether a history follows, the history, then the named sections.
+    w.put<std::uint8_t>(history.has_value());
     if (history) w.put_string(*history);
+    w.put<std::uint64_t>(named.size());
+    for (const Named& n: named) {
+        w.put_string(n.name);
+        w.put_string(n.bytes);
+    }
     return w.bytes();
 }
 
@@ -103,9 +114,32 @@ CheckpointBody CheckpointBody::decode(const Checkpoint& c, const fs::path& path)
             *at = r.offset() + 8;
             *part = r.get_string();
         }
-        if (!r.at_end()) {
-            b.history_at = r.offset() + 8;
-            b.history = r.get_string();
+        if (c.version < checkpoint_version_named) {
+            if (!r.at_end()) {
+                b.history_at = r.offset() + 8;
+                b.history = r.get_string();
+            }
+        }
+        else {
+            const std::uint64_t flag_at = r.offset();
+            const auto has_history = r.get<std::uint8_t>();
+            if (has_history > 1) throw StateError("the history flag is neither 0 nor 1", flag_at);
+            if (has_history) {
+                b.history_at = r.offset() + 8;
+                b.history = r.get_string();
+            }
+            for (std::uint64_t i = 0, n = r.get_count(16); i < n; ++i) {
+                Named s;
+                const std::uint64_t name_at = r.offset();
+                s.name = r.get_string();
+                if (s.name.empty()) throw StateError("a named section without a name", name_at);
+                for (const Named& o: b.named) {
+                    if (o.name == s.name) throw StateError(fmt::format("the section '{}' is given twice", s.name), name_at);
+                }
+                s.at = r.offset() + 8;
+                s.bytes = r.get_string();
+                b.named.push_back(std::move(s));
+            }
         }
         if (!r.at_end()) throw StateError("bytes after the last section", r.offset());
     }

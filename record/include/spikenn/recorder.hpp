@@ -5,14 +5,15 @@
 // in-memory spike and potential lists and the debugger's history are all recorders; a
 // program adds its own by deriving from Recorder.
 //
-// A recorder with state that a checkpoint must keep saves it in one of the checkpoint's
-// sections (docs/eventlog.md, "Checkpoints"): the checkpoint format names its sections, so a
-// recorder claims one of them, and a simulation has at most one recorder per section. A
-// recorder in no section is not saved; after a checkpoint is loaded it sees the events from
-// there on.
+// A recorder with state that a checkpoint must keep saves it in a section of the checkpoint:
+// spike-nn's own recorders in the sections the format names (log, files, history), and a
+// program's own recorder in a section under a name of its choosing (CheckpointSection::named
+// and section_name()). A simulation has at most one recorder per section. A recorder in no
+// section is not saved; after a checkpoint is loaded it sees the events from there on.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <spikenn/eventlog.hpp>
 #include <spikenn/run_counts.hpp>
@@ -38,7 +39,7 @@ struct RunEnd {
     const RunCounts& counts;
 };
 
-enum class CheckpointSection { none, log, files, history };
+enum class CheckpointSection { none, log, files, history, named };
 
 class Recorder {
 public:
@@ -59,6 +60,8 @@ public:
     // commit_state() takes it once every part of the checkpoint has been checked, so that a
     // refused checkpoint leaves the recorder as it was; start() then continues from it.
     virtual CheckpointSection section() const { return CheckpointSection::none; }
+    // With CheckpointSection::named: the section's name, not empty, unique in a simulation.
+    virtual std::string section_name() const { return {}; }
     virtual void save_state(StateWriter&) {}
     virtual void load_state(StateReader&, std::uint32_t /*checkpoint_version*/) {}
     virtual void commit_state() {}

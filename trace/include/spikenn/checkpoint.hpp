@@ -5,7 +5,10 @@
 // scenario text), u64 seed, i64 end time, u64 event limit, i64 the time the checkpoint was
 // taken, u64 events processed, u64 body length, the body, u64 xxh3 of all bytes before it.
 // The body is the simulator's state (Simulator::save_state) followed by the run's own
-// (counts, fingerprint, event-log writer, output files).
+// (counts, fingerprint, event-log writer, output files), each a u64 length and its bytes,
+// then the debugger's history when there is one. Version 3 (written only when a program's
+// own recorders save state) puts a u8 flag before the history (1: present) and after it a
+// u64 count of named sections, each a name and its bytes (strings as above).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,9 @@ namespace spikenn {
 // Version 2 adds to the event-log section a hash of the log's bytes at the checkpoint, so
 // that a resume can tell the interrupted run's log from another; version 1 is still read.
 inline constexpr std::uint32_t checkpoint_version = 2;
+// Version 3 adds sections of recorders of a program's own, each under its name; it is
+// written only when there are such sections, so that every other checkpoint stays version 2.
+inline constexpr std::uint32_t checkpoint_version_named = 3;
 inline constexpr std::uint64_t checkpoint_body_offset = 8 + 4 + 7 * 8; // where the body starts
 
 struct CheckpointInfo {
@@ -46,6 +52,14 @@ struct Checkpoint {
 struct CheckpointBody {
     std::string sim, counts, fingerprint, log, files;
     std::optional<std::string> history;
+    // Sections of recorders of a program's own (version 3), in the order saved.
+    struct Named {
+        std::string name, bytes;
+        std::uint64_t at = 0; // where its bytes start in the file
+    };
+    std::vector<Named> named;
+    // The version these sections are written as.
+    std::uint32_t version() const { return named.empty() ? checkpoint_version : checkpoint_version_named; }
     // Where each section starts in the file (decode() sets them), so that readers of a
     // section (StateReader's base) name offsets in the file.
     std::uint64_t sim_at = 0, counts_at = 0, fingerprint_at = 0, log_at = 0, files_at = 0, history_at = 0;
@@ -56,7 +70,8 @@ struct CheckpointBody {
 };
 
 // The file's bytes: header, body and checksum.
-std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body);
+std::vector<unsigned char> encode_checkpoint(const CheckpointInfo& info, const std::vector<unsigned char>& body,
+    std::uint32_t version = checkpoint_version);
 // Writes to a temporary name in the same folder and renames it: a crash never leaves a
 // half-written checkpoint under the final name.
 void write_checkpoint(const std::filesystem::path& path, const CheckpointInfo& info, const std::vector<unsigned char>& body);
