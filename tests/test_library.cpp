@@ -65,6 +65,18 @@ SimulationOptions until_3s() {
     return o;
 }
 
+// A checkpoint of `sim` at 900ms with the counts of 500ms: each part well formed, the whole
+// refused only once the parts are compared.
+std::vector<unsigned char> counts_of_another_time(Simulation& sim) {
+    sim.run_until(Time::from_ms(500));
+    const Checkpoint at_500 = parse_checkpoint(sim.checkpoint(), "a");
+    sim.run_until(Time::from_ms(900));
+    const Checkpoint at_900 = parse_checkpoint(sim.checkpoint(), "b");
+    CheckpointBody body = CheckpointBody::decode(at_900, "b");
+    body.counts = CheckpointBody::decode(at_500, "a").counts;
+    return encode_checkpoint(at_900.info, body.encode());
+}
+
 template <typename F>
 BuildError build_error(F&& f) {
     try {
@@ -215,14 +227,7 @@ TEST_CASE("a refused checkpoint leaves the simulation as it was") {
     reference.run();
 
     Simulation a(demo_builder().build(), until_3s());
-    a.run_until(Time::from_ms(500));
-    const Checkpoint at_500 = parse_checkpoint(a.checkpoint(), "a");
-    a.run_until(Time::from_ms(900));
-    const Checkpoint at_900 = parse_checkpoint(a.checkpoint(), "b");
-    // The simulator's state at 900ms with the counts of 500ms: each part well formed.
-    CheckpointBody body = CheckpointBody::decode(at_900, "b");
-    body.counts = CheckpointBody::decode(at_500, "a").counts;
-    const auto forged = encode_checkpoint(at_900.info, body.encode());
+    const auto forged = counts_of_another_time(a);
 
     Simulation b(demo_builder().build(), until_3s());
     b.run_until(Time::from_ms(200));
@@ -369,13 +374,7 @@ TEST_CASE("a checkpoint of another seed or other limits is refused, and a refuse
     fs::create_directories(dir);
     Simulation logged(demo_builder().build(), until_3s());
     logged.add_recorder(std::make_unique<EventLogRecorder>(dir / "a.evlog", LogHeader{}));
-    logged.run_until(Time::from_ms(500));
-    const Checkpoint at_500 = parse_checkpoint(logged.checkpoint(), "a");
-    logged.run_until(Time::from_ms(900));
-    const Checkpoint at_900 = parse_checkpoint(logged.checkpoint(), "b");
-    CheckpointBody body = CheckpointBody::decode(at_900, "b");
-    body.counts = CheckpointBody::decode(at_500, "a").counts;
-    const auto forged = encode_checkpoint(at_900.info, body.encode());
+    const auto forged = counts_of_another_time(logged);
     Simulation fresh(demo_builder().build(), until_3s());
     auto& log = fresh.add_recorder(std::make_unique<EventLogRecorder>(dir / "a.evlog", LogHeader{}));
     CHECK_THROWS_AS(fresh.load_checkpoint(forged, "forged"), DamagedFileError);
