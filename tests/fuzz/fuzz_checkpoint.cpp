@@ -1,8 +1,8 @@
 // libFuzzer target for checkpoints, read as `spikenn run scenarios/demo.yaml --resume FILE`
-// reads them (tools/run.cpp): the file (read_checkpoint), its sections
-// (CheckpointBody::decode), then the simulator's state, the counts and the fingerprint over
-// the demo's network, and then up to 2000 events, so that a state that loads but does not
-// fit the model is caught when it is used. InputError, StateError and SimulationError are
+// reads them: the file (read_checkpoint), its sections (CheckpointBody::decode), then
+// Simulation::load_checkpoint over the demo's network (the simulator's state, the counts, the
+// fingerprint), and then up to 2000 events, so that a state that loads but does not fit the
+// model is caught when it is used. InputError, StateError and SimulationError are
 // the answers a bad checkpoint may get; a crash or a sanitizer report is a bug.
 //
 // The file's checksum is xxh3 and anyone can recompute it, so it is no defence: the target
@@ -27,6 +27,7 @@
 #include <spikenn/outputs.hpp>
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
 
 namespace {
 
@@ -57,17 +58,13 @@ struct RecordedRun {
 struct Demo {
     spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
     RecordedRun recorded;
-    std::uint64_t hash = spikenn::hash_bytes(sc.text.data(), sc.text.size());
-    // The state of a run that has just started. Every input begins from it, so that what an
-    // input that failed half-way left in the network cannot reach the next one: a crash
-    // then replays from its input alone. (Before start() the network has no stimulus state
-    // yet, and such a state does not load.)
-    std::vector<unsigned char> fresh = [this] {
-        spikenn::Simulator sim(sc.network);
-        sim.start();
-        spikenn::StateWriter w;
-        sim.save_state(w);
-        return w.bytes();
+    std::uint64_t hash = sc.text_hash();
+    // One simulation of the demo for every input: a checkpoint it accepts replaces its whole
+    // state (and its tensor-hash cache), and one it refuses changes nothing, so what an
+    // earlier input did cannot reach the next one and a crash replays from its input alone.
+    spikenn::Simulation sim = [] {
+        spikenn::Scenario copy = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+        return spikenn::Simulation(std::move(copy.network), copy.simulation_options());
     }();
 };
 
@@ -89,35 +86,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const Checkpoint c = read_checkpoint(file.path());
         if (c.info.scenario_hash != demo.hash) return 0; // run refuses a checkpoint of another scenario
         const CheckpointBody body = CheckpointBody::decode(c, file.path());
-
-        Simulator sim(demo.sc.network);
-        sim.set_limits({demo.sc.end, demo.sc.max_events});
-        StateReader fresh(demo.fresh);
-        sim.load_state(fresh);
-        RunCounts counts(demo.sc.network.size());
-        Fingerprint fingerprint;
-        StateReader r(body.sim);
-        sim.load_state(r);
-        StateReader rc(body.counts);
-        counts.load_state(rc);
-        StateReader rf(body.fingerprint);
-        fingerprint.load_state(rf);
+        // The simulator's state, the counts and the fingerprint, as a resume takes them.
+        demo.sim.load_checkpoint(c, file.path(), CheckpointUse::inspect);
+        // The event-log and output-file sections, read and checked as a resume reads them.
         if (!body.log.empty()) {
             StateReader rl(body.log, body.log_at);
             const EventLogWriter checked(demo.recorded.log, rl, c.version);
         }
         if (!body.files.empty()) {
             StateReader ro(body.files, body.files_at);
-            const OutputFiles checked(demo.recorded.out, demo.sc, &ro);
+            OutputFiles checked(demo.recorded.out, demo.sc.network, demo.sc.output_settings(demo.recorded.out));
+            checked.load_state(ro, c.version);
         }
-
-        // What a run without --record does with each event.
-        TensorHashCache hashes;
-        sim.add_observer([&](const EventRecord& rec, const Simulator& s) {
-            counts.add(rec);
-            fingerprint.add(to_log_record(rec, s, hashes));
-        });
-        for (std::size_t i = 0; i < max_steps && sim.step(); ++i) {}
+        for (std::size_t i = 0; i < max_steps && demo.sim.step(); ++i) {}
     }
     catch (const InputError&) {
     }
