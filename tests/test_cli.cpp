@@ -219,3 +219,23 @@ TEST_CASE("the demo's spikes are the pinned ones") {
     REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' -q", out.string())).code == 0);
     CHECK(slurp(out / "spikes.csv") == slurp(SPIKENN_SOURCE_DIR "/tests/golden/demo_spikes.csv"));
 }
+
+// What a new user tripped on: a mistyped command, "1 stimuli", and a table of nothing.
+TEST_CASE("a mistyped command is named, counts are singular, and filters that match nothing say so") {
+    Result r = run_cli("runn scenarios/demo.yaml");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("unknown command 'runn' (the commands: run, validate, replay, debug, plot, log;") != std::string::npos);
+
+    r = run_cli("validate scenarios/seed.yaml");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("valid: 3 neurons, 0 connections, 1 stimulus, seed 42") != std::string::npos);
+
+    const fs::path log = scratch / "filters.evlog";
+    REQUIRE(run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --record '{}' -q", (scratch / "filters").string(), log.string())).code == 0);
+    r = run_cli(fmt::format("log show '{}' --from 10s", log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.err.find("no event of the 608 read matches the filters") != std::string::npos);
+    r = run_cli(fmt::format("log show '{}' --kind spike --limit 3", log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.err.find("matches the filters") == std::string::npos);
+}

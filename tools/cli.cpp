@@ -220,8 +220,10 @@ int do_validate(const std::string& path) {
     Scenario sc = load_scenario(path, ov);
     std::size_t synapses = 0;
     for (const auto& s: sc.network.synapses) synapses += s.size();
-    std::cout << fmt::format("{}: valid: {} neurons, {} connections, {} stimuli, seed {}, until {}\n", path, sc.network.size(), synapses,
-        sc.network.stimuli.size(), sc.seed, sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
+    auto count = [](std::size_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); };
+    std::cout << fmt::format("{}: valid: {}, {}, {}, seed {}, until {}\n", path, count(sc.network.size(), "neuron", "neurons"),
+        count(synapses, "connection", "connections"), count(sc.network.stimuli.size(), "stimulus", "stimuli"), sc.seed,
+        sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
     return 0;
 }
 
@@ -301,6 +303,17 @@ int cli_main(int argc, char** argv) {
     diff->add_option("a", diff_a, "First event log")->required();
     diff->add_option("b", diff_b, "Second event log")->required();
 
+    // A mistyped command is named, with the commands there are (CLI11 would say only that a
+    // subcommand is required).
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string_view first = argv[1];
+        std::vector<std::string> names;
+        for (const auto* c: app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(c->get_name());
+        if (std::find(names.begin(), names.end(), first) == names.end()) {
+            std::cerr << fmt::format("spikenn: unknown command '{}' (the commands: {}; spikenn --help says more)\n", first, fmt::join(names, ", "));
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     }

@@ -379,12 +379,18 @@ int log_show(const ShowOptions& o) {
                     std::fwrite(buf.data(), 1, buf.size(), stdout);
                     buf.clear();
                 }
-                if (o.limit && ++shown >= o.limit) break;
+                ++shown;
+                if (o.limit && shown >= o.limit) break;
             }
             if (o.limit && shown >= o.limit) break;
         }
         std::fwrite(buf.data(), 1, buf.size(), stdout);
         if (!(o.limit && shown >= o.limit)) code = finish_reading(reader);
+        // An empty table is easy to take for a cut log: say that the filters matched nothing.
+        if (shown == 0) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "spikenn: no event of the %llu read matches the filters\n", static_cast<unsigned long long>(reader.events_read()));
+        }
     }
     catch (const LogError&) {
         std::fwrite(buf.data(), 1, buf.size(), stdout);
