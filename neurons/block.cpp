@@ -95,16 +95,19 @@ std::uint32_t param_purpose(Param p) {
     return i < static_cast<int>(Param::norm1_weight) ? static_cast<std::uint32_t>(i + 1) : 0u;
 }
 
+std::size_t param_size(Param p, BlockShape s) {
+    std::size_t n = 1;
+    for (auto dim: param_shape(p, s)) n *= static_cast<std::size_t>(dim);
+    return n;
+}
+
 BlockWeights BlockWeights::random(BlockShape shape, std::uint64_t seed, std::uint64_t entity) {
     BlockWeights w;
     w.shape = shape;
     for (int i = 0; i < param_count; ++i) {
         const auto p = static_cast<Param>(i);
-        const auto dims = param_shape(p, shape);
-        std::size_t n = 1;
-        for (auto dim: dims) n *= static_cast<std::size_t>(dim);
         auto& v = w[p];
-        v.resize(n);
+        v.resize(param_size(p, shape));
         if (p == Param::norm1_weight || p == Param::norm2_weight) {
             std::fill(v.begin(), v.end(), 1.0f);
         }

@@ -43,10 +43,9 @@ void Network::check() const {
         if (s.embed_dim < 1 || s.num_heads < 1 || s.hidden_dim < 1 || s.embed_dim % s.num_heads != 0) fail(fmt::format("neuron {} has a bad shape", names[i]));
         if (!x.weights) fail(fmt::format("neuron {} has no weights (the network was built with parameters only)", names[i]));
         if (x.weights->shape != s) fail(fmt::format("neuron {}'s weights are of another shape", names[i]));
-        for (int p = 0; p < param_count; ++p) {
-            std::size_t size = 1;
-            for (auto d: param_shape(static_cast<Param>(p), s)) size *= static_cast<std::size_t>(d);
-            if (x.weights->params[static_cast<std::size_t>(p)].size() != size) fail(fmt::format("neuron {}'s {} has the wrong size", names[i], param_name(static_cast<Param>(p))));
+        for (int k = 0; k < param_count; ++k) {
+            const auto p = static_cast<Param>(k);
+            if ((*x.weights)[p].size() != param_size(p, s)) fail(fmt::format("neuron {}'s {} has the wrong size", names[i], param_name(p)));
         }
         for (const Synapse& syn: synapses[i]) {
             if (syn.target >= n) fail(fmt::format("a synapse of {} targets neuron {}, which does not exist", names[i], syn.target));

@@ -82,8 +82,7 @@ void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool 
         if (w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
         for (int i = 0; i < param_count; ++i) {
             const auto p = static_cast<Param>(i);
-            std::size_t size = 1;
-            for (auto d: param_shape(p, params.shape)) size *= static_cast<std::size_t>(d);
+            const std::size_t size = param_size(p, params.shape);
             if ((*w.given)[p].size() != size) {
                 fail(item, "weights", fmt::format("the weights given have {} values for {}, which takes {}", (*w.given)[p].size(), param_name(p), size));
             }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <spikenn/error.hpp>
+#include <spikenn/hex.hpp>
 #include <spikenn/input_file.hpp>
 #include <spikenn/tensor_io.hpp>
 
@@ -245,7 +246,7 @@ std::string OutputFiles::summary_json(const Network& net, const std::string& sce
     j += fmt::format("  \"end_time_s\": {},\n", seconds_text(sim.now()));
     j += fmt::format("  \"stop\": {},\n", json_string(std::string(to_string(stop))));
     j += fmt::format("  \"events\": {},\n", c.events);
-    j += fmt::format("  \"fingerprint\": \"0x{:016x}\",\n", fingerprint);
+    j += fmt::format("  \"fingerprint\": \"{}\",\n", hex64(fingerprint));
     j += "  \"events_by_kind\": {";
     for (int k = 0; k < event_kind_count; ++k) {
         j += fmt::format("{}{}: {}", k ? ", " : "", json_string(std::string(to_string(static_cast<EventKind>(k)))), c.by_kind[static_cast<std::size_t>(k)]);

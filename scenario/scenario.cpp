@@ -64,6 +64,12 @@ std::optional<std::size_t> invalid_utf8(std::string_view s) {
 // passes the bytes through, and names and descriptions reach JSON files (summary.json,
 // the exports, safetensors headers) that must be UTF-8. Events see an alias once, where it
 // is written, so a document of aliases of aliases costs no more than its size.
+// A place in the scenario file, for InputError (line and column from 1; none for a null mark).
+InputPlace place_of(const fs::path& file, const YAML::Mark& m, const std::string& path) {
+    if (m.is_null()) return {file.string(), 0, 0, path};
+    return {file.string(), m.line + 1, m.column + 1, path};
+}
+
 class DocumentCheck: public YAML::EventHandler {
 public:
     explicit DocumentCheck(const fs::path& file): file_(file) {}
@@ -109,11 +115,6 @@ private:
         else ++l.index;
     }
 
-    InputPlace place(const YAML::Mark& m, const std::string& path) const {
-        if (m.is_null()) return {file_.string(), 0, 0, path};
-        return {file_.string(), m.line + 1, m.column + 1, path};
-    }
-
     void leaf(const YAML::Mark& mark, const std::string& text, bool scalar) {
         content |= scalar || !stack_.empty();
         const bool key = at_key();
@@ -122,7 +123,7 @@ private:
             if (const auto bad = invalid_utf8(text)) {
                 const std::string problem = fmt::format("the text is not valid UTF-8 (byte 0x{:02x} at offset {} of the {}); names and texts must be UTF-8",
                     static_cast<unsigned char>(text[*bad]), *bad, key ? "key" : "value");
-                throw InputError(place(mark, path), problem, fmt::format("{}: {}: {}", where(mark), path.empty() ? "(top level)" : path, problem));
+                throw InputError(place_of(file_, mark, path), problem, fmt::format("{}: {}: {}", where(mark), path.empty() ? "(top level)" : path, problem));
             }
         }
         if (!key) {
@@ -134,7 +135,7 @@ private:
             const auto [it, fresh] = l.keys.emplace(text, mark);
             if (!fresh) {
                 const std::string problem = fmt::format("the key '{}' is given twice in one mapping (first at {}); give each key once", text, where(it->second));
-                throw InputError(place(mark, path), problem, fmt::format("{}: {}: {}", where(mark), path, problem));
+                throw InputError(place_of(file_, mark, path), problem, fmt::format("{}: {}: {}", where(mark), path, problem));
             }
         }
         l.key = text.empty() ? "*" : text;
@@ -223,11 +224,7 @@ private:
         const std::string where = m.is_null() ? file_.string() : fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1);
         return fmt::format("{}: {}: {}", where, at.path.empty() ? "(top level)" : at.path, what);
     }
-    InputPlace place(const At& at) const {
-        const YAML::Mark m = at.node.Mark();
-        if (m.is_null()) return {file_.string(), 0, 0, at.path};
-        return {file_.string(), m.line + 1, m.column + 1, at.path};
-    }
+    InputPlace place(const At& at) const { return place_of(file_, at.node.Mark(), at.path); }
     [[noreturn]] void error(const At& at, const std::string& what) const { throw InputError(place(at), what, message(at, what)); }
     [[noreturn]] void error_in(const At& parent, const std::string& key, const std::string& what) const {
         // A missing key has no position of its own: point at the mapping that lacks it.

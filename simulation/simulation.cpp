@@ -7,12 +7,11 @@
 #include <spikenn/atomic_file.hpp>
 #include <spikenn/event_log_recorder.hpp>
 #include <spikenn/eventlog.hpp>
+#include <spikenn/hex.hpp>
 
 namespace spikenn {
 
 namespace {
-
-std::string hex(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
 
 // What a checkpoint of a network built in code says it is of: a hash of the network's
 // description (seed, names, parameters, synapses, stimuli), so that a checkpoint of another
@@ -290,8 +289,8 @@ void Simulation::load_checkpoint(std::span<const unsigned char> bytes, const std
 void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, CheckpointUse use) {
     Impl& m = *impl_;
     if (ck.info.scenario_hash != m.options.source_hash) {
-        throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of this one ({})", name, hex(ck.info.scenario_hash),
-            hex(m.options.source_hash)));
+        throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of this one ({})", name, hex64(ck.info.scenario_hash),
+            hex64(m.options.source_hash)));
     }
     if (ck.info.seed != m.net.seed || ck.info.end_ticks != m.options.until.ticks() || ck.info.max_events != m.options.max_events) {
         throw InputError(fmt::format("{}: a checkpoint of a run with seed {}, until {} and max_events {}, not of this one (seed {}, until {}, max_events {})", name,

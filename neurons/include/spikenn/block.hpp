@@ -37,6 +37,8 @@ inline constexpr int param_count = 16;
 std::string_view param_name(Param p);
 // PyTorch's shape of a parameter: [out, in] for weights, [out] for biases.
 std::vector<std::int64_t> param_shape(Param p, BlockShape s);
+// The number of values of that shape.
+std::size_t param_size(Param p, BlockShape s);
 // The purpose number of a Linear parameter's random stream (1..12), 0 for LayerNorms.
 std::uint32_t param_purpose(Param p);
 
