@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +33,7 @@ struct RecordSettings {
     std::vector<EntityId> potentials; // neurons whose potential is written after each event
     bool outputs = true;              // every spike's output tensor
     bool weights = false;             // the weights the run used
+    bool stimuli = false;             // every tensor a stimulus delivered, as its target took it
 };
 
 struct OutputSettings {
@@ -42,8 +44,11 @@ struct OutputSettings {
     std::vector<std::filesystem::path> stale;
 };
 
+class TensorSeries; // record/tensor_series.hpp
+
 // The output directory's files, as a recorder (checkpoint section "files"): spikes.csv,
-// potentials.csv, outputs.safetensors, weights.safetensors and summary.json.
+// potentials.csv, outputs.safetensors, stimuli.safetensors, weights.safetensors and
+// summary.json.
 class OutputFiles final: public Recorder {
 public:
     // Changes nothing yet. `net` must outlive the recorder.
@@ -75,7 +80,6 @@ public:
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
-    static std::string output_name(std::size_t k);
 
     std::filesystem::path dir_;
     const Network& net_;
@@ -83,22 +87,15 @@ private:
     std::vector<char> record_potential_; // per neuron
     std::ofstream spikes_;
     std::ofstream potentials_;
-    std::ofstream output_data_; // raw float32 of every spike output, in spike order
-    struct OutputEntry {
-        std::string name;
-        std::int32_t rows, cols;
-        std::string neuron;
-        std::int64_t time_ticks;
-    };
-    std::vector<OutputEntry> outputs_;
+    // Every spike output, in spike order; every delivered stimulus tensor, in event order.
+    std::unique_ptr<TensorSeries> outputs_, stimuli_;
     std::vector<std::string> written_; // final names
     struct Resume {
-        std::uint64_t spikes, potentials, outputs; // the files' lengths at the checkpoint
+        std::uint64_t spikes, potentials; // the files' lengths at the checkpoint
     };
     std::optional<Resume> resume_;
     struct Loaded {
         Resume resume;
-        std::vector<OutputEntry> outputs;
     };
     std::optional<Loaded> loaded_; // by load_state(), until commit_state()
 };
