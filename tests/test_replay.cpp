@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <vector>
 
 #include "cli_util.hpp"
@@ -432,4 +435,62 @@ TEST_CASE("files a log names are found next to the scenario replayed") {
     CHECK(r.code == 1);
     CHECK(r.err.find("in_003.npy, which the recorded run read as a file, is now a directory") != std::string::npos);
     CHECK(r.err.find("has changed") == std::string::npos);
+}
+
+// log show, the CSV export and the run's summary print a potential as the shortest text that
+// reads back as the same double (fmt's "{}"), as the debugger's event lines do.
+TEST_CASE("the log commands and the run summary print potentials as their shortest round-trip text") {
+    const std::string out = (scratch / "round_trip_out").string();
+    Result r = run_cli(fmt::format("run tests/data/small_network.yaml --out '{}' --record '{}/events.evlog'", out, out));
+    REQUIRE(r.code == 0);
+    const std::string summary = r.out;
+    spikenn::EventLogReader reader(out + "/events.evlog");
+    const auto records = reader.read_all();
+    auto same_bits = [](const std::string& text, double v) { return std::bit_cast<std::uint64_t>(std::strtod(text.c_str(), nullptr)) == std::bit_cast<std::uint64_t>(v); };
+
+    r = run_cli(fmt::format("log show '{}/events.evlog'", out));
+    std::istringstream show(r.out);
+    std::string line;
+    std::getline(show, line); // the heading
+    std::size_t i = 0, long_ones = 0;
+    for (; std::getline(show, line); ++i) {
+        REQUIRE(i < records.size());
+        std::istringstream fields(line);
+        std::vector<std::string> f;
+        for (std::string w; fields >> w;) f.push_back(w);
+        REQUIRE(f.size() >= 7);
+        // event, time, kind, target, source (a stimulus in two words), outcome, potential, cause, tensor
+        const std::string potential = f[f.size() - 3];
+        CAPTURE(line);
+        CHECK(potential == fmt::format("{}", records[i].potential));
+        CHECK(same_bits(potential, records[i].potential));
+        long_ones += potential.size() > 11;
+    }
+    CHECK(i == records.size());
+    CHECK(long_ones > 0);
+
+    r = run_cli(fmt::format("log export '{}/events.evlog' --format csv", out));
+    std::istringstream csv(r.out);
+    std::getline(csv, line);
+    for (i = 0; std::getline(csv, line); ++i) {
+        std::vector<std::string> f;
+        std::istringstream fields(line);
+        for (std::string w; std::getline(fields, w, ',');) f.push_back(w);
+        REQUIRE(f.size() >= 12);
+        CHECK(same_bits(f[10], records.at(i).potential));
+        CHECK(f[10] == fmt::format("{}", records.at(i).potential));
+    }
+
+    // The summary's table gives each neuron's final potential as summary.json does.
+    const std::string json = slurp(out + "/summary.json");
+    const std::regex neuron_row("\"name\": \"([^\"]+)\", [^\n]*\"potential\": ([^}]+)\\}");
+    std::size_t rows = 0;
+    for (std::sregex_iterator it(json.begin(), json.end(), neuron_row), end; it != end; ++it, ++rows) {
+        const std::regex table_row(fmt::format("\\n  {} +[0-9]+ +[0-9]+ +([^ \\n]+)\\n", std::regex_replace(std::string((*it)[1]), std::regex("[\\[\\]]"), "\\$&")));
+        std::smatch m;
+        CAPTURE((*it)[0]);
+        REQUIRE(std::regex_search(summary, m, table_row));
+        CHECK(m[1] == std::string((*it)[2]));
+    }
+    CHECK(rows == 4);
 }

@@ -32,7 +32,7 @@ std::string describe(const LogRecord& r, const LogHeader& h) {
     std::string s = fmt::format("#{} {} ", r.number, to_string(r.kind));
     if (r.kind == EventKind::input) s += fmt::format("to {} from {}", neuron_name(r.target, h), describe_source(r.source, h));
     else s += fmt::format("of {}", neuron_name(r.target, h));
-    return s + fmt::format(" at {}: {}, potential {:.9g}", time_text(r.time), to_string(r.outcome), r.potential);
+    return s + fmt::format(" at {}: {}, potential {}", time_text(r.time), to_string(r.outcome), r.potential);
 }
 
 // The chain of causes of `r` back to a stimulus or the initial state, from the log.
@@ -72,7 +72,7 @@ void print_side_by_side(const char* left, const char* right, const std::optional
     row("source", [](const LogRecord& r, const LogHeader& h) { return describe_source(r.source, h); });
     row("seq", [](const LogRecord& r, const LogHeader&) { return std::to_string(r.seq); });
     row("outcome", [](const LogRecord& r, const LogHeader&) { return std::string(to_string(r.outcome)); });
-    row("potential", [](const LogRecord& r, const LogHeader&) { return fmt::format("{:.17g}", r.potential); });
+    row("potential", [](const LogRecord& r, const LogHeader&) { return fmt::format("{}", r.potential); });
     row("tensor", [](const LogRecord& r, const LogHeader&) { return tensor_text(r); });
     row("cause", [](const LogRecord& r, const LogHeader&) { return r.cause ? fmt::format("#{}", r.cause) : std::string("-"); });
 }
@@ -359,7 +359,9 @@ int log_show(const ShowOptions& o) {
                 pad_right(name_of(r.source), 19);
                 pad_right(to_string(r.outcome), 14);
                 {
-                    auto [end, ec] = std::to_chars(num, num + sizeof num, r.potential);
+                    // fmt's shortest round-trip form, as every other place prints a potential
+                    // (std::to_chars would write 0.0001 as 1e-04).
+                    const auto end = fmt::format_to_n(num, sizeof num, "{}", r.potential).out;
                     pad_left(std::string_view(num, static_cast<std::size_t>(end - num)), 24);
                 }
                 buf += ' ';
