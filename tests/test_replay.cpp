@@ -494,3 +494,43 @@ TEST_CASE("the log commands and the run summary print potentials as their shorte
     }
     CHECK(rows == 4);
 }
+
+// When the scenario replayed or the other log's scenario is not the recorded one, replay and
+// log diff show a line diff of the two texts before the first event that differs.
+TEST_CASE("replay --scenario and log diff show how the scenario texts differ") {
+    const fs::path log = record("tests/data/small_network.yaml", "text_diff_a");
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/small_network.yaml");
+    const auto at = text.find("threshold: 1.5");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 14, "threshold: 0.5");
+    const auto until = text.find("  until: 40ms\n");
+    REQUIRE(until != std::string::npos);
+    text.insert(until + 14, "  max_events: 100000\n");
+    const fs::path changed = scratch / "small_network_changed.yaml";
+    std::ofstream(changed) << text;
+
+    Result r = run_cli(fmt::format("replay {} --scenario '{}'", log.string(), changed.string()));
+    CHECK(r.code == 1);
+    const std::string diff_start = fmt::format("--- tests/data/small_network.yaml (recorded)\n+++ {}\n@@ ", changed.string());
+    const auto diff_at = r.out.find(diff_start);
+    REQUIRE(diff_at != std::string::npos);
+    CHECK(r.out.find("\n   until: 40ms\n+  max_events: 100000\n neurons:\n") != std::string::npos);
+    CHECK(r.out.find("\n-    threshold: 1.5\n+    threshold: 0.5\n") != std::string::npos);
+    CHECK(r.out.find("differs from the log") > diff_at);
+
+    const fs::path other = record(changed.string(), "text_diff_b");
+    r = run_cli(fmt::format("log diff {} {}", log.string(), other.string()));
+    CHECK(r.code == 1);
+    CHECK(r.out.find(fmt::format("--- tests/data/small_network.yaml (the scenario of {})\n+++ {} (the scenario of {})\n", log.string(), changed.string(),
+                         other.string())) != std::string::npos);
+    CHECK(r.out.find("\n-    threshold: 1.5\n+    threshold: 0.5\n") != std::string::npos);
+    CHECK(r.out.find("the logs part at event") != std::string::npos);
+
+    // The same scenario: no diff.
+    r = run_cli(fmt::format("log diff {} {}", log.string(), log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("---") == std::string::npos);
+    r = run_cli(fmt::format("replay {} --scenario tests/data/small_network.yaml", log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("---") == std::string::npos);
+}

@@ -14,6 +14,7 @@
 #include <spikenn/hex.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/plot.hpp>
+#include "tools/line_diff.hpp"
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
 #include <spikenn/waveform.hpp>
@@ -184,6 +185,11 @@ int replay_command(const ReplayOptions& o) {
     else {
         sc = load_scenario(o.scenario, ov);
         if (!check_files(h, o.scenario, &sc.files)) return 1;
+        // What was changed, before what the change does to the events.
+        if (sc.text != h.scenario_text) {
+            std::printf("replay: %s is not the scenario recorded in %s:\n%s", o.scenario.c_str(), o.log.c_str(),
+                unified_diff(h.scenario_text, sc.text, fmt::format("{} (recorded)", h.scenario_path), o.scenario).c_str());
+        }
     }
 
     RecordStream recorded(reader);
@@ -540,6 +546,11 @@ int log_diff(const std::string& a_path, const std::string& b_path) {
         }
     };
     note("scenario hash", hex64(ha.scenario_hash), hex64(hb.scenario_hash));
+    if (ha.scenario_text != hb.scenario_text) {
+        std::printf("%s", unified_diff(ha.scenario_text, hb.scenario_text, fmt::format("{} (the scenario of {})", ha.scenario_path, a_path),
+                              fmt::format("{} (the scenario of {})", hb.scenario_path, b_path))
+                              .c_str());
+    }
     note("seed", std::to_string(ha.seed), std::to_string(hb.seed));
     note("end time", std::to_string(ha.end_ticks), std::to_string(hb.end_ticks));
     note("engine version", ha.engine_version, hb.engine_version);
