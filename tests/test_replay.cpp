@@ -7,6 +7,8 @@
 #include <regex>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_util.hpp"
 #include <spikenn/eventlog.hpp>
 
@@ -533,4 +535,49 @@ TEST_CASE("replay --scenario and log diff show how the scenario texts differ") {
     r = run_cli(fmt::format("replay {} --scenario tests/data/small_network.yaml", log.string()));
     CHECK(r.code == 0);
     CHECK(r.out.find("---") == std::string::npos);
+}
+
+// The JSON-lines export names an event's target and source as the CSV does: `target` and
+// `source` are names (a stimulus as "stimulus:NAME"), `target_id` and `source_id` their
+// numbers; its potentials read back as the recorded doubles.
+TEST_CASE("the JSON-lines export names sources as the CSV export does") {
+    const fs::path log = record("tests/data/small_network.yaml", "jsonl_names");
+    spikenn::EventLogReader reader(log);
+    const auto records = reader.read_all();
+    const Result jsonl = run_cli(fmt::format("log export {} --format jsonl", log.string()));
+    const Result csv = run_cli(fmt::format("log export {} --format csv", log.string()));
+    REQUIRE(jsonl.code == 0);
+    REQUIRE(csv.code == 0);
+    std::istringstream jl(jsonl.out), cl(csv.out);
+    std::string j, c;
+    std::getline(cl, c); // the heading
+    std::size_t i = 0, from_stimulus = 0, from_neuron = 0;
+    for (; std::getline(jl, j); ++i) {
+        REQUIRE(i < records.size());
+        REQUIRE(std::getline(cl, c));
+        const auto& r = records[i];
+        const nlohmann::json e = nlohmann::json::parse(j);
+        std::vector<std::string> f;
+        std::istringstream fields(c);
+        for (std::string w; std::getline(fields, w, ',');) f.push_back(w);
+        if (c.back() == ',') f.emplace_back(); // no tensor
+        REQUIRE(f.size() == 13);
+        CAPTURE(j);
+        CHECK(e["target_id"].get<std::uint64_t>() == r.target);
+        CHECK(e["source_id"].get<std::uint64_t>() == r.source);
+        CHECK(e["target"].get<std::string>() == f[5]);
+        CHECK(e["source"].get<std::string>() == f[7]);
+        CHECK(std::bit_cast<std::uint64_t>(e["potential"].get<double>()) == std::bit_cast<std::uint64_t>(r.potential));
+        if (spikenn::is_external(r.source)) {
+            CHECK(e["source"] == "stimulus:drive");
+            ++from_stimulus;
+        }
+        else {
+            CHECK(e["source"] == reader.header().neuron_names.at(r.source));
+            from_neuron += r.kind == spikenn::EventKind::input;
+        }
+    }
+    CHECK(i == records.size());
+    CHECK(from_stimulus > 0);
+    CHECK(from_neuron > 0); // deliveries of p's spikes to solo
 }

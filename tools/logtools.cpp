@@ -28,6 +28,14 @@ std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t));
 
 std::string tensor_text(const LogRecord& r) { return r.tensor_hash ? hex64(*r.tensor_hash) : "-"; }
 
+// An event's source in the exports: a neuron's name, or "stimulus:NAME" (the stable name its
+// random draws are keyed by), so that a reader tells the two apart without the number.
+std::string export_source(EntityId source, const LogHeader& h) {
+    if (!is_external(source)) return neuron_name(source, h);
+    const auto i = external_index(source);
+    return i < h.stimulus_names.size() ? "stimulus:" + h.stimulus_names[i] : fmt::format("stimulus:#{}", i);
+}
+
 // One line for an event: "#57 input to n1 at 1.2s from stimulus s003: spiked, potential 1.5".
 std::string describe(const LogRecord& r, const LogHeader& h) {
     std::string s = fmt::format("#{} {} ", r.number, to_string(r.kind));
@@ -500,13 +508,15 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 const std::string secs = fmt::format("{}", static_cast<double>(r.time) / 1e9);
                 if (csv) {
                     fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.number, r.time, secs, to_string(r.kind), r.target,
-                        field(neuron_name(r.target, h)), r.source, field(describe_source(r.source, h)), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
+                        field(neuron_name(r.target, h)), r.source, field(export_source(r.source, h)), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
                 }
                 else {
+                    // The CSV's columns, by the same names: target and source are names, their
+                    // numbers target_id and source_id.
                     fmt::format_to(std::back_inserter(buf),
-                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target\":{},\"target_name\":{},\"source\":{},\"source_name\":{},"
+                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target_id\":{},\"target\":{},\"source_id\":{},\"source\":{},"
                         "\"seq\":{},\"outcome\":\"{}\",\"potential\":{},\"cause\":{},\"tensor_hash\":{}}}\n",
-                        r.number, r.time, to_string(r.kind), r.target, json_string(neuron_name(r.target, h)), r.source, json_string(describe_source(r.source, h)), r.seq,
+                        r.number, r.time, to_string(r.kind), r.target, json_string(neuron_name(r.target, h)), r.source, json_string(export_source(r.source, h)), r.seq,
                         to_string(r.outcome), number_text(r.potential), r.cause,
                         r.tensor_hash ? "\"" + tensor + "\"" : "null");
                 }
