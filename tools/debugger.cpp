@@ -56,6 +56,8 @@ public:
 
 std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t)); }
 
+std::string neurons_text(std::size_t n) { return fmt::format("{} neuron{}", n, n == 1 ? "" : "s"); }
+
 // A checkpoint without its history: its state, for the session to re-run to.
 Checkpoint without_history(const Checkpoint& ck, CheckpointBody body) {
     body.history.reset();
@@ -159,9 +161,6 @@ private:
     [[noreturn]] void no_such_neuron(const std::string& name) const;
     std::string line_of(const LogRecord& r) const;
     std::string name(EntityId id) const { return neuron_name(id, names_); }
-    void need_live(const char* what) const {
-        if (browse_) throw UserError(fmt::format("'{}' needs a simulation: this session browses a log (use 'resume' to simulate from here)", what));
-    }
 
     std::ostream& out_;
     EmptyLine empty_;
@@ -336,7 +335,7 @@ std::vector<EntityId> Debugger::neurons_arg(const std::string& n) const {
 EntityId Debugger::neuron_arg(const std::string& n) const {
     const std::vector<EntityId> ids = neurons_arg(n);
     if (ids.size() == 1 && names_.neuron_names[ids[0]] == n) return ids[0];
-    throw UserError(fmt::format("'{}' is a population of {} neurons ({} .. {}): name one of them", n, ids.size(), name(ids.front()), name(ids.back())));
+    throw UserError(fmt::format("'{}' is a population of {} ({} .. {}): name one of them", n, neurons_text(ids.size()), name(ids.front()), name(ids.back())));
 }
 
 void Debugger::no_such_neuron(const std::string& n) const {
@@ -529,7 +528,7 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
     const bool named = a.size() == 2 && a[1] != "neuron";
     if (named || (a.size() == 3 && a[1] == "neuron")) {
         const std::vector<EntityId> ids = neurons_arg(a.back());
-        if (ids.size() > 1 || names_.neuron_names[ids[0]] != a.back()) out_ << fmt::format("population {}: {} neurons\n", a.back(), ids.size());
+        if (ids.size() > 1 || names_.neuron_names[ids[0]] != a.back()) out_ << fmt::format("population {}: {}\n", a.back(), neurons_text(ids.size()));
         for (const EntityId id: ids) print_neuron(id);
         return;
     }
@@ -587,12 +586,13 @@ void Debugger::cmd_info(const std::vector<std::string>& a) {
 // per neuron outside one.
 void Debugger::list_neurons() {
     const auto& names = names_.neuron_names;
-    out_ << fmt::format("{} neurons:\n", names.size());
+    out_ << fmt::format("{}:\n", neurons_text(names.size()));
     for (std::size_t i = 0; i < names.size();) {
         const auto pop = population_of(names[i]);
         std::size_t j = i + 1;
         while (pop && j < names.size() && population_of(names[j]) == pop) ++j;
-        if (j - i > 1) out_ << fmt::format("  {} .. {} (population {}, {} neurons)\n", names[i], names[j - 1], *pop, j - i);
+        if (j - i > 1) out_ << fmt::format("  {} .. {} (population {}, {})\n", names[i], names[j - 1], *pop, neurons_text(j - i));
+        else if (pop) out_ << fmt::format("  {} (population {}, 1 neuron)\n", names[i], *pop);
         else out_ << fmt::format("  {}\n", names[i]);
         i = j;
     }
