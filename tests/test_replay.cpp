@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_util.hpp"
 #include <spikenn/eventlog.hpp>
@@ -432,4 +437,147 @@ TEST_CASE("files a log names are found next to the scenario replayed") {
     CHECK(r.code == 1);
     CHECK(r.err.find("in_003.npy, which the recorded run read as a file, is now a directory") != std::string::npos);
     CHECK(r.err.find("has changed") == std::string::npos);
+}
+
+// log show, the CSV export and the run's summary print a potential as the shortest text that
+// reads back as the same double (fmt's "{}"), as the debugger's event lines do.
+TEST_CASE("the log commands and the run summary print potentials as their shortest round-trip text") {
+    const std::string out = (scratch / "round_trip_out").string();
+    Result r = run_cli(fmt::format("run tests/data/small_network.yaml --out '{}' --record '{}/events.evlog'", out, out));
+    REQUIRE(r.code == 0);
+    const std::string summary = r.out;
+    spikenn::EventLogReader reader(out + "/events.evlog");
+    const auto records = reader.read_all();
+    auto same_bits = [](const std::string& text, double v) { return std::bit_cast<std::uint64_t>(std::strtod(text.c_str(), nullptr)) == std::bit_cast<std::uint64_t>(v); };
+
+    r = run_cli(fmt::format("log show '{}/events.evlog'", out));
+    std::istringstream show(r.out);
+    std::string line;
+    std::getline(show, line); // the heading
+    std::size_t i = 0, long_ones = 0;
+    for (; std::getline(show, line); ++i) {
+        REQUIRE(i < records.size());
+        std::istringstream fields(line);
+        std::vector<std::string> f;
+        for (std::string w; fields >> w;) f.push_back(w);
+        REQUIRE(f.size() >= 7);
+        // event, time, kind, target, source (a stimulus in two words), outcome, potential, cause, tensor
+        const std::string potential = f[f.size() - 3];
+        CAPTURE(line);
+        CHECK(potential == fmt::format("{}", records[i].potential));
+        CHECK(same_bits(potential, records[i].potential));
+        long_ones += potential.size() > 11;
+    }
+    CHECK(i == records.size());
+    CHECK(long_ones > 0);
+
+    r = run_cli(fmt::format("log export '{}/events.evlog' --format csv", out));
+    std::istringstream csv(r.out);
+    std::getline(csv, line);
+    for (i = 0; std::getline(csv, line); ++i) {
+        std::vector<std::string> f;
+        std::istringstream fields(line);
+        for (std::string w; std::getline(fields, w, ',');) f.push_back(w);
+        REQUIRE(f.size() >= 12);
+        CHECK(same_bits(f[10], records.at(i).potential));
+        CHECK(f[10] == fmt::format("{}", records.at(i).potential));
+    }
+
+    // The summary's table gives each neuron's final potential as summary.json does.
+    const std::string json = slurp(out + "/summary.json");
+    const std::regex neuron_row("\"name\": \"([^\"]+)\", [^\n]*\"potential\": ([^}]+)\\}");
+    std::size_t rows = 0;
+    for (std::sregex_iterator it(json.begin(), json.end(), neuron_row), end; it != end; ++it, ++rows) {
+        const std::regex table_row(fmt::format("\\n  {} +[0-9]+ +[0-9]+ +([^ \\n]+)\\n", std::regex_replace(std::string((*it)[1]), std::regex("[\\[\\]]"), "\\$&")));
+        std::smatch m;
+        CAPTURE((*it)[0]);
+        REQUIRE(std::regex_search(summary, m, table_row));
+        CHECK(m[1] == std::string((*it)[2]));
+    }
+    CHECK(rows == 4);
+}
+
+// When the scenario replayed or the other log's scenario is not the recorded one, replay and
+// log diff show a line diff of the two texts before the first event that differs.
+TEST_CASE("replay --scenario and log diff show how the scenario texts differ") {
+    const fs::path log = record("tests/data/small_network.yaml", "text_diff_a");
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/small_network.yaml");
+    const auto at = text.find("threshold: 1.5");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 14, "threshold: 0.5");
+    const auto until = text.find("  until: 40ms\n");
+    REQUIRE(until != std::string::npos);
+    text.insert(until + 14, "  max_events: 100000\n");
+    const fs::path changed = scratch / "small_network_changed.yaml";
+    std::ofstream(changed) << text;
+
+    Result r = run_cli(fmt::format("replay {} --scenario '{}'", log.string(), changed.string()));
+    CHECK(r.code == 1);
+    const std::string diff_start = fmt::format("--- tests/data/small_network.yaml (recorded)\n+++ {}\n@@ ", changed.string());
+    const auto diff_at = r.out.find(diff_start);
+    REQUIRE(diff_at != std::string::npos);
+    CHECK(r.out.find("\n   until: 40ms\n+  max_events: 100000\n neurons:\n") != std::string::npos);
+    CHECK(r.out.find("\n-    threshold: 1.5\n+    threshold: 0.5\n") != std::string::npos);
+    CHECK(r.out.find("differs from the log") > diff_at);
+
+    const fs::path other = record(changed.string(), "text_diff_b");
+    r = run_cli(fmt::format("log diff {} {}", log.string(), other.string()));
+    CHECK(r.code == 1);
+    CHECK(r.out.find(fmt::format("--- tests/data/small_network.yaml (the scenario of {})\n+++ {} (the scenario of {})\n", log.string(), changed.string(),
+                         other.string())) != std::string::npos);
+    CHECK(r.out.find("\n-    threshold: 1.5\n+    threshold: 0.5\n") != std::string::npos);
+    CHECK(r.out.find("the logs part at event") != std::string::npos);
+
+    // The same scenario: no diff.
+    r = run_cli(fmt::format("log diff {} {}", log.string(), log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("---") == std::string::npos);
+    r = run_cli(fmt::format("replay {} --scenario tests/data/small_network.yaml", log.string()));
+    CHECK(r.code == 0);
+    CHECK(r.out.find("---") == std::string::npos);
+}
+
+// The JSON-lines export names an event's target and source as the CSV does: `target` and
+// `source` are names (a stimulus as "stimulus:NAME"), `target_id` and `source_id` their
+// numbers; its potentials read back as the recorded doubles.
+TEST_CASE("the JSON-lines export names sources as the CSV export does") {
+    const fs::path log = record("tests/data/small_network.yaml", "jsonl_names");
+    spikenn::EventLogReader reader(log);
+    const auto records = reader.read_all();
+    const Result jsonl = run_cli(fmt::format("log export {} --format jsonl", log.string()));
+    const Result csv = run_cli(fmt::format("log export {} --format csv", log.string()));
+    REQUIRE(jsonl.code == 0);
+    REQUIRE(csv.code == 0);
+    std::istringstream jl(jsonl.out), cl(csv.out);
+    std::string j, c;
+    std::getline(cl, c); // the heading
+    std::size_t i = 0, from_stimulus = 0, from_neuron = 0;
+    for (; std::getline(jl, j); ++i) {
+        REQUIRE(i < records.size());
+        REQUIRE(std::getline(cl, c));
+        const auto& r = records[i];
+        const nlohmann::json e = nlohmann::json::parse(j);
+        std::vector<std::string> f;
+        std::istringstream fields(c);
+        for (std::string w; std::getline(fields, w, ',');) f.push_back(w);
+        if (c.back() == ',') f.emplace_back(); // no tensor
+        REQUIRE(f.size() == 13);
+        CAPTURE(j);
+        CHECK(e["target_id"].get<std::uint64_t>() == r.target);
+        CHECK(e["source_id"].get<std::uint64_t>() == r.source);
+        CHECK(e["target"].get<std::string>() == f[5]);
+        CHECK(e["source"].get<std::string>() == f[7]);
+        CHECK(std::bit_cast<std::uint64_t>(e["potential"].get<double>()) == std::bit_cast<std::uint64_t>(r.potential));
+        if (spikenn::is_external(r.source)) {
+            CHECK(e["source"] == "stimulus:drive");
+            ++from_stimulus;
+        }
+        else {
+            CHECK(e["source"] == reader.header().neuron_names.at(r.source));
+            from_neuron += r.kind == spikenn::EventKind::input;
+        }
+    }
+    CHECK(i == records.size());
+    CHECK(from_stimulus > 0);
+    CHECK(from_neuron > 0); // deliveries of p's spikes to solo
 }

@@ -89,9 +89,17 @@ std::string neuron_table(const Scenario& sc, Time end, const RunCounts& c) {
     }
     std::size_t width = 6;
     for (auto i: order) width = std::max(width, net.names[i].size());
-    std::string t = fmt::format("  {:<{}}  {:>7}  {:>7}  {:>12}\n", "neuron", width, "spikes", "drops", "potential");
+    // Potentials as everywhere else: the shortest text that reads back as the same double.
+    std::vector<std::string> potentials;
+    std::size_t potential_width = 12;
     for (auto i: order) {
-        t += fmt::format("  {:<{}}  {:>7}  {:>7}  {:>12.6g}\n", net.names[i], width, c.spikes[i], c.drops[i], net.neurons[i].potential_at(end));
+        potentials.push_back(fmt::format("{}", net.neurons[i].potential_at(end)));
+        potential_width = std::max(potential_width, potentials.back().size());
+    }
+    std::string t = fmt::format("  {:<{}}  {:>7}  {:>7}  {:>{}}\n", "neuron", width, "spikes", "drops", "potential", potential_width);
+    for (std::size_t row = 0; row < order.size(); ++row) {
+        const auto i = order[row];
+        t += fmt::format("  {:<{}}  {:>7}  {:>7}  {:>{}}\n", net.names[i], width, c.spikes[i], c.drops[i], potentials[row], potential_width);
     }
     return t + note;
 }

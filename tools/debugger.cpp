@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -54,6 +56,8 @@ public:
 
 std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t)); }
 
+std::string neurons_text(std::size_t n) { return fmt::format("{} neuron{}", n, n == 1 ? "" : "s"); }
+
 // A checkpoint without its history: its state, for the session to re-run to.
 Checkpoint without_history(const Checkpoint& ck, CheckpointBody body) {
     body.history.reset();
@@ -73,9 +77,43 @@ private:
     HistoryRecorder& h_;
 };
 
+// The number of single-character edits that turn a into b (Levenshtein), for suggesting
+// the name a mistyped one was meant to be.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// The population a neuron belongs to: "hidden" for "hidden[3]", nothing for a name without
+// an index. The scenario names a population's members so (see the loader).
+std::optional<std::string> population_of(const std::string& name) {
+    const auto open = name.rfind('[');
+    if (open == std::string::npos || open == 0 || name.back() != ']' || open + 2 >= name.size()) return std::nullopt;
+    for (std::size_t i = open + 1; i + 1 < name.size(); ++i)
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    return name.substr(0, open);
+}
+
+// Commands whose repetition by an empty line at the prompt goes on moving or showing; the
+// others (break, delete, checkpoint, resume, ...) would do something new when repeated.
+bool repeatable(const std::string& command) {
+    static const std::set<std::string> commands = {"step", "next", "continue", "until", "back", "print", "queue", "where", "why", "info"};
+    return commands.contains(command);
+}
+
 class Debugger {
 public:
-    explicit Debugger(std::ostream& out): out_(out) {}
+    Debugger(std::ostream& out, EmptyLine empty): out_(out), empty_(empty) {}
 
     void open(const std::string& target);
     // Runs one command line; false when the session should end.
@@ -111,16 +149,22 @@ private:
     void cmd_checkpoint(const std::vector<std::string>& a);
     void cmd_resume();
     void cmd_help(const std::vector<std::string>& a);
+    void cmd_info(const std::vector<std::string>& a);
     void list_breakpoints();
+    void list_neurons();
+    void print_neuron(EntityId id);
 
+    // The neuron of that name; a population's name is refused with its members' names.
     EntityId neuron_arg(const std::string& name) const;
+    // The neuron of that name, or the members of the population of that name, in order.
+    std::vector<EntityId> neurons_arg(const std::string& name) const;
+    [[noreturn]] void no_such_neuron(const std::string& name) const;
     std::string line_of(const LogRecord& r) const;
     std::string name(EntityId id) const { return neuron_name(id, names_); }
-    void need_live(const char* what) const {
-        if (browse_) throw UserError(fmt::format("'{}' needs a simulation: this session browses a log (use 'resume' to simulate from here)", what));
-    }
 
     std::ostream& out_;
+    EmptyLine empty_;
+    std::string last_command_; // what an empty line at the prompt repeats
     std::optional<Scenario> sc_; // its network is the simulation's
     std::unique_ptr<Simulation> sim_;
     HistoryRecorder* history_ = nullptr; // sim_'s
@@ -272,16 +316,45 @@ void Debugger::go_to(std::uint64_t number) {
 std::string Debugger::line_of(const LogRecord& r) const {
     std::string s = fmt::format("#{} t={} {} {}", r.number, time_text(r.time), to_string(r.kind), name(r.target));
     if (r.kind == EventKind::input) s += " <- " + describe_source(r.source, names_);
-    s += fmt::format(": {}, potential {:.9g}", to_string(r.outcome), r.potential);
+    s += fmt::format(": {}, potential {}", to_string(r.outcome), r.potential);
     if (r.cause) s += fmt::format(" (caused by #{})", r.cause);
     return s;
 }
 
+std::vector<EntityId> Debugger::neurons_arg(const std::string& n) const {
+    const auto& names = names_.neuron_names;
+    for (EntityId i = 0; i < names.size(); ++i)
+        if (names[i] == n) return {i};
+    std::vector<EntityId> members;
+    for (EntityId i = 0; i < names.size(); ++i)
+        if (population_of(names[i]) == n) members.push_back(i);
+    if (members.empty()) no_such_neuron(n);
+    return members;
+}
+
 EntityId Debugger::neuron_arg(const std::string& n) const {
-    for (EntityId i = 0; i < names_.neuron_names.size(); ++i)
-        if (names_.neuron_names[i] == n) return i;
-    throw UserError(fmt::format("no neuron '{}' (neurons are named as in the scenario, e.g. '{}')", n,
-        names_.neuron_names.empty() ? "" : names_.neuron_names.front()));
+    const std::vector<EntityId> ids = neurons_arg(n);
+    if (ids.size() == 1 && names_.neuron_names[ids[0]] == n) return ids[0];
+    throw UserError(fmt::format("'{}' is a population of {} ({} .. {}): name one of them", n, neurons_text(ids.size()), name(ids.front()), name(ids.back())));
+}
+
+void Debugger::no_such_neuron(const std::string& n) const {
+    // The names within a few edits of the one given, closest first: neurons and populations.
+    std::set<std::string> candidates;
+    for (const auto& name: names_.neuron_names) {
+        candidates.insert(name);
+        if (auto p = population_of(name)) candidates.insert(*p);
+    }
+    const std::size_t allowed = std::max<std::size_t>(2, n.size() / 3);
+    std::vector<std::pair<std::size_t, std::string>> close;
+    for (const auto& c: candidates)
+        if (const std::size_t d = edit_distance(n, c); d <= allowed) close.emplace_back(d, c);
+    std::stable_sort(close.begin(), close.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (close.size() > 3) close.resize(3);
+    std::string hint;
+    for (const auto& [d, c]: close) hint += fmt::format("{}'{}'", hint.empty() ? "did you mean " : " or ", c);
+    if (!hint.empty()) hint += "? ";
+    throw UserError(fmt::format("no neuron or population '{}' ({}'info neurons' lists them)", n, hint));
 }
 
 std::optional<EventKind> kind_of(const std::string& k) {
@@ -451,45 +524,78 @@ void Debugger::cmd_print(const std::vector<std::string>& a) {
         else out_ << "  cause: the scenario's inputs and initial state\n";
         return;
     }
-    if (a.size() == 3 && a[1] == "neuron") {
-        const EntityId id = neuron_arg(a[2]);
-        if (browse_) {
-            const LogRecord* last = nullptr;
-            for (std::uint64_t i = pos_; i > 0; --i)
-                if (browsed_[i - 1].target == id) {
-                    last = &browsed_[i - 1];
-                    break;
-                }
-            out_ << fmt::format("neuron {} (from the log; 'resume' to see its full state)\n", a[2]);
-            if (last) out_ << "  last event: " << line_of(*last) << "\n";
-            else out_ << "  no recorded event yet\n";
-            return;
-        }
-        const TransformerNeuron& n = sim_->network().neurons[id];
-        const Time now = sim_->now();
-        out_ << fmt::format("neuron {} at {}\n", a[2], format_time(now));
-        out_ << fmt::format("  potential        {:.17g} (decayed to now; {:.17g} at {})\n", n.potential_at(now), n.state.potential, format_time(n.state.last_update));
-        out_ << fmt::format("  threshold        {}\n  reset potential  {}\n", n.params.threshold, n.params.reset_potential);
-        if (n.state.last_spike) {
-            const Time until = *n.state.last_spike + n.params.refractory_period;
-            out_ << fmt::format("  last spike       {}\n  refractory until {}{}\n", format_time(*n.state.last_spike), format_time(until),
-                n.refractory_at(now) ? "" : " (over)");
-        }
-        else {
-            out_ << "  last spike       none\n";
-        }
-        out_ << "  pending self-scheduled events:\n";
-        int shown = 0;
-        for (const Event& e: sim_->simulator().queue().pending()) {
-            if (e.key.target != id || e.key.source != id) continue;
-            out_ << fmt::format("    {} at {} (seq {}){}\n", to_string(e.key.kind), format_time(e.key.time), e.key.seq,
-                sim_->simulator().is_cancelled(e.key) ? " - cancelled" : "");
-            ++shown;
-        }
-        if (!shown) out_ << "    none\n";
+    // `print NAME` and `print neuron NAME`: a neuron, or each member of a population.
+    const bool named = a.size() == 2 && a[1] != "neuron";
+    if (named || (a.size() == 3 && a[1] == "neuron")) {
+        const std::vector<EntityId> ids = neurons_arg(a.back());
+        if (ids.size() > 1 || names_.neuron_names[ids[0]] != a.back()) out_ << fmt::format("population {}: {}\n", a.back(), neurons_text(ids.size()));
+        for (const EntityId id: ids) print_neuron(id);
         return;
     }
-    throw UserError("print event | print neuron N");
+    throw UserError("print event | print NAME (a neuron or a population) | print neuron NAME");
+}
+
+void Debugger::print_neuron(EntityId id) {
+    if (browse_) {
+        const LogRecord* last = nullptr;
+        for (std::uint64_t i = pos_; i > 0; --i)
+            if (browsed_[i - 1].target == id) {
+                last = &browsed_[i - 1];
+                break;
+            }
+        out_ << fmt::format("neuron {} (from the log; 'resume' to see its full state)\n", name(id));
+        if (last) out_ << "  last event: " << line_of(*last) << "\n";
+        else out_ << "  no recorded event yet\n";
+        return;
+    }
+    const TransformerNeuron& n = sim_->network().neurons[id];
+    const Time now = sim_->now();
+    out_ << fmt::format("neuron {} at {}\n", name(id), format_time(now));
+    // Every number as the shortest text that reads back as the same double, as event lines
+    // and the exports write them.
+    out_ << fmt::format("  potential        {} (decayed to now; {} at {})\n", n.potential_at(now), n.state.potential, format_time(n.state.last_update));
+    out_ << fmt::format("  threshold        {}\n  reset potential  {}\n", n.params.threshold, n.params.reset_potential);
+    if (n.state.last_spike) {
+        const Time until = *n.state.last_spike + n.params.refractory_period;
+        out_ << fmt::format("  last spike       {}\n  refractory until {}{}\n", format_time(*n.state.last_spike), format_time(until),
+            n.refractory_at(now) ? "" : " (over)");
+    }
+    else {
+        out_ << "  last spike       none\n";
+    }
+    out_ << "  pending self-scheduled events:\n";
+    int shown = 0;
+    for (const Event& e: sim_->simulator().queue().pending()) {
+        if (e.key.target != id || e.key.source != id) continue;
+        out_ << fmt::format("    {} at {} (seq {}){}\n", to_string(e.key.kind), format_time(e.key.time), e.key.seq,
+            sim_->simulator().is_cancelled(e.key) ? " - cancelled" : "");
+        ++shown;
+    }
+    if (!shown) out_ << "    none\n";
+}
+
+void Debugger::cmd_info(const std::vector<std::string>& a) {
+    // gdb's spellings: `info breakpoints`, `info break`, `i b`: any start of the word.
+    auto is = [&](const std::string& word) { return a.size() == 2 && word.rfind(a[1], 0) == 0; };
+    if (is("breakpoints")) return list_breakpoints();
+    if (is("neurons")) return list_neurons();
+    throw UserError("info breakpoints | info neurons");
+}
+
+// One line per population (its members are consecutive: the loader numbers them so) and
+// per neuron outside one.
+void Debugger::list_neurons() {
+    const auto& names = names_.neuron_names;
+    out_ << fmt::format("{}:\n", neurons_text(names.size()));
+    for (std::size_t i = 0; i < names.size();) {
+        const auto pop = population_of(names[i]);
+        std::size_t j = i + 1;
+        while (pop && j < names.size() && population_of(names[j]) == pop) ++j;
+        if (j - i > 1) out_ << fmt::format("  {} .. {} (population {}, {})\n", names[i], names[j - 1], *pop, neurons_text(j - i));
+        else if (pop) out_ << fmt::format("  {} (population {}, 1 neuron)\n", names[i], *pop);
+        else out_ << fmt::format("  {}\n", names[i]);
+        i = j;
+    }
 }
 
 void Debugger::cmd_queue(const std::vector<std::string>& a) {
@@ -540,8 +646,13 @@ void Debugger::cmd_back(const std::vector<std::string>& a) {
 }
 
 void Debugger::cmd_checkpoint(const std::vector<std::string>& a) {
-    need_live("checkpoint");
     if (a.size() != 3 || (a[1] != "save" && a[1] != "load")) throw UserError("checkpoint save FILE | checkpoint load FILE");
+    if (browse_) {
+        // A log holds the events, not the state a checkpoint is made of: only a simulation has it.
+        throw UserError(fmt::format("'checkpoint {}' needs a simulation, and this session browses a log: 'resume' first (it simulates "
+                                    "the recorded run up to the current event, #{}), then 'checkpoint {} {}'",
+            a[1], pos_, a[1], a[2]));
+    }
     const std::string& path = a[2];
     if (a[1] == "save") {
         // A run's checkpoint (no event log, no output files), with the session's history.
@@ -632,7 +743,9 @@ void Debugger::cmd_help(const std::vector<std::string>& a) {
         {"continue", "c: run to the next breakpoint or the end"},
         {"until T", "u: run every event at or before time T (stops at breakpoints)"},
         {"break time T | neuron N [K] | spike | drop | potential N > X", "b: stop when the condition holds after an event (also <, >=, <=)"},
-        {"breakpoints", "bl: list breakpoints; disable K, enable K, delete K"},
+        {"breakpoints", "bl, info breakpoints, i b: list breakpoints; disable K, enable K, delete K"},
+        {"info neurons", "i n: the neurons and populations"},
+        {"print NAME", "p: a neuron (as print neuron N), or each member of a population"},
         {"print neuron N", "p: potential now, threshold, reset, refractory period, last spike, pending self-scheduled events"},
         {"print event", "p: the current event and its cause"},
         {"queue [n]", "q: the next n pending events in the order they will run (default 10)"},
@@ -642,6 +755,7 @@ void Debugger::cmd_help(const std::vector<std::string>& a) {
         {"checkpoint save FILE | load FILE", "save the whole state to a file, or restore it"},
         {"resume", "browsing a log: simulate from the current event on"},
         {"help [command]", "h: this list"},
+        {"(an empty line)", "at the prompt: the last step, next, continue, until, back, print, queue, where, why or info again"},
         {"quit", "end the session"},
     };
     for (const auto& [cmd, text]: help) {
@@ -650,15 +764,22 @@ void Debugger::cmd_help(const std::vector<std::string>& a) {
     }
 }
 
-bool Debugger::execute(const std::string& line) {
+bool Debugger::execute(const std::string& given) {
+    std::string line = given;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        if (empty_ == EmptyLine::skip || last_command_.empty()) return true;
+        line = last_command_;
+    }
     std::istringstream ss(line);
     std::vector<std::string> a;
     for (std::string w; ss >> w;) a.push_back(w);
-    if (a.empty() || a[0][0] == '#') return true;
+    if (a[0][0] == '#') return true;
     static const std::map<std::string, std::string> short_forms = {{"s", "step"}, {"n", "next"}, {"c", "continue"}, {"u", "until"},
-        {"b", "break"}, {"bl", "breakpoints"}, {"p", "print"}, {"q", "queue"}, {"w", "where"}, {"h", "help"}, {"exit", "quit"}};
+        {"b", "break"}, {"bl", "breakpoints"}, {"p", "print"}, {"q", "queue"}, {"w", "where"}, {"h", "help"}, {"i", "info"}, {"exit", "quit"}};
     if (auto it = short_forms.find(a[0]); it != short_forms.end()) a[0] = it->second;
     const std::string& c = a[0];
+    // Only a command that moves or shows is repeated; any other clears what an empty line repeats.
+    last_command_ = repeatable(c) ? line : std::string();
     try {
         if (c == "quit") return false;
         if (c == "step") cmd_step(a);
@@ -667,6 +788,7 @@ bool Debugger::execute(const std::string& line) {
         else if (c == "until") cmd_until(a);
         else if (c == "break") cmd_break(a);
         else if (c == "breakpoints") list_breakpoints();
+        else if (c == "info") cmd_info(a);
         else if (c == "disable" || c == "enable" || c == "delete") {
             const auto id = count_arg(a, 1, 0);
             auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(), [&](const Breakpoint& b) { return b.id == static_cast<int>(id); });
@@ -704,10 +826,9 @@ bool Debugger::execute(const std::string& line) {
     return true;
 }
 
-} // namespace
-
-int debug_session(const std::string& target, std::istream& in, std::ostream& out) {
-    Debugger d(out);
+// Runs the session on `target` with the lines `next_line` gives (none: the input has ended).
+int command_loop(const std::string& target, std::ostream& out, EmptyLine empty, const std::function<std::optional<std::string>()>& next_line) {
+    Debugger d(out, empty);
     try {
         d.open(target);
     }
@@ -715,11 +836,22 @@ int debug_session(const std::string& target, std::istream& in, std::ostream& out
         std::cerr << "spikenn: error: " << e.what() << "\n";
         return 2;
     }
-    for (std::string line; std::getline(in, line);) {
-        out << "(spikenn) " << line << "\n";
-        if (!d.execute(line)) break;
+    while (const auto line = next_line()) {
+        if (!d.execute(*line)) break;
+        out.flush();
     }
     return 0;
+}
+
+} // namespace
+
+int debug_session(const std::string& target, std::istream& in, std::ostream& out, EmptyLine empty) {
+    return command_loop(target, out, empty, [&]() -> std::optional<std::string> {
+        std::string line;
+        if (!std::getline(in, line)) return std::nullopt;
+        out << "(spikenn) " << line << "\n";
+        return line;
+    });
 }
 
 int debug_command(const DebugOptions& o) {
@@ -729,25 +861,15 @@ int debug_command(const DebugOptions& o) {
         return debug_session(o.target, in, std::cout);
     }
     if (!isatty(fileno(stdin))) return debug_session(o.target, std::cin, std::cout);
-    Debugger d(std::cout);
-    try {
-        d.open(o.target);
-    }
-    catch (const InputError& e) {
-        std::cerr << "spikenn: error: " << e.what() << "\n";
-        return 2;
-    }
-    // Line editing and history from libedit's readline interface.
-    for (;;) {
+    // Line editing and history from libedit's readline interface; an empty line repeats.
+    return command_loop(o.target, std::cout, EmptyLine::repeat, []() -> std::optional<std::string> {
         char* raw = readline("(spikenn) ");
-        if (!raw) break;
-        const std::string line(raw);
+        if (!raw) return std::nullopt;
+        std::string line(raw);
         std::free(raw);
-        if (!line.empty()) add_history(line.c_str());
-        if (!d.execute(line)) break;
-        std::cout.flush();
-    }
-    return 0;
+        if (line.find_first_not_of(" \t") != std::string::npos) add_history(line.c_str());
+        return line;
+    });
 }
 
 } // namespace spikenn

@@ -21,8 +21,14 @@ struct DebugOptions {
 // Exit code: 0 when the session ends normally, 2 when the target cannot be opened.
 int debug_command(const DebugOptions& o);
 
-// One session on `target`, reading commands from `in` and writing to `out`, without a
-// prompt. For tests and scripts.
-int debug_session(const std::string& target, std::istream& in, std::ostream& out);
+// What an empty line means, as in gdb: at a prompt it repeats the last command that moves
+// through the events or shows something (`step`, `next`, `back`, `print`, ...; not `break`,
+// `delete`, `checkpoint` or `resume`, whose repetition would do something new); in a script
+// (`--commands FILE`, or standard input that is not a terminal) it is skipped.
+enum class EmptyLine { skip, repeat };
+
+// One session on `target`, reading commands from `in` and writing to `out`, each line
+// echoed after the prompt. For scripts, and for tests of the prompt (EmptyLine::repeat).
+int debug_session(const std::string& target, std::istream& in, std::ostream& out, EmptyLine empty = EmptyLine::skip);
 
 } // namespace spikenn

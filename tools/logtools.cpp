@@ -14,6 +14,7 @@
 #include <spikenn/hex.hpp>
 #include <spikenn/outputs.hpp>
 #include <spikenn/plot.hpp>
+#include "tools/line_diff.hpp"
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
 #include <spikenn/waveform.hpp>
@@ -27,12 +28,20 @@ std::string time_text(std::int64_t t) { return format_time(Time::from_ticks(t));
 
 std::string tensor_text(const LogRecord& r) { return r.tensor_hash ? hex64(*r.tensor_hash) : "-"; }
 
+// An event's source in the exports: a neuron's name, or "stimulus:NAME" (the stable name its
+// random draws are keyed by), so that a reader tells the two apart without the number.
+std::string export_source(EntityId source, const LogHeader& h) {
+    if (!is_external(source)) return neuron_name(source, h);
+    const auto i = external_index(source);
+    return i < h.stimulus_names.size() ? "stimulus:" + h.stimulus_names[i] : fmt::format("stimulus:#{}", i);
+}
+
 // One line for an event: "#57 input to n1 at 1.2s from stimulus s003: spiked, potential 1.5".
 std::string describe(const LogRecord& r, const LogHeader& h) {
     std::string s = fmt::format("#{} {} ", r.number, to_string(r.kind));
     if (r.kind == EventKind::input) s += fmt::format("to {} from {}", neuron_name(r.target, h), describe_source(r.source, h));
     else s += fmt::format("of {}", neuron_name(r.target, h));
-    return s + fmt::format(" at {}: {}, potential {:.9g}", time_text(r.time), to_string(r.outcome), r.potential);
+    return s + fmt::format(" at {}: {}, potential {}", time_text(r.time), to_string(r.outcome), r.potential);
 }
 
 // The chain of causes of `r` back to a stimulus or the initial state, from the log.
@@ -72,7 +81,7 @@ void print_side_by_side(const char* left, const char* right, const std::optional
     row("source", [](const LogRecord& r, const LogHeader& h) { return describe_source(r.source, h); });
     row("seq", [](const LogRecord& r, const LogHeader&) { return std::to_string(r.seq); });
     row("outcome", [](const LogRecord& r, const LogHeader&) { return std::string(to_string(r.outcome)); });
-    row("potential", [](const LogRecord& r, const LogHeader&) { return fmt::format("{:.17g}", r.potential); });
+    row("potential", [](const LogRecord& r, const LogHeader&) { return fmt::format("{}", r.potential); });
     row("tensor", [](const LogRecord& r, const LogHeader&) { return tensor_text(r); });
     row("cause", [](const LogRecord& r, const LogHeader&) { return r.cause ? fmt::format("#{}", r.cause) : std::string("-"); });
 }
@@ -184,6 +193,11 @@ int replay_command(const ReplayOptions& o) {
     else {
         sc = load_scenario(o.scenario, ov);
         if (!check_files(h, o.scenario, &sc.files)) return 1;
+        // What was changed, before what the change does to the events.
+        if (sc.text != h.scenario_text) {
+            std::printf("replay: %s is not the scenario recorded in %s:\n%s", o.scenario.c_str(), o.log.c_str(),
+                unified_diff(h.scenario_text, sc.text, fmt::format("{} (recorded)", h.scenario_path), o.scenario).c_str());
+        }
     }
 
     RecordStream recorded(reader);
@@ -359,7 +373,9 @@ int log_show(const ShowOptions& o) {
                 pad_right(name_of(r.source), 19);
                 pad_right(to_string(r.outcome), 14);
                 {
-                    auto [end, ec] = std::to_chars(num, num + sizeof num, r.potential);
+                    // fmt's shortest round-trip form, as every other place prints a potential
+                    // (std::to_chars would write 0.0001 as 1e-04).
+                    const auto end = fmt::format_to_n(num, sizeof num, "{}", r.potential).out;
                     pad_left(std::string_view(num, static_cast<std::size_t>(end - num)), 24);
                 }
                 buf += ' ';
@@ -492,13 +508,15 @@ int log_export(const std::string& path, const std::string& format, const std::st
                 const std::string secs = fmt::format("{}", static_cast<double>(r.time) / 1e9);
                 if (csv) {
                     fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.number, r.time, secs, to_string(r.kind), r.target,
-                        field(neuron_name(r.target, h)), r.source, field(describe_source(r.source, h)), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
+                        field(neuron_name(r.target, h)), r.source, field(export_source(r.source, h)), r.seq, to_string(r.outcome), r.potential, r.cause, tensor);
                 }
                 else {
+                    // The CSV's columns, by the same names: target and source are names, their
+                    // numbers target_id and source_id.
                     fmt::format_to(std::back_inserter(buf),
-                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target\":{},\"target_name\":{},\"source\":{},\"source_name\":{},"
+                        "{{\"event\":{},\"time_ticks\":{},\"kind\":\"{}\",\"target_id\":{},\"target\":{},\"source_id\":{},\"source\":{},"
                         "\"seq\":{},\"outcome\":\"{}\",\"potential\":{},\"cause\":{},\"tensor_hash\":{}}}\n",
-                        r.number, r.time, to_string(r.kind), r.target, json_string(neuron_name(r.target, h)), r.source, json_string(describe_source(r.source, h)), r.seq,
+                        r.number, r.time, to_string(r.kind), r.target, json_string(neuron_name(r.target, h)), r.source, json_string(export_source(r.source, h)), r.seq,
                         to_string(r.outcome), number_text(r.potential), r.cause,
                         r.tensor_hash ? "\"" + tensor + "\"" : "null");
                 }
@@ -538,6 +556,11 @@ int log_diff(const std::string& a_path, const std::string& b_path) {
         }
     };
     note("scenario hash", hex64(ha.scenario_hash), hex64(hb.scenario_hash));
+    if (ha.scenario_text != hb.scenario_text) {
+        std::printf("%s", unified_diff(ha.scenario_text, hb.scenario_text, fmt::format("{} (the scenario of {})", ha.scenario_path, a_path),
+                              fmt::format("{} (the scenario of {})", hb.scenario_path, b_path))
+                              .c_str());
+    }
     note("seed", std::to_string(ha.seed), std::to_string(hb.seed));
     note("end time", std::to_string(ha.end_ticks), std::to_string(hb.end_ticks));
     note("engine version", ha.engine_version, hb.engine_version);

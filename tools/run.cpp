@@ -155,7 +155,7 @@ public:
     void record(const RecordedEvent& e) override {
         const EventRecord& r = e.event;
         const auto& k = r.event.key;
-        log_.debug("t={} #{} {} {} -> {} (potential {:.9g})", k.time, r.number, to_string(k.kind), net_.names[k.target], to_string(r.result.outcome),
+        log_.debug("t={} #{} {} {} -> {} (potential {})", k.time, r.number, to_string(k.kind), net_.names[k.target], to_string(r.result.outcome),
             r.result.potential);
     }
 

@@ -69,6 +69,13 @@ class EventPrinter:
             "" if payload == 0xFFFFFFFF else ", payload %d" % payload)
 
 
+def number_text(v):
+    # The shortest text that reads back as the same double, as the spikenn command prints
+    # numbers (fmt's "{}"): Python's repr, without the ".0" fmt leaves off.
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def optional_value(opt):
     """The value of a std::optional (libstdc++), or None."""
     payload = opt["_M_payload"]
@@ -85,8 +92,8 @@ class NeuronStatePrinter:
         s = self.val
         last_spike = optional_value(s["last_spike"])
         pending = optional_value(s["pending_decay"])
-        return "NeuronState{potential %.9g at %s, last spike %s, pending decay update %s, seq %d}" % (
-            float(s["potential"]), time_text(ticks_of(s["last_update"])),
+        return "NeuronState{potential %s at %s, last spike %s, pending decay update %s, seq %d}" % (
+            number_text(s["potential"]), time_text(ticks_of(s["last_update"])),
             "none" if last_spike is None else time_text(ticks_of(last_spike)),
             "none" if pending is None else time_text(ticks_of(pending["time"])),
             int(s["seq"]))
