@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,6 +27,45 @@ namespace {
 
 bool valid_name(std::string_view name) {
     return !name.empty() && name != "all" && name.find_first_of("[]:, ") == std::string_view::npos;
+}
+
+// The numbers of a LayerNorm fill (NormFill), under the parameter's key ("weights.norm2.bias").
+void check_fill(const std::string& item, const std::string& param, const std::optional<NormFill>& f) {
+    if (!f) return;
+    constexpr double fmax = std::numeric_limits<float>::max();
+    switch (f->kind) {
+    case NormFill::Kind::constant:
+        if (!std::isfinite(f->value)) fail(item, param, "expected a finite number");
+        break;
+    case NormFill::Kind::normal:
+        if (!std::isfinite(f->a)) fail(item, param + ".normal.mean", "expected a finite number");
+        if (!std::isfinite(f->b)) fail(item, param + ".normal.std", "expected a finite number");
+        if (f->b < 0) fail(item, param + ".normal.std", fmt::format("the standard deviation {} is negative: it must be at least 0", f->b));
+        // A standard normal draw is within 5.8 of 0 (RandomStream::normal takes 24-bit uniforms).
+        if (std::abs(f->a) + 6 * f->b > fmax) fail(item, param + ".normal", "draws would be out of the range of float32");
+        break;
+    case NormFill::Kind::uniform:
+        if (!std::isfinite(f->a)) fail(item, param + ".uniform.low", "expected a finite number");
+        if (!std::isfinite(f->b)) fail(item, param + ".uniform.high", "expected a finite number");
+        if (!(f->a < f->b)) fail(item, param + ".uniform", fmt::format("low ({}) must be below high ({})", f->a, f->b));
+        if (std::max(std::abs(f->a), std::abs(f->b)) > fmax) fail(item, param + ".uniform", "draws would be out of the range of float32");
+        break;
+    }
+}
+
+// Fills one LayerNorm parameter (NormFill): element j of a draw is the stream's j-th.
+void fill_norm(std::vector<float>& v, const NormFill& f, std::uint64_t seed, std::uint64_t entity, Param p) {
+    if (f.kind == NormFill::Kind::constant) {
+        std::fill(v.begin(), v.end(), f.value);
+        return;
+    }
+    RandomStream rs(seed, entity, norm_draw_purpose(p));
+    if (f.kind == NormFill::Kind::normal) {
+        for (auto& x: v) x = static_cast<float>(f.a + f.b * static_cast<double>(rs.normal()));
+    }
+    else {
+        for (auto& x: v) x = static_cast<float>(f.a + (f.b - f.a) * static_cast<double>(rs.uniform01()));
+    }
 }
 
 } // namespace
@@ -78,6 +118,10 @@ void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool 
     if (w.index && !w.file) fail(item, "weights.index", "'index' selects a neuron in a weights file; give 'file' too");
     if (w.shared && !population) fail(item, "weights.shared", "'shared' is for populations");
     if (w.given && w.file) fail(item, "weights", "weights given in code cannot go with a file");
+    check_fill(item, "weights.norm1.weight", w.norm1.weight);
+    check_fill(item, "weights.norm1.bias", w.norm1.bias);
+    check_fill(item, "weights.norm2.weight", w.norm2.weight);
+    check_fill(item, "weights.norm2.bias", w.norm2.bias);
     if (w.given) {
         if (w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
         for (int i = 0; i < param_count; ++i) {
@@ -171,22 +215,31 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         undo_files.done = true;
         return;
     }
-    auto apply_fills = [&](BlockWeights& b) {
-        const std::optional<float> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
-        const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
-        for (int k = 0; k < 4; ++k) {
-            if (fills[k]) std::fill(b[ps[k]].begin(), b[ps[k]].end(), *fills[k]);
+    const std::optional<NormFill> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
+    const Param norm_params[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
+    // The entity of member k's weights, which also keys its LayerNorm draws.
+    auto entity_of = [&](std::size_t k) {
+        return entity_id(shared ? "population:" + group : "neuron:" + net_.names[first + k]);
+    };
+    auto apply_fills = [&](BlockWeights& b, std::size_t k) {
+        for (int i = 0; i < 4; ++i) {
+            if (fills[i]) fill_norm(b[norm_params[i]], *fills[i], seed_, entity_of(k), norm_params[i]);
         }
     };
-    const bool filled = w.norm1.weight || w.norm1.bias || w.norm2.weight || w.norm2.bias;
+    const bool filled = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f.has_value(); });
+    const bool drawn_fill = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f && f->kind != NormFill::Kind::constant; });
     if (w.given) {
         std::shared_ptr<const BlockWeights> ptr = w.given;
-        if (filled) {
-            BlockWeights copy = *w.given;
-            apply_fills(copy);
-            ptr = std::make_shared<const BlockWeights>(std::move(copy));
+        for (std::size_t k = 0; k < count; ++k) {
+            // One copy for all when the fills are the same for every member; a copy each
+            // when each member draws its own.
+            if (filled && (k == 0 || (drawn_fill && !shared))) {
+                BlockWeights copy = *w.given;
+                apply_fills(copy, k);
+                ptr = std::make_shared<const BlockWeights>(std::move(copy));
+            }
+            net_.neurons[first + k].weights = ptr;
         }
-        for (std::size_t k = 0; k < count; ++k) net_.neurons[first + k].weights = ptr;
         undo_files.done = true;
         return;
     }
@@ -243,7 +296,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         else {
             b = std::move(drawn[k]);
         }
-        apply_fills(b);
+        apply_fills(b, k);
         auto ptr = std::make_shared<const BlockWeights>(std::move(b));
         if (shared) shared_weights = ptr;
         net_.neurons[id].weights = std::move(ptr);

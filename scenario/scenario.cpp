@@ -359,6 +359,7 @@ private:
     void load_neurons(const At& at, Scenario& sc);
     NeuronParams load_params(const At& at) const;
     WeightsSpec load_weights(const At& at, bool population) const;
+    NormFill norm_fill(const At& at) const;
     std::vector<EntityId> select(const At& at) const;
     std::vector<EntityId> select_one(const At& at, const std::string& name) const;
     void load_connections(const At& at, Scenario& sc);
@@ -540,10 +541,26 @@ WeightsSpec Loader::load_weights(const At& at, bool population) const {
         if (!at.has(norms[k])) continue;
         const At n = at.child(norms[k]);
         check_keys(n, {"weight", "bias"});
-        if (n.has("weight")) fills[k]->weight = float32(n.child("weight"));
-        if (n.has("bias")) fills[k]->bias = float32(n.child("bias"));
+        if (n.has("weight")) fills[k]->weight = norm_fill(n.child("weight"));
+        if (n.has("bias")) fills[k]->bias = norm_fill(n.child("bias"));
     }
     return w;
+}
+
+// A LayerNorm fill: a number, `{ normal: { mean: M, std: S } }` or `{ uniform: { low: L,
+// high: H } }`. The numbers are checked by the builder (finite, std >= 0, low < high).
+NormFill Loader::norm_fill(const At& at) const {
+    if (!at.node.IsMap()) return float32(at);
+    check_keys(at, {"normal", "uniform"});
+    if (at.has("normal") == at.has("uniform")) error(at, "give a number, or exactly one of 'normal: { mean, std }' or 'uniform: { low, high }'");
+    if (at.has("normal")) {
+        const At d = at.child("normal");
+        check_keys(d, {"mean", "std"});
+        return NormFill::normal(number(required(d, "mean")), number(required(d, "std")));
+    }
+    const At d = at.child("uniform");
+    check_keys(d, {"low", "high"});
+    return NormFill::uniform(number(required(d, "low")), number(required(d, "high")));
 }
 
 void Loader::load_neurons(const At& at, Scenario& sc) {
