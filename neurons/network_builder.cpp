@@ -122,6 +122,18 @@ void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool 
     check_fill(item, "weights.norm1.bias", w.norm1.bias);
     check_fill(item, "weights.norm2.weight", w.norm2.weight);
     check_fill(item, "weights.norm2.bias", w.norm2.bias);
+    if (params.readout != Readout::linear && (w.readout_random || w.given_readout)) {
+        fail(item, "readout", "readout weights are for a linear readout");
+    }
+    if (params.readout == Readout::linear) {
+        if (w.readout_random && w.given_readout) fail(item, "readout", "give the readout's weights or draw them, not both");
+        if (w.given && !w.given_readout && !w.readout_random) {
+            fail(item, "readout", "a linear readout of weights given in code needs its weights given too (given_readout), or drawn (readout_random)");
+        }
+        if (w.given_readout && w.given_readout->weight.size() != static_cast<std::size_t>(params.shape.embed_dim)) {
+            fail(item, "readout", fmt::format("the readout weights given have {} values, where embed_dim is {}", w.given_readout->weight.size(), params.shape.embed_dim));
+        }
+    }
     if (w.given) {
         if (w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
         for (int i = 0; i < param_count; ++i) {
@@ -177,14 +189,22 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             if (!done) files.resize(n);
         }
     } undo_files{files_, file_count};
-    auto key_of = [&](std::size_t k, Param p) {
+    auto key_of = [&](std::size_t k, std::string_view name) {
         // A whole network's state_dict has "neurons.<i>." before each name; one neuron's has none.
         const std::string prefix = w.index ? fmt::format("neurons.{}.", *w.index + static_cast<std::int64_t>(shared ? 0 : k)) : "";
-        return prefix + std::string(param_name(p));
+        return prefix + std::string(name);
     };
+    const bool linear = net_.neurons[first].params.readout == Readout::linear;
+    // A linear readout's weights are read from the file unless drawn or given apart.
+    const bool readout_from_file = linear && w.file && !w.readout_random && !w.given_readout;
+    const std::vector<std::int64_t> readout_weight_shape{1, shape.embed_dim}, readout_bias_shape{1};
     auto missing = [&](const std::string& key) {
         fail(item, "weights.file", fmt::format("{} has no tensor '{}'{}", w.file->string(), key,
             w.index ? "" : " (for a whole network's state_dict, give 'index')"));
+    };
+    auto missing_readout = [&](const std::string& key) {
+        fail(item, "weights.file", fmt::format("{} has no tensor '{}' for the linear readout (to draw the readout instead, give its init 'random')",
+            w.file->string(), key));
     };
     auto file_error = [&](const InputError& e) { fail(item, "weights.file", e.what()); };
     if (options_.weights == WeightsMode::none) {
@@ -199,9 +219,16 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
                 for (std::size_t k = 0; k < (shared ? 1 : count); ++k) {
                     for (int i = 0; i < param_count; ++i) {
                         const auto p = static_cast<Param>(i);
-                        const std::string key = key_of(k, p);
+                        const std::string key = key_of(k, param_name(p));
                         if (!st.contains(key)) missing(key);
                         st.check_f32(key, param_shape(p, shape));
+                    }
+                    if (readout_from_file) {
+                        for (auto [name, dims]: {std::pair{"readout.weight", &readout_weight_shape}, std::pair{"readout.bias", &readout_bias_shape}}) {
+                            const std::string key = key_of(k, name);
+                            if (!st.contains(key)) missing_readout(key);
+                            st.check_f32(key, *dims);
+                        }
                     }
                 }
             }
@@ -226,6 +253,41 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             if (fills[i]) fill_norm(b[norm_params[i]], *fills[i], seed_, entity_of(k), norm_params[i]);
         }
     };
+    // Each member's linear readout (LinearReadout): drawn from the entity of its weights,
+    // read from the file, or given; one for all in a shared population.
+    auto assign_readouts = [&](const SafetensorsFile* file) {
+        if (!linear) return;
+        std::shared_ptr<const LinearReadout> one;
+        for (std::size_t k = 0; k < count; ++k) {
+            auto& target = net_.neurons[first + k].linear;
+            if (w.given_readout && !w.readout_random) {
+                target = w.given_readout;
+                continue;
+            }
+            if (shared && one) {
+                target = one;
+                continue;
+            }
+            LinearReadout r;
+            if (file && readout_from_file) {
+                const std::string wkey = key_of(k, "readout.weight"), bkey = key_of(k, "readout.bias");
+                if (!file->contains(wkey)) missing_readout(wkey);
+                if (!file->contains(bkey)) missing_readout(bkey);
+                try {
+                    r.weight = file->get_f32(wkey, readout_weight_shape);
+                    r.bias = file->get_f32(bkey, readout_bias_shape).at(0);
+                }
+                catch (const InputError& e) {
+                    file_error(e);
+                }
+            }
+            else {
+                r = LinearReadout::random(shape.embed_dim, seed_, entity_of(k));
+            }
+            target = std::make_shared<const LinearReadout>(std::move(r));
+            if (shared) one = target;
+        }
+    };
     const bool filled = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f.has_value(); });
     const bool drawn_fill = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f && f->kind != NormFill::Kind::constant; });
     if (w.given) {
@@ -240,6 +302,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             }
             net_.neurons[first + k].weights = ptr;
         }
+        assign_readouts(nullptr);
         undo_files.done = true;
         return;
     }
@@ -280,7 +343,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             b.shape = shape;
             for (int i = 0; i < param_count; ++i) {
                 const auto p = static_cast<Param>(i);
-                const std::string key = key_of(k, p);
+                const std::string key = key_of(k, param_name(p));
                 if (!st->contains(key)) missing(key);
                 try {
                     b[p] = st->get_f32(key, param_shape(p, shape));
@@ -301,6 +364,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         if (shared) shared_weights = ptr;
         net_.neurons[id].weights = std::move(ptr);
     }
+    assign_readouts(st ? &*st : nullptr);
     (void)population;
     undo_files.done = true;
 }

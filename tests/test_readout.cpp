@@ -1,7 +1,8 @@
-// What moves a potential: LayerNorm parameters drawn per element, and why the mean readout
-// needs them (README, "Modelling").
+// What moves a potential: LayerNorm parameters drawn per element, why the mean readout
+// needs them, and the linear readout (README, "Modelling").
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,9 +12,14 @@
 #include <vector>
 
 #include <spikenn/block.hpp>
+#include <spikenn/in_memory.hpp>
 #include <spikenn/network_builder.hpp>
+#include <spikenn/readout.hpp>
 #include <spikenn/rng.hpp>
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
+#include <spikenn/tensor_io.hpp>
+#include "cli_util.hpp"
 #include "prefetch.hpp"
 
 using namespace spikenn;
@@ -242,4 +248,212 @@ TEST_CASE("a scenario's LayerNorm draws are the builder's") {
             CHECK((*sc.network.neurons[k].weights)[p] == (*net.neurons[k].weights)[p]);
         }
     }
+}
+
+namespace {
+
+// The linear readout written out as readout.hpp defines it: each product in double, the
+// row's products in increasing j, then the bias; the rows in increasing i; divided by rows.
+double linear_by_hand(const Tensor& y, const LinearReadout& r) {
+    double total = 0;
+    for (std::int32_t i = 0; i < y.rows; ++i) {
+        double row = 0;
+        for (std::int32_t j = 0; j < y.cols; ++j) row += static_cast<double>(y(i, j)) * static_cast<double>(r.weight[static_cast<std::size_t>(j)]);
+        total += row + static_cast<double>(r.bias);
+    }
+    return total / y.rows;
+}
+
+NeuronParams linear_params(std::int32_t embed_dim = 64) {
+    NeuronParams p = small(embed_dim);
+    p.readout = Readout::linear;
+    return p;
+}
+
+const fs::path linear_scenario = SPIKENN_SOURCE_DIR "/tests/data/linear_readout.yaml";
+
+} // namespace
+
+// The linear readout is the formula of readout.hpp, on the block's output, on the event
+// loop's path and the workers' (compute_block) alike; and unlike the mean under PyTorch's
+// default LayerNorm parameters, it depends on the input.
+TEST_CASE("the linear readout computes its formula, and depends on the input") {
+    NetworkBuilder b(8);
+    b.add_neuron("n", linear_params());
+    const Network net = b.build();
+    const TransformerNeuron& n = net.neurons[0];
+    REQUIRE(n.linear);
+    const Tensor x1 = random_input(10, 64, "x1"), x2 = random_input(3, 64, "x2");
+    const Tensor y1 = block_forward(*n.weights, x1), y2 = block_forward(*n.weights, x2);
+    CHECK(n.readout(y1) == linear_by_hand(y1, *n.linear));
+    CHECK(compute_block(n, x1).readout == linear_by_hand(y1, *n.linear));
+    CHECK(compute_block(n, x2).readout == linear_by_hand(y2, *n.linear));
+    CHECK(std::abs(compute_block(n, x1).readout - compute_block(n, x2).readout) > 1e-3);
+
+    // A readout given in code, on a tensor given in code: rows of 1, 2 and -1 times w.
+    LinearReadout r;
+    r.weight = {0.5f, -0.25f};
+    r.bias = 0.125f;
+    const Tensor y(3, 2, {1.0f, 2.0f, 3.0f, 4.0f, -1.0f, 0.0f});
+    CHECK(r.apply(y) == linear_by_hand(y, r));
+    CHECK(r.apply(y) == ((0.5 - 0.5 + 0.125) + (1.5 - 1.0 + 0.125) + (-0.5 + 0.125)) / 3);
+}
+
+// init: random draws PyTorch's nn.Linear(embed_dim, 1) default, from the neuron's stream
+// (or the shared population's) with the readout's own purposes: reproducible, different
+// between neurons, and no other weight changes.
+TEST_CASE("linear readout weights are drawn like nn.Linear's, from the neuron's stream") {
+    auto build = [](Readout readout, std::uint64_t seed) {
+        NetworkBuilder b(seed);
+        NeuronParams p = linear_params(256);
+        p.readout = readout;
+        b.add_neuron("a", p);
+        b.add_neuron("b", p);
+        WeightsSpec shared;
+        shared.shared = true;
+        b.add_population("p", 2, p, shared);
+        return b.build();
+    };
+    const Network net = build(Readout::linear, 12), again = build(Readout::linear, 12), mean = build(Readout::mean, 12);
+    const double bound = 1 / std::sqrt(256.0);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const std::string entity = i == 0 ? "neuron:a" : i == 1 ? "neuron:b" : "population:p";
+        CAPTURE(entity);
+        const LinearReadout& r = *net.neurons[i].linear;
+        REQUIRE(r.weight.size() == 256);
+        CHECK(r.weight == again.neurons[i].linear->weight);
+        CHECK(r.bias == again.neurons[i].linear->bias);
+        RandomStream ws(12, entity_id(entity), readout_weight_purpose), bs(12, entity_id(entity), readout_bias_purpose);
+        const auto b = static_cast<float>(bound);
+        for (float w: r.weight) CHECK(w == b * (2.0f * ws.uniform01() - 1.0f));
+        CHECK(r.bias == b * (2.0f * bs.uniform01() - 1.0f));
+        for (float w: r.weight) CHECK(std::abs(w) <= bound);
+        // U(-c, c) has mean 0 and variance c^2/3: within 5 standard errors for 256 draws.
+        std::vector<double> v(r.weight.begin(), r.weight.end());
+        CHECK(std::abs(mean_of(v)) < 5 * std::sqrt(bound * bound / 3 / 256));
+        for (int k = 0; k < param_count; ++k) CHECK((*net.neurons[i].weights)[static_cast<Param>(k)] == (*mean.neurons[i].weights)[static_cast<Param>(k)]);
+        CHECK(mean.neurons[i].linear == nullptr);
+    }
+    CHECK(net.neurons[0].linear->weight != net.neurons[1].linear->weight);
+    // Shared: one readout for the population, as its block's weights.
+    CHECK(net.neurons[2].linear == net.neurons[3].linear);
+    CHECK(readout_weight_purpose > norm_draw_purpose(Param::norm2_bias));
+}
+
+// record.weights saves each neuron's readout under its prefix, and a scenario loading that
+// file reads it back bit for bit: the run from the loaded weights is the same run.
+TEST_CASE("record.weights saves the linear readout, and loading the file gives it back exactly") {
+    const fs::path out = scratch / "readout_round_trip";
+    fs::remove_all(out);
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' -q", linear_scenario.string(), out.string())).code == 0);
+    const fs::path saved = out / "weights.safetensors";
+    REQUIRE(fs::exists(saved));
+    const SafetensorsFile st(saved);
+    CHECK(st.contains("neurons.3.readout.weight"));
+    CHECK(st.contains("neurons.3.readout.bias"));
+
+    // The same scenario with every weight from the file: the readouts by default too.
+    std::string text = slurp(linear_scenario);
+    const std::string file = saved.string();
+    auto replace = [&](const std::string& from, const std::string& to) {
+        const auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        text.replace(at, from.size(), to);
+    };
+    replace("    readout: { linear: { init: random } }\n",
+        fmt::format("    readout: {{ linear: {{ init: file }} }}\n    weights: {{ file: '{}', index: 0 }}\n", file));
+    replace("    readout: linear\n", fmt::format("    readout: linear\n    weights: {{ file: '{}', index: 3 }}\n", file));
+    const fs::path reloaded = out.parent_path() / "readout_reloaded.yaml";
+    std::ofstream(reloaded) << text;
+
+    const Scenario a = load_scenario(linear_scenario), b = load_scenario(reloaded);
+    REQUIRE(a.network.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        CAPTURE(i);
+        REQUIRE(b.network.neurons[i].linear);
+        CHECK(b.network.neurons[i].linear->weight == a.network.neurons[i].linear->weight);
+        CHECK(std::bit_cast<std::uint32_t>(b.network.neurons[i].linear->bias) == std::bit_cast<std::uint32_t>(a.network.neurons[i].linear->bias));
+        for (int k = 0; k < param_count; ++k) CHECK((*b.network.neurons[i].weights)[static_cast<Param>(k)] == (*a.network.neurons[i].weights)[static_cast<Param>(k)]);
+    }
+    const Result first = run_cli(fmt::format("run '{}' --out '{}' -q", linear_scenario.string(), (out / "a").string()));
+    const Result second = run_cli(fmt::format("run '{}' --out '{}' -q", reloaded.string(), (out / "b").string()));
+    REQUIRE(first.code == 0);
+    REQUIRE(second.code == 0);
+    CHECK(slurp(out / "a" / "spikes.csv") == slurp(out / "b" / "spikes.csv"));
+    CHECK(slurp(out / "a" / "potentials.csv") == slurp(out / "b" / "potentials.csv"));
+}
+
+// The workers compute linear readouts as the event loop does: 1 and 2 threads give the same
+// event log, byte for byte, and the run has spikes for it to get right.
+TEST_CASE("a run with linear readouts is the same on 1 and 2 threads") {
+    const fs::path out = scratch / "readout_threads";
+    fs::remove_all(out);
+    std::vector<std::string> logs;
+    for (int threads: {1, 2}) {
+        const fs::path log = out / fmt::format("t{}.evlog", threads);
+        fs::create_directories(out);
+        const Result r = run_cli(fmt::format("run '{}' --out '{}' --record '{}' --threads {} -q", linear_scenario.string(),
+            (out / std::to_string(threads)).string(), log.string(), threads));
+        REQUIRE(r.code == 0);
+        logs.push_back(slurp(log));
+    }
+    CHECK(logs[0] == logs[1]);
+    const Scenario sc = load_scenario(linear_scenario);
+    std::uint64_t fingerprints[2] = {}, spikes = 0;
+    for (unsigned threads: {1u, 2u}) {
+        Scenario copy = load_scenario(linear_scenario);
+        Simulation sim(std::move(copy.network), copy.simulation_options(threads));
+        const auto& seen = sim.add_recorder(std::make_unique<SpikeRecorder>()).spikes();
+        sim.run();
+        fingerprints[threads - 1] = sim.fingerprint();
+        spikes = seen.size();
+    }
+    CHECK(fingerprints[0] == fingerprints[1]);
+    CHECK(spikes > 10);
+}
+
+// The builder's checks of a linear readout given in code, each naming the parameter and
+// leaving the builder as it was; and a network whose linear neuron lost its readout is refused.
+TEST_CASE("the builder refuses linear readouts it cannot make") {
+    NetworkBuilder b(1);
+    auto given = std::make_shared<const BlockWeights>(BlockWeights::random(small().shape, 1, 2));
+    auto problem = [&](const NeuronParams& p, const WeightsSpec& w) -> std::string {
+        try {
+            b.add_neuron("x", p, w);
+        }
+        catch (const BuildError& e) {
+            CHECK(e.param() == "readout");
+            return e.problem();
+        }
+        return "";
+    };
+    WeightsSpec w;
+    w.given = given;
+    CHECK(problem(linear_params(), w).find("needs its weights given too") != std::string::npos);
+    auto short_readout = std::make_shared<LinearReadout>();
+    short_readout->weight.assign(63, 0.1f);
+    w.given_readout = short_readout;
+    CHECK(problem(linear_params(), w) == "the readout weights given have 63 values, where embed_dim is 64");
+    w.readout_random = true;
+    CHECK(problem(linear_params(), w) == "give the readout's weights or draw them, not both");
+    CHECK(problem(small(), w) == "readout weights are for a linear readout");
+    CHECK(b.size() == 0);
+
+    // Given weights with a readout drawn, and with one given.
+    WeightsSpec drawn;
+    drawn.given = given;
+    drawn.readout_random = true;
+    CHECK(problem(linear_params(), drawn).empty());
+    auto full = std::make_shared<LinearReadout>(LinearReadout::random(64, 5, 6));
+    WeightsSpec both;
+    both.given = given;
+    both.given_readout = full;
+    b.add_population("q", 2, linear_params(), both);
+    Network net = b.build();
+    CHECK(net.neurons[0].linear->weight == LinearReadout::random(64, 1, entity_id("neuron:x")).weight);
+    CHECK(net.neurons[1].linear == full);
+    CHECK(net.neurons[2].linear == full);
+    net.check();
+    net.neurons[1].linear.reset();
+    CHECK_THROWS_WITH_AS(net.check(), doctest::Contains("q[0] has a linear readout without 64 readout weights"), InputError);
 }

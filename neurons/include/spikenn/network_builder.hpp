@@ -93,6 +93,14 @@ struct WeightsSpec {
         std::optional<NormFill> weight, bias;
     };
     Fill norm1, norm2;
+    // A linear readout's weight and bias (NeuronParams::readout == Readout::linear): by
+    // default they come with the block's weights, drawn with them (PyTorch's nn.Linear
+    // default, LinearReadout::random, from the same entity), read from the same file
+    // ("readout.weight" [1, embed_dim] and "readout.bias" [1], under the same prefix) or
+    // given in `given_readout`; with `readout_random` they are drawn whatever the block's
+    // come from (a seed state_dict has no readout).
+    bool readout_random = false;
+    std::shared_ptr<const LinearReadout> given_readout; // with `given`, for every member
 };
 
 // What build() materialises.
