@@ -646,7 +646,9 @@ void Loader::prescan(const At& top) {
             if (estimate()) {
                 const At w = n.child("weights");
                 const bool shared = w.has("shared") && w.child("shared").node.IsScalar() && w.child("shared").node.Scalar() == "true";
-                const double floats = 4 * d * d + 2 * d * h + h + 9 * d;
+                const At r = n.child("readout");
+                const bool linear = r.node.IsDefined() && (r.node.IsMap() || (r.node.IsScalar() && r.node.Scalar() == "linear"));
+                const double floats = 4 * d * d + 2 * d * h + h + 9 * d + (linear ? d + 1 : 0); // a linear readout: w and b
                 charge(n, &MemoryEstimate::weights, 4 * floats * (shared ? 1 : count),
                     "share the weights ('weights: { shared: true }') or use fewer or smaller neurons");
             }

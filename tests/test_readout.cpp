@@ -457,3 +457,28 @@ TEST_CASE("the builder refuses linear readouts it cannot make") {
     net.neurons[1].linear.reset();
     CHECK_THROWS_WITH_AS(net.check(), doctest::Contains("q[0] has a linear readout without 64 readout weights"), InputError);
 }
+
+// The memory estimate counts a linear readout's weight and bias (embed_dim + 1 floats per
+// neuron), so that what validate accepts a run can hold.
+TEST_CASE("the memory estimate counts linear readouts") {
+    const fs::path dir = fs::temp_directory_path() / "spikenn_test_readout";
+    fs::create_directories(dir);
+    auto weights_part = [&](const std::string& readout) {
+        const fs::path file = dir / "memory.yaml";
+        std::ofstream(file) << "run: { memory_limit: 100MiB }\nneurons:\n  - population: p\n    size: 100000\n"
+                               "    embed_dim: 16\n    num_heads: 4\n    hidden_dim: 32\n" << readout;
+        std::string message;
+        try {
+            load_scenario(file);
+        }
+        catch (const InputError& e) {
+            message = e.what();
+        }
+        const auto at = message.find("weights ");
+        REQUIRE(at != std::string::npos);
+        return std::stod(message.substr(at + 8));
+    };
+    // A block of (16, 4, 32) holds 4*16*16 + 2*16*32 + 32 + 9*16 = 2224 floats; the readout 17 more.
+    const double plain = weights_part(""), linear = weights_part("    readout: linear\n");
+    CHECK(linear / plain == doctest::Approx(2241.0 / 2224.0).epsilon(1e-3));
+}
