@@ -95,6 +95,11 @@ std::uint32_t param_purpose(Param p) {
     return i < static_cast<int>(Param::norm1_weight) ? static_cast<std::uint32_t>(i + 1) : 0u;
 }
 
+std::uint32_t norm_draw_purpose(Param p) {
+    const int i = static_cast<int>(p) - static_cast<int>(Param::norm1_weight);
+    return i >= 0 ? static_cast<std::uint32_t>(13 + i) : 0u;
+}
+
 std::size_t param_size(Param p, BlockShape s) {
     std::size_t n = 1;
     for (auto dim: param_shape(p, s)) n *= static_cast<std::size_t>(dim);

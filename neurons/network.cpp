@@ -51,6 +51,9 @@ void Network::check() const {
             const auto p = static_cast<Param>(k);
             if ((*x.weights)[p].size() != param_size(p, s)) fail(fmt::format("neuron {}'s {} has the wrong size", names[i], param_name(p)));
         }
+        if (x.params.readout == Readout::linear && (!x.linear || x.linear->weight.size() != static_cast<std::size_t>(s.embed_dim))) {
+            fail(fmt::format("neuron {} has a linear readout without {} readout weights", names[i], s.embed_dim));
+        }
         for (const Synapse& syn: synapses[i]) {
             if (syn.target >= n) fail(fmt::format("a synapse of {} targets neuron {}, which does not exist", names[i], syn.target));
             if (syn.delay < Time::from_ticks(1)) fail(fmt::format("a synapse of {} has a delay under one tick", names[i]));

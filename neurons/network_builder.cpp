@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,6 +27,45 @@ namespace {
 
 bool valid_name(std::string_view name) {
     return !name.empty() && name != "all" && name.find_first_of("[]:, ") == std::string_view::npos;
+}
+
+// The numbers of a LayerNorm fill (NormFill), under the parameter's key ("weights.norm2.bias").
+void check_fill(const std::string& item, const std::string& param, const std::optional<NormFill>& f) {
+    if (!f) return;
+    constexpr double fmax = std::numeric_limits<float>::max();
+    switch (f->kind) {
+    case NormFill::Kind::constant:
+        if (!std::isfinite(f->value)) fail(item, param, "expected a finite number");
+        break;
+    case NormFill::Kind::normal:
+        if (!std::isfinite(f->a)) fail(item, param + ".normal.mean", "expected a finite number");
+        if (!std::isfinite(f->b)) fail(item, param + ".normal.std", "expected a finite number");
+        if (f->b < 0) fail(item, param + ".normal.std", fmt::format("the standard deviation {} is negative: it must be at least 0", f->b));
+        // A standard normal draw is within 5.8 of 0 (RandomStream::normal takes 24-bit uniforms).
+        if (std::abs(f->a) + 6 * f->b > fmax) fail(item, param + ".normal", "draws would be out of the range of float32");
+        break;
+    case NormFill::Kind::uniform:
+        if (!std::isfinite(f->a)) fail(item, param + ".uniform.low", "expected a finite number");
+        if (!std::isfinite(f->b)) fail(item, param + ".uniform.high", "expected a finite number");
+        if (!(f->a < f->b)) fail(item, param + ".uniform", fmt::format("low ({}) must be below high ({})", f->a, f->b));
+        if (std::max(std::abs(f->a), std::abs(f->b)) > fmax) fail(item, param + ".uniform", "draws would be out of the range of float32");
+        break;
+    }
+}
+
+// Fills one LayerNorm parameter (NormFill): element j of a draw is the stream's j-th.
+void fill_norm(std::vector<float>& v, const NormFill& f, std::uint64_t seed, std::uint64_t entity, Param p) {
+    if (f.kind == NormFill::Kind::constant) {
+        std::fill(v.begin(), v.end(), f.value);
+        return;
+    }
+    RandomStream rs(seed, entity, norm_draw_purpose(p));
+    if (f.kind == NormFill::Kind::normal) {
+        for (auto& x: v) x = static_cast<float>(f.a + f.b * static_cast<double>(rs.normal()));
+    }
+    else {
+        for (auto& x: v) x = static_cast<float>(f.a + (f.b - f.a) * static_cast<double>(rs.uniform01()));
+    }
 }
 
 } // namespace
@@ -78,6 +118,22 @@ void NetworkBuilder::add_group(const std::string& name, std::size_t count, bool 
     if (w.index && !w.file) fail(item, "weights.index", "'index' selects a neuron in a weights file; give 'file' too");
     if (w.shared && !population) fail(item, "weights.shared", "'shared' is for populations");
     if (w.given && w.file) fail(item, "weights", "weights given in code cannot go with a file");
+    check_fill(item, "weights.norm1.weight", w.norm1.weight);
+    check_fill(item, "weights.norm1.bias", w.norm1.bias);
+    check_fill(item, "weights.norm2.weight", w.norm2.weight);
+    check_fill(item, "weights.norm2.bias", w.norm2.bias);
+    if (params.readout != Readout::linear && (w.readout_random || w.given_readout)) {
+        fail(item, "readout", "readout weights are for a linear readout");
+    }
+    if (params.readout == Readout::linear) {
+        if (w.readout_random && w.given_readout) fail(item, "readout", "give the readout's weights or draw them, not both");
+        if (w.given && !w.given_readout && !w.readout_random) {
+            fail(item, "readout", "a linear readout of weights given in code needs its weights given too (given_readout), or drawn (readout_random)");
+        }
+        if (w.given_readout && w.given_readout->weight.size() != static_cast<std::size_t>(params.shape.embed_dim)) {
+            fail(item, "readout", fmt::format("the readout weights given have {} values, where embed_dim is {}", w.given_readout->weight.size(), params.shape.embed_dim));
+        }
+    }
     if (w.given) {
         if (w.given->shape != params.shape) fail(item, "weights", "the weights given are of another shape");
         for (int i = 0; i < param_count; ++i) {
@@ -133,14 +189,22 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             if (!done) files.resize(n);
         }
     } undo_files{files_, file_count};
-    auto key_of = [&](std::size_t k, Param p) {
+    auto key_of = [&](std::size_t k, std::string_view name) {
         // A whole network's state_dict has "neurons.<i>." before each name; one neuron's has none.
         const std::string prefix = w.index ? fmt::format("neurons.{}.", *w.index + static_cast<std::int64_t>(shared ? 0 : k)) : "";
-        return prefix + std::string(param_name(p));
+        return prefix + std::string(name);
     };
+    const bool linear = net_.neurons[first].params.readout == Readout::linear;
+    // A linear readout's weights are read from the file unless drawn or given apart.
+    const bool readout_from_file = linear && w.file && !w.readout_random && !w.given_readout;
+    const std::vector<std::int64_t> readout_weight_shape{1, shape.embed_dim}, readout_bias_shape{1};
     auto missing = [&](const std::string& key) {
         fail(item, "weights.file", fmt::format("{} has no tensor '{}'{}", w.file->string(), key,
             w.index ? "" : " (for a whole network's state_dict, give 'index')"));
+    };
+    auto missing_readout = [&](const std::string& key) {
+        fail(item, "weights.file", fmt::format("{} has no tensor '{}' for the linear readout (to draw the readout instead, give its init 'random')",
+            w.file->string(), key));
     };
     auto file_error = [&](const InputError& e) { fail(item, "weights.file", e.what()); };
     if (options_.weights == WeightsMode::none) {
@@ -155,9 +219,16 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
                 for (std::size_t k = 0; k < (shared ? 1 : count); ++k) {
                     for (int i = 0; i < param_count; ++i) {
                         const auto p = static_cast<Param>(i);
-                        const std::string key = key_of(k, p);
+                        const std::string key = key_of(k, param_name(p));
                         if (!st.contains(key)) missing(key);
                         st.check_f32(key, param_shape(p, shape));
+                    }
+                    if (readout_from_file) {
+                        for (auto [name, dims]: {std::pair{"readout.weight", &readout_weight_shape}, std::pair{"readout.bias", &readout_bias_shape}}) {
+                            const std::string key = key_of(k, name);
+                            if (!st.contains(key)) missing_readout(key);
+                            st.check_f32(key, *dims);
+                        }
                     }
                 }
             }
@@ -171,22 +242,67 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         undo_files.done = true;
         return;
     }
-    auto apply_fills = [&](BlockWeights& b) {
-        const std::optional<float> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
-        const Param ps[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
-        for (int k = 0; k < 4; ++k) {
-            if (fills[k]) std::fill(b[ps[k]].begin(), b[ps[k]].end(), *fills[k]);
+    const std::optional<NormFill> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
+    const Param norm_params[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
+    // The entity of member k's weights, which also keys its LayerNorm draws.
+    auto entity_of = [&](std::size_t k) {
+        return entity_id(shared ? "population:" + group : "neuron:" + net_.names[first + k]);
+    };
+    auto apply_fills = [&](BlockWeights& b, std::size_t k) {
+        for (int i = 0; i < 4; ++i) {
+            if (fills[i]) fill_norm(b[norm_params[i]], *fills[i], seed_, entity_of(k), norm_params[i]);
         }
     };
-    const bool filled = w.norm1.weight || w.norm1.bias || w.norm2.weight || w.norm2.bias;
+    // Each member's linear readout (LinearReadout): drawn from the entity of its weights,
+    // read from the file, or given; one for all in a shared population.
+    auto assign_readouts = [&](const SafetensorsFile* file) {
+        if (!linear) return;
+        std::shared_ptr<const LinearReadout> one;
+        for (std::size_t k = 0; k < count; ++k) {
+            auto& target = net_.neurons[first + k].linear;
+            if (w.given_readout && !w.readout_random) {
+                target = w.given_readout;
+                continue;
+            }
+            if (shared && one) {
+                target = one;
+                continue;
+            }
+            LinearReadout r;
+            if (file && readout_from_file) {
+                const std::string wkey = key_of(k, "readout.weight"), bkey = key_of(k, "readout.bias");
+                if (!file->contains(wkey)) missing_readout(wkey);
+                if (!file->contains(bkey)) missing_readout(bkey);
+                try {
+                    r.weight = file->get_f32(wkey, readout_weight_shape);
+                    r.bias = file->get_f32(bkey, readout_bias_shape).at(0);
+                }
+                catch (const InputError& e) {
+                    file_error(e);
+                }
+            }
+            else {
+                r = LinearReadout::random(shape.embed_dim, seed_, entity_of(k));
+            }
+            target = std::make_shared<const LinearReadout>(std::move(r));
+            if (shared) one = target;
+        }
+    };
+    const bool filled = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f.has_value(); });
+    const bool drawn_fill = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f && f->kind != NormFill::Kind::constant; });
     if (w.given) {
         std::shared_ptr<const BlockWeights> ptr = w.given;
-        if (filled) {
-            BlockWeights copy = *w.given;
-            apply_fills(copy);
-            ptr = std::make_shared<const BlockWeights>(std::move(copy));
+        for (std::size_t k = 0; k < count; ++k) {
+            // One copy for all when the fills are the same for every member; a copy each
+            // when each member draws its own.
+            if (filled && (k == 0 || (drawn_fill && !shared))) {
+                BlockWeights copy = *w.given;
+                apply_fills(copy, k);
+                ptr = std::make_shared<const BlockWeights>(std::move(copy));
+            }
+            net_.neurons[first + k].weights = ptr;
         }
-        for (std::size_t k = 0; k < count; ++k) net_.neurons[first + k].weights = ptr;
+        assign_readouts(nullptr);
         undo_files.done = true;
         return;
     }
@@ -227,7 +343,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             b.shape = shape;
             for (int i = 0; i < param_count; ++i) {
                 const auto p = static_cast<Param>(i);
-                const std::string key = key_of(k, p);
+                const std::string key = key_of(k, param_name(p));
                 if (!st->contains(key)) missing(key);
                 try {
                     b[p] = st->get_f32(key, param_shape(p, shape));
@@ -243,11 +359,12 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         else {
             b = std::move(drawn[k]);
         }
-        apply_fills(b);
+        apply_fills(b, k);
         auto ptr = std::make_shared<const BlockWeights>(std::move(b));
         if (shared) shared_weights = ptr;
         net_.neurons[id].weights = std::move(ptr);
     }
+    assign_readouts(st ? &*st : nullptr);
     (void)population;
     undo_files.done = true;
 }

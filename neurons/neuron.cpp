@@ -53,6 +53,7 @@ double TransformerNeuron::readout(const Tensor& out) const {
         return static_cast<double>(static_cast<float>(sum));
     }
     case Readout::max: return static_cast<double>(*std::max_element(out.data.begin(), out.data.end()));
+    case Readout::linear: return linear->apply(out); // in the order readout.hpp gives
     }
     return 0;
 }

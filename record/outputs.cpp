@@ -263,6 +263,12 @@ void OutputFiles::finish(const RunEnd& end) {
                 tensors.push_back({fmt::format("neurons.{}.{}", i, param_name(static_cast<Param>(p))), param_shape(static_cast<Param>(p), w.shape),
                     w.params[static_cast<std::size_t>(p)].data()});
             }
+            // A linear readout under the names an nn.Linear(embed_dim, 1) attribute `readout`
+            // of the neuron would have in PyTorch; the builder reads them under the same prefix.
+            if (const LinearReadout* r = net_.neurons[i].linear.get()) {
+                tensors.push_back({fmt::format("neurons.{}.readout.weight", i), {1, w.shape.embed_dim}, r->weight.data()});
+                tensors.push_back({fmt::format("neurons.{}.readout.bias", i), {1}, &r->bias});
+            }
         }
         write_safetensors(partial("weights.safetensors"), tensors, {{"format", "pt"}});
         written_.push_back("weights.safetensors");

@@ -384,6 +384,8 @@ private:
     void load_neurons(const At& at, Scenario& sc);
     NeuronParams load_params(const At& at) const;
     WeightsSpec load_weights(const At& at, bool population) const;
+    NormFill norm_fill(const At& at) const;
+    void load_readout_init(const At& neuron, WeightsSpec& w) const;
     std::vector<EntityId> select(const At& at) const;
     std::vector<EntityId> select_one(const At& at, const std::string& name) const;
     void load_connections(const At& at, Scenario& sc);
@@ -536,13 +538,41 @@ NeuronParams Loader::load_params(const At& at) const {
         }
     }
     if (at.has("readout")) {
-        const std::string r = scalar(at.child("readout"), "a readout");
-        if (r == "mean") p.readout = Readout::mean;
-        else if (r == "sum") p.readout = Readout::sum;
-        else if (r == "max") p.readout = Readout::max;
-        else error(at.child("readout"), fmt::format("unknown readout '{}' (expected mean, sum or max)", r));
+        const At r = at.child("readout");
+        if (r.node.IsMap()) {
+            // `{ linear: { init: random } }`; the init is the weights' (load_readout_init).
+            check_keys(r, {"linear"});
+            const At l = required(r, "linear");
+            check_keys(l, {"init"});
+            p.readout = Readout::linear;
+        }
+        else {
+            const std::string name = scalar(r, "a readout");
+            if (name == "mean") p.readout = Readout::mean;
+            else if (name == "sum") p.readout = Readout::sum;
+            else if (name == "max") p.readout = Readout::max;
+            else if (name == "linear") p.readout = Readout::linear;
+            else error(r, fmt::format("unknown readout '{}' (expected mean, sum, max, linear or {{ linear: {{ init: random }} }})", name));
+        }
     }
     return p;
+}
+
+// Where a linear readout's weights come from: `init: random` draws them whatever the block's
+// weights come from; `init: file` (or no init, with a weights file) reads them from the file.
+void Loader::load_readout_init(const At& neuron, WeightsSpec& w) const {
+    if (!neuron.has("readout") || !neuron.child("readout").node.IsMap()) return;
+    const At l = neuron.child("readout").child("linear");
+    if (!l.has("init")) return;
+    const At init = l.child("init");
+    const std::string v = scalar(init, "'random' or 'file'");
+    if (v == "random") w.readout_random = true;
+    else if (v == "file") {
+        if (!w.file) error(init, "init 'file' reads readout.weight and readout.bias from the weights file: give weights.file, or init 'random'");
+    }
+    else {
+        error(init, fmt::format("unknown init '{}' (expected random or file)", v));
+    }
 }
 
 WeightsSpec Loader::load_weights(const At& at, bool population) const {
@@ -565,10 +595,26 @@ WeightsSpec Loader::load_weights(const At& at, bool population) const {
         if (!at.has(norms[k])) continue;
         const At n = at.child(norms[k]);
         check_keys(n, {"weight", "bias"});
-        if (n.has("weight")) fills[k]->weight = float32(n.child("weight"));
-        if (n.has("bias")) fills[k]->bias = float32(n.child("bias"));
+        if (n.has("weight")) fills[k]->weight = norm_fill(n.child("weight"));
+        if (n.has("bias")) fills[k]->bias = norm_fill(n.child("bias"));
     }
     return w;
+}
+
+// A LayerNorm fill: a number, `{ normal: { mean: M, std: S } }` or `{ uniform: { low: L,
+// high: H } }`. The numbers are checked by the builder (finite, std >= 0, low < high).
+NormFill Loader::norm_fill(const At& at) const {
+    if (!at.node.IsMap()) return float32(at);
+    check_keys(at, {"normal", "uniform"});
+    if (at.has("normal") == at.has("uniform")) error(at, "give a number, or exactly one of 'normal: { mean, std }' or 'uniform: { low, high }'");
+    if (at.has("normal")) {
+        const At d = at.child("normal");
+        check_keys(d, {"mean", "std"});
+        return NormFill::normal(number(required(d, "mean")), number(required(d, "std")));
+    }
+    const At d = at.child("uniform");
+    check_keys(d, {"low", "high"});
+    return NormFill::uniform(number(required(d, "low")), number(required(d, "high")));
 }
 
 void Loader::load_neurons(const At& at, Scenario& sc) {
@@ -586,7 +632,8 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
         if (population) count = static_cast<std::size_t>(integer(required(n, "size"), 1, 1 << 24));
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
-        const WeightsSpec weights = load_weights(n.child("weights"), population);
+        WeightsSpec weights = load_weights(n.child("weights"), population);
+        load_readout_init(n, weights);
         built(n, [&] {
             if (population) builder_->add_population(name, count, params, weights);
             else builder_->add_neuron(name, params, weights);
@@ -624,7 +671,9 @@ void Loader::prescan(const At& top) {
             if (estimate()) {
                 const At w = n.child("weights");
                 const bool shared = w.has("shared") && w.child("shared").node.IsScalar() && w.child("shared").node.Scalar() == "true";
-                const double floats = 4 * d * d + 2 * d * h + h + 9 * d;
+                const At r = n.child("readout");
+                const bool linear = r.node.IsDefined() && (r.node.IsMap() || (r.node.IsScalar() && r.node.Scalar() == "linear"));
+                const double floats = 4 * d * d + 2 * d * h + h + 9 * d + (linear ? d + 1 : 0); // a linear readout: w and b
                 charge(n, &MemoryEstimate::weights, 4 * floats * (shared ? 1 : count),
                     "share the weights ('weights: { shared: true }') or use fewer or smaller neurons");
             }

@@ -41,6 +41,11 @@ std::vector<std::int64_t> param_shape(Param p, BlockShape s);
 std::size_t param_size(Param p, BlockShape s);
 // The purpose number of a Linear parameter's random stream (1..12), 0 for LayerNorms.
 std::uint32_t param_purpose(Param p);
+// The purpose number of a LayerNorm parameter's stream when it is drawn per element (a
+// normal or uniform fill, network_builder.hpp): 13..16 for norm1.weight, norm1.bias,
+// norm2.weight, norm2.bias; 0 for the others. Apart from 1..12, so that drawing a LayerNorm
+// changes no other draw; 17 and 18 are the linear readout's (readout.hpp).
+std::uint32_t norm_draw_purpose(Param p);
 
 struct BlockWeights {
     BlockShape shape;

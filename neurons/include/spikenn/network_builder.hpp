@@ -55,6 +55,27 @@ private:
     std::string item_, param_;
 };
 
+// The values a LayerNorm parameter is filled with. A constant is the same number for every
+// element. A draw gives each element its own value, from the stream (seed, entity,
+// norm_draw_purpose(param)) with the entity of the neuron's weights ("neuron:NAME", or
+// "population:NAME" when shared), element j from the stream's j-th draw:
+//   normal:  mean + std * z, z standard normal (RandomStream::normal), in double, rounded to float32;
+//   uniform: low + (high - low) * u, u uniform in [0, 1) with 24 bits, in double, rounded to float32.
+// The builder checks the numbers: finite, std >= 0, low < high, and draws within float32.
+struct NormFill {
+    enum class Kind { constant, normal, uniform };
+    Kind kind = Kind::constant;
+    float value = 0;     // constant
+    double a = 0, b = 0; // normal: mean and std; uniform: low and high
+
+    NormFill(float v = 0): value(v) {} // NOLINT: a plain number is a constant fill
+    static NormFill normal(double mean, double std) { return {Kind::normal, mean, std}; }
+    static NormFill uniform(double low, double high) { return {Kind::uniform, low, high}; }
+
+private:
+    NormFill(Kind k, double a_, double b_): kind(k), a(a_), b(b_) {}
+};
+
 // Where a neuron's or a population's weights come from. By default they are drawn at random
 // (each neuron its own, from "neuron:NAME"; a shared population one set, from
 // "population:NAME").
@@ -67,11 +88,21 @@ struct WeightsSpec {
     std::optional<std::int64_t> index;
     // Weights given in code (for every member), instead of a file or a draw.
     std::shared_ptr<const BlockWeights> given;
-    // Fills of the LayerNorms' weight and bias, applied after the weights are drawn or read.
+    // Fills of the LayerNorms' weight and bias, applied after the weights are drawn or read:
+    // one number for every element (`w.norm2.bias = 0.3f`), or a draw per element
+    // (`w.norm2.weight = NormFill::normal(1.0, 0.1)`).
     struct Fill {
-        std::optional<float> weight, bias;
+        std::optional<NormFill> weight, bias;
     };
     Fill norm1, norm2;
+    // A linear readout's weight and bias (NeuronParams::readout == Readout::linear): by
+    // default they come with the block's weights, drawn with them (PyTorch's nn.Linear
+    // default, LinearReadout::random, from the same entity), read from the same file
+    // ("readout.weight" [1, embed_dim] and "readout.bias" [1], under the same prefix) or
+    // given in `given_readout`; with `readout_random` they are drawn whatever the block's
+    // come from (a seed state_dict has no readout).
+    bool readout_random = false;
+    std::shared_ptr<const LinearReadout> given_readout; // with `given`, for every member
 };
 
 // What build() materialises.

@@ -16,6 +16,7 @@
 #include <spikenn/event.hpp>
 #include <spikenn/time.hpp>
 #include <spikenn/block.hpp>
+#include <spikenn/readout.hpp>
 
 namespace spikenn {
 
@@ -28,9 +29,10 @@ struct Decay {
 };
 
 enum class Readout {
-    mean, // the seed's: mean of every element of the block's output
-    sum,  // sum of every element
-    max,  // largest element
+    mean,   // the seed's: mean of every element of the block's output
+    sum,    // sum of every element
+    max,    // largest element
+    linear, // mean over rows of a learnt linear map of each row (readout.hpp)
 };
 
 struct NeuronParams {
@@ -54,6 +56,9 @@ struct NeuronState {
 struct TransformerNeuron {
     NeuronParams params;
     std::shared_ptr<const BlockWeights> weights;
+    // The linear readout's weights, for Readout::linear (null otherwise). Immutable, and
+    // shared like the block's weights by the members of a shared population.
+    std::shared_ptr<const LinearReadout> linear;
     NeuronState state;
 
     // The potential at t >= last_update, decayed, without changing the state.

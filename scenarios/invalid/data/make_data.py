@@ -1,6 +1,7 @@
 #!/usr/bin/python3.11
 """Writes the bad tensor files that scenarios/invalid/ refers to. Run from this folder:
-/usr/bin/python3.11 make_data.py. Needs numpy only."""
+/usr/bin/python3.11 make_data.py. Needs numpy only. The files with a bad linear readout
+are made from w16.safetensors by make_readout_data.py."""
 import json
 import struct
 
