@@ -288,9 +288,10 @@ int cli_main(int argc, char** argv) {
     show->add_option("--from", so.from, "Only events at or after this time");
     show->add_option("--to", so.to, "Only events at or before this time");
     show->add_option("--limit", so.limit, "At most this many events");
-    std::string stats_log;
-    auto* stats = logcmd->add_subcommand("stats", "Counts by kind, outcome and neuron, and the fingerprint");
-    stats->add_option("log", stats_log, "Event log")->required();
+    StatsOptions sto;
+    auto* stats = logcmd->add_subcommand("stats", "Counts by kind, outcome and neuron, spike statistics by neuron and population, and the fingerprint");
+    stats->add_option("log", sto.log, "Event log")->required();
+    stats->add_option("--bin", sto.bin, "Bin width of the populations' Fano factor, a time (default 10ms)");
     std::string export_log, export_format, export_out;
     auto* exp = logcmd->add_subcommand("export", "Write the events in another format");
     exp->add_option("log", export_log, "Event log")->required();
@@ -328,7 +329,7 @@ int cli_main(int argc, char** argv) {
         if (*debug) return debug_command(dbg);
         if (*plot) return do_plot(pc);
         if (*show) return log_show(so);
-        if (*stats) return log_stats(stats_log);
+        if (*stats) return log_stats(sto);
         if (*exp) return log_export(export_log, export_format, export_out);
         if (*diff) return log_diff(diff_a, diff_b);
     }
