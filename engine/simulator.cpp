@@ -2,6 +2,7 @@
 #include <spikenn/simulator.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -117,15 +118,21 @@ void put_event(StateWriter& out, const Event& e) {
     put_key(out, e.key);
     out.put(e.payload);
     out.put(e.cause);
+    out.put(e.efficacy);
 }
-Event get_event(StateReader& in) {
+Event get_event(StateReader& in, std::uint32_t layout) {
     Event e;
     e.key = get_key(in);
     e.payload = in.get<PayloadId>();
     e.cause = in.get<std::uint64_t>();
+    if (layout >= 2) {
+        const std::uint64_t at = in.offset();
+        e.efficacy = in.get<float>();
+        if (!std::isfinite(e.efficacy)) throw StateError(fmt::format("an event's efficacy {} is not finite", e.efficacy), at);
+    }
     return e;
 }
-constexpr std::size_t saved_event_bytes = 8 + 1 + 4 + 4 + 8 + 4 + 8;
+constexpr std::size_t saved_event_bytes(std::uint32_t layout) { return 8 + 1 + 4 + 4 + 8 + 4 + 8 + (layout >= 2 ? 4 : 0); }
 std::string describe(const EventKey& k) {
     return fmt::format("{} at {} ticks, target {}, source {:#x}, number {}", to_string(k.kind), k.time.ticks(), k.target, k.source, k.seq);
 }
@@ -165,7 +172,8 @@ void Simulator::save_state(StateWriter& out) const {
     model_.save_state(out);
 }
 
-void Simulator::load_state(StateReader& in) {
+void Simulator::load_state(StateReader& in, std::uint32_t layout) {
+    if (layout < 1 || layout > state_layout) throw StateError(fmt::format("the state's layout {} is not known", layout), in.offset());
     // Everything is read and checked into `saved` first; the simulator and the model change
     // only once the whole state has passed.
     SavedState saved;
@@ -176,11 +184,11 @@ void Simulator::load_state(StateReader& in) {
     const std::uint64_t started_at = in.offset();
     const auto started = in.get<std::uint8_t>();
     if (started > 1) throw StateError(fmt::format("the started flag is {}, not 0 or 1", started), started_at);
-    saved.pending.resize(in.get_count(saved_event_bytes));
+    saved.pending.resize(in.get_count(saved_event_bytes(layout)));
     saved.offsets.resize(saved.pending.size());
     for (std::size_t i = 0; i < saved.pending.size(); ++i) {
         saved.offsets[i] = in.offset();
-        const Event& e = saved.pending[i] = get_event(in);
+        const Event& e = saved.pending[i] = get_event(in, layout);
         if (e.key.time < saved.now) {
             throw StateError(fmt::format("a pending event at {} ticks is before the clock ({} ticks)", e.key.time.ticks(), saved.now.ticks()), saved.offsets[i]);
         }
@@ -193,10 +201,10 @@ void Simulator::load_state(StateReader& in) {
             throw StateError(fmt::format("a pending event names event {} as its cause, after the {} processed", e.cause, saved.processed), saved.offsets[i] + 29);
         }
     }
-    saved.cancelled.resize(in.get_count(saved_event_bytes));
+    saved.cancelled.resize(in.get_count(saved_event_bytes(layout)));
     for (std::size_t i = 0; i < saved.cancelled.size(); ++i) {
         at = in.offset();
-        const EventKey k = saved.cancelled[i] = get_event(in).key;
+        const EventKey k = saved.cancelled[i] = get_event(in, layout).key;
         if (i > 0 && !(saved.cancelled[i - 1] < k)) throw StateError("the cancelled events are not in key order, or one is there twice", at);
         // Cancelling an event that is not pending would fail when the model cancels it.
         if (!saved.find(k)) throw StateError("a cancelled event is not pending", at);

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include <spikenn/portable_math.hpp>
 #include <spikenn/rng.hpp>
 
 #include "prefetch.hpp"
@@ -24,6 +26,8 @@ Network& Network::operator=(Network&& o) noexcept {
     neurons = std::move(o.neurons);
     synapses = std::move(o.synapses);
     stimuli = std::move(o.stimuli);
+    drives_ = std::move(o.drives_);
+    first_drive_ = std::move(o.first_drive_);
     next_occurrence_ = std::move(o.next_occurrence_);
     loaded_ = std::move(o.loaded_);
     spike_outputs_ = std::move(o.spike_outputs_);
@@ -51,6 +55,7 @@ void Network::check() const {
             if (syn.target >= n) fail(fmt::format("a synapse of {} targets neuron {}, which does not exist", names[i], syn.target));
             if (syn.delay < Time::from_ticks(1)) fail(fmt::format("a synapse of {} has a delay under one tick", names[i]));
             if (neurons[syn.target].params.shape.embed_dim != s.embed_dim) fail(fmt::format("{} feeds {} of another embed_dim", names[i], names[syn.target]));
+            if (!std::isfinite(syn.weight) || !std::isfinite(syn.efficacy)) fail(fmt::format("a synapse of {} has a weight or efficacy that is not finite", names[i]));
         }
     }
     for (const Stimulus& st: stimuli) {
@@ -67,14 +72,50 @@ void Network::check() const {
                 st.tensor.tensor.data.size() != static_cast<std::size_t>(st.tensor.rows) * static_cast<std::size_t>(st.tensor.cols))) {
             fail(fmt::format("stimulus {}'s tensor does not match its shape", st.name));
         }
-        if (st.every == Time::zero() && (st.at.empty() || !std::is_sorted(st.at.begin(), st.at.end()) || st.at.front() < Time::zero())) {
+        if (st.every == Time::zero() && !st.poisson() && (st.at.empty() || !std::is_sorted(st.at.begin(), st.at.end()) || st.at.front() < Time::zero())) {
             fail(fmt::format("stimulus {}'s times are not sorted times of at least 0", st.name));
         }
-        if (st.every < Time::zero() || st.from < Time::zero()) fail(fmt::format("stimulus {}'s schedule is negative", st.name));
+        if (st.every < Time::zero() || st.from < Time::zero() || !(st.rate >= 0) || !std::isfinite(st.rate)) fail(fmt::format("stimulus {}'s schedule is negative", st.name));
+        if (st.every > Time::zero() && st.poisson()) fail(fmt::format("stimulus {} has both a period and a rate", st.name));
+        if (!std::isfinite(st.efficacy)) fail(fmt::format("stimulus {}'s efficacy is not finite", st.name));
+        if (st.targets.size() >= UINT32_MAX) fail(fmt::format("stimulus {} has too many targets", st.name));
     }
 }
 
-std::optional<Time> Stimulus::occurrence_time(std::uint64_t k) const {
+namespace {
+
+// Poisson gap k of a stream, in ticks: -ln(U) / rate seconds with U uniform in (0, 1] from
+// 53 random bits (words 2k and 2k + 1), rounded to the nearest tick.
+std::int64_t poisson_gap(const RandomStream& rs, std::uint64_t k, double rate) {
+    const std::uint64_t a = rs.word(2 * k) >> 5, b = rs.word(2 * k + 1) >> 6;
+    const double u = static_cast<double>((a << 26 | b) + 1) * 0x1p-53;
+    const double ticks = -portable_log(u) / rate * static_cast<double>(Time::ticks_per_second);
+    if (!(ticks < 9e18)) return INT64_MAX;
+    return static_cast<std::int64_t>(std::floor(ticks + 0.5));
+}
+
+RandomStream times_stream(std::uint64_t seed, const Stimulus& st, const std::string& target) {
+    return RandomStream(seed, entity_id(st.per_target_times() ? "stimulus-times:" + st.name + ">" + target : "stimulus-times:" + st.name), 0);
+}
+
+// The time after `t` by `gap` ticks, or nothing at `until` or past it (or past the last
+// representable time).
+std::optional<Time> next_poisson(Time t, std::int64_t gap, Time until) {
+    if (gap > Time::max().ticks() - t.ticks()) return std::nullopt;
+    const Time next = t + Time::from_ticks(gap);
+    if (next >= until) return std::nullopt;
+    return next;
+}
+
+} // namespace
+
+std::optional<Time> Stimulus::occurrence_time(std::uint64_t k, std::uint64_t seed, const std::string& target) const {
+    if (poisson()) {
+        const RandomStream rs = times_stream(seed, *this, target);
+        std::optional<Time> t = from;
+        for (std::uint64_t i = 0; i <= k && t; ++i) t = next_poisson(*t, poisson_gap(rs, i, rate), until);
+        return t;
+    }
     if (every == Time::zero()) {
         if (k < at.size()) return at[k];
         return std::nullopt;
@@ -87,7 +128,49 @@ std::optional<Time> Stimulus::occurrence_time(std::uint64_t k) const {
     return from + Time::from_ticks(static_cast<std::int64_t>(k) * every.ticks());
 }
 
-Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k) const {
+void Network::make_drives() {
+    drives_.clear();
+    first_drive_.clear();
+    for (std::size_t s = 0; s < stimuli.size(); ++s) {
+        first_drive_.push_back(drives_.size());
+        if (stimuli[s].per_target_times()) {
+            for (std::size_t j = 0; j < stimuli[s].targets.size(); ++j) drives_.push_back({static_cast<std::uint32_t>(s), static_cast<std::uint32_t>(j)});
+        }
+        else {
+            drives_.push_back({static_cast<std::uint32_t>(s)});
+        }
+    }
+}
+
+std::size_t Network::drive_of(std::uint32_t s, EntityId target) const {
+    const Stimulus& st = stimuli[s];
+    if (!st.per_target_times()) return first_drive_[s];
+    const auto it = std::lower_bound(st.targets.begin(), st.targets.end(), target);
+    return first_drive_[s] + static_cast<std::size_t>(it - st.targets.begin());
+}
+
+std::optional<Time> Network::drive_time(Drive& d, std::uint64_t k) const {
+    const Stimulus& st = stimuli[d.stimulus];
+    if (!st.poisson()) return st.occurrence_time(k);
+    // Occurrences are scheduled one after another: each adds one gap to the last.
+    if (d.last_k != UINT64_MAX && k == d.last_k + 1) {
+        const std::string& target = d.target == UINT32_MAX ? std::string() : names[st.targets[d.target]];
+        const auto t = next_poisson(d.last_time, poisson_gap(times_stream(seed, st, target), k, st.rate), st.until);
+        if (t) {
+            d.last_k = k;
+            d.last_time = *t;
+        }
+        return t;
+    }
+    const auto t = st.occurrence_time(k, seed, d.target == UINT32_MAX ? std::string() : names[st.targets[d.target]]);
+    if (t) {
+        d.last_k = k;
+        d.last_time = *t;
+    }
+    return t;
+}
+
+Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target) const {
     const Stimulus& st = stimuli[s];
     const StimulusTensor& src = st.tensor;
     switch (src.kind) {
@@ -100,7 +183,8 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k) const {
     case StimulusTensor::Kind::random: {
         // One stream per occurrence: the draw at occurrence k does not depend on how many
         // occurrences came before it were run.
-        RandomStream rs(seed, entity_id("stimulus:" + st.name), static_cast<std::uint32_t>(k));
+        // An independent stimulus keys it by the target's name as well.
+        RandomStream rs(seed, entity_id(st.independent ? "stimulus:" + st.name + ">" + names[target] : "stimulus:" + st.name), static_cast<std::uint32_t>(k));
         Tensor t(src.rows, src.cols);
         for (auto& x: t.data) x = src.value * rs.normal();
         return t;
@@ -123,19 +207,24 @@ void Network::prefetch(const Event& e, Simulator& sim) {
     // the neuron cannot spike again before the period ends. Its block is not needed.
     const TransformerNeuron& n = neurons[e.key.target];
     if (n.refractory_at(e.key.time)) return;
-    prefetch_->submit(e.key, n, sim.payloads().get(e.payload));
+    prefetch_->submit(e.key, n, sim.payloads().get(e.payload), e.efficacy);
 }
 
-void Network::schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k) {
-    const Stimulus& st = stimuli[s];
-    auto t = st.occurrence_time(k);
+void Network::schedule_occurrence(Simulator& sim, std::size_t drive, std::uint64_t k) {
+    Drive& d = drives_[drive];
+    const Stimulus& st = stimuli[d.stimulus];
+    const auto t = drive_time(d, k);
     if (!t || st.targets.empty()) return;
-    const PayloadId p = sim.payloads().add(stimulus_tensor(s, k), static_cast<std::uint32_t>(st.targets.size()));
-    for (EntityId target: st.targets) {
+    const std::span<const EntityId> targets = d.target == UINT32_MAX ? std::span<const EntityId>(st.targets) : std::span<const EntityId>(&st.targets[d.target], 1);
+    // Targets share one tensor, unless each draws its own.
+    PayloadId shared = no_payload;
+    if (!st.independent) shared = sim.payloads().add(stimulus_tensor(d.stimulus, k, targets.front()), static_cast<std::uint32_t>(targets.size()));
+    for (EntityId target: targets) {
         Event e;
-        e.key = {*t, EventKind::input, target, external_source(static_cast<std::uint32_t>(s)), k};
-        e.payload = p;
+        e.key = {*t, EventKind::input, target, external_source(d.stimulus), k};
+        e.payload = st.independent ? sim.payloads().add(stimulus_tensor(d.stimulus, k, target), 1) : shared;
         e.cause = 0;
+        e.efficacy = st.efficacy;
         sim.schedule(e);
         prefetch(e, sim);
     }
@@ -160,8 +249,9 @@ void Network::start(Simulator& sim) {
         n.state.potential = n.params.reset_potential; // as the seed
         if (prefetch_) prefetch_->note_potential(id, n.state.potential);
     }
-    next_occurrence_.assign(stimuli.size(), 1);
-    for (std::size_t s = 0; s < stimuli.size(); ++s) schedule_occurrence(sim, s, 0);
+    make_drives();
+    next_occurrence_.assign(drives_.size(), 1);
+    for (std::size_t d = 0; d < drives_.size(); ++d) schedule_occurrence(sim, d, 0);
     for (EntityId id = 0; id < neurons.size(); ++id) update_decay_event(id, sim);
 }
 
@@ -202,7 +292,8 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
     if (prefetch_) block = prefetch_->take(e.key, true);
     if (!block) block = compute_block(n, sim.payloads().get(e.payload));
     if (!block->finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
-    const double r = block->readout;
+    // The input's efficacy scales the potential change; at 1 the readout is added as it is.
+    const double r = e.efficacy == 1.0f ? block->readout : static_cast<double>(e.efficacy) * block->readout;
     if (!std::isfinite(r)) throw std::runtime_error(fmt::format("neuron {}: the readout is not finite ({})", names[id], r));
     n.state.potential += r;
     if (n.state.potential >= n.params.threshold) {
@@ -272,6 +363,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
         d.key = {*arrival, EventKind::input, s.target, id, n.state.seq++};
         d.payload = it->second;
         d.cause = sim.event_number();
+        d.efficacy = s.efficacy;
         sim.schedule(d);
         prefetch(d, sim);
     }
@@ -288,10 +380,10 @@ EventResult Network::handle(const Event& e, Simulator& sim) {
     case EventKind::input: {
         if (is_external(e.key.source)) {
             // Keep exactly one future occurrence of each stimulus in the queue.
-            const std::size_t s = external_index(e.key.source);
-            if (next_occurrence_[s] == e.key.seq + 1) {
-                next_occurrence_[s] = e.key.seq + 2;
-                schedule_occurrence(sim, s, e.key.seq + 1);
+            const std::size_t d = drive_of(external_index(e.key.source), id);
+            if (next_occurrence_[d] == e.key.seq + 1) {
+                next_occurrence_[d] = e.key.seq + 2;
+                schedule_occurrence(sim, d, e.key.seq + 1);
             }
         }
         const EventResult r = on_input(id, e, sim);
@@ -356,16 +448,23 @@ void Network::load_state(StateReader& in, SavedState& saved) {
         st.seq = in.get<std::uint64_t>();
         if (spiked > 1 || pending > 1) throw StateError(fmt::format("neuron {}: a flag that is neither 0 nor 1", names[i]), offsets[i] + (spiked > 1 ? 16 : 25));
     }
+    // One count per schedule: per stimulus, or per target of an independent Poisson one.
+    make_drives();
+    auto drive_name = [&](std::size_t d) {
+        const Drive& dr = drives_[d];
+        const Stimulus& st = stimuli[dr.stimulus];
+        return dr.target == UINT32_MAX ? st.name : fmt::format("{} (to {})", st.name, names[st.targets[dr.target]]);
+    };
     at = in.offset();
     const auto s = in.get<std::uint64_t>();
-    if (s != stimuli.size()) throw StateError(fmt::format("the saved state has {} stimuli, this network {}", s, stimuli.size()), at);
+    if (s != drives_.size()) throw StateError(fmt::format("the saved state has {} stimulus schedules, this network {}", s, drives_.size()), at);
     l.next_occurrence.resize(s);
     std::vector<std::uint64_t> occurrence_offsets(s);
     for (std::size_t i = 0; i < s; ++i) {
         occurrence_offsets[i] = in.offset();
         l.next_occurrence[i] = in.get<std::uint64_t>();
         // start() schedules occurrence 0 and counts from 1.
-        if (l.next_occurrence[i] == 0) throw StateError(fmt::format("stimulus {}: the next occurrence is 0", stimuli[i].name), occurrence_offsets[i]);
+        if (l.next_occurrence[i] == 0) throw StateError(fmt::format("stimulus {}: the next occurrence is 0", drive_name(i)), occurrence_offsets[i]);
     }
 
     // Each neuron's own state, against the clock and the payloads.
@@ -420,6 +519,7 @@ void Network::load_state(StateReader& in, SavedState& saved) {
         if (k.kind != EventKind::input) {
             if (k.source != k.target) bad(13, "a neuron's own event with another source");
             if (e.payload != no_payload) bad(25, "a neuron's own event that carries a tensor");
+            if (e.efficacy != 1.0f) bad(37, "a neuron's own event with an efficacy");
         }
         if (!is_external(k.source) && k.source < neurons.size() && k.seq >= l.neurons[k.source].seq) {
             bad(17, fmt::format("its number {} is not below the count of events its source created ({})", k.seq, l.neurons[k.source].seq));
@@ -449,14 +549,21 @@ void Network::load_state(StateReader& in, SavedState& saved) {
                 const std::uint32_t si = external_index(k.source);
                 if (si >= stimuli.size()) bad(13, fmt::format("its source, stimulus {}, does not exist ({} stimuli)", si, stimuli.size()));
                 const Stimulus& stim = stimuli[si];
-                if (k.seq >= l.next_occurrence[si]) bad(17, fmt::format("occurrence {} of stimulus {} is not scheduled yet", k.seq, stim.name));
-                if (stim.occurrence_time(k.seq) != k.time) bad(0, fmt::format("occurrence {} of stimulus {} is not at this time", k.seq, stim.name));
                 if (!std::binary_search(stim.targets.begin(), stim.targets.end(), k.target)) {
                     bad(9, fmt::format("stimulus {} does not drive neuron {}", stim.name, names[k.target]));
                 }
+                const std::size_t d = drive_of(si, k.target);
+                if (k.seq >= l.next_occurrence[d]) bad(17, fmt::format("occurrence {} of stimulus {} is not scheduled yet", k.seq, drive_name(d)));
+                if (drive_time(drives_[d], k.seq) != k.time) bad(0, fmt::format("occurrence {} of stimulus {} is not at this time", k.seq, drive_name(d)));
+                if (e.efficacy != stim.efficacy) bad(37, fmt::format("its efficacy {} is not stimulus {}'s ({})", e.efficacy, stim.name, stim.efficacy));
             }
             else if (k.source >= neurons.size()) {
                 bad(13, fmt::format("its source {} is not a neuron ({} neurons)", k.source, neurons.size()));
+            }
+            else {
+                const auto& out = synapses[k.source];
+                const bool known = std::any_of(out.begin(), out.end(), [&](const Synapse& syn) { return syn.target == k.target && syn.efficacy == e.efficacy; });
+                if (!known) bad(37, fmt::format("no synapse from {} to {} has its efficacy {}", names[k.source], names[k.target], e.efficacy));
             }
             const Tensor& x = saved.payload(e.payload, off + 25, "a pending input");
             if (!fits(x, k.target)) {
@@ -471,17 +578,17 @@ void Network::load_state(StateReader& in, SavedState& saved) {
     }
     // A stimulus keeps its next occurrence in the queue (handle()): the next one not yet
     // scheduled follows the last one pending.
-    std::vector<std::uint64_t> last_pending(stimuli.size(), 0);
-    std::vector<char> has_pending(stimuli.size(), 0);
+    std::vector<std::uint64_t> last_pending(drives_.size(), 0);
+    std::vector<char> has_pending(drives_.size(), 0);
     for (const Event& e: saved.pending) {
         if (e.key.kind != EventKind::input || !is_external(e.key.source)) continue;
-        const std::uint32_t si = external_index(e.key.source);
-        last_pending[si] = has_pending[si] ? std::max(last_pending[si], e.key.seq) : e.key.seq;
-        has_pending[si] = 1;
+        const std::size_t d = drive_of(external_index(e.key.source), e.key.target);
+        last_pending[d] = has_pending[d] ? std::max(last_pending[d], e.key.seq) : e.key.seq;
+        has_pending[d] = 1;
     }
-    for (std::size_t i = 0; i < stimuli.size(); ++i) {
+    for (std::size_t i = 0; i < drives_.size(); ++i) {
         if (has_pending[i] && l.next_occurrence[i] != last_pending[i] + 1) {
-            throw StateError(fmt::format("stimulus {}: the next occurrence is {}, but occurrence {} is pending", stimuli[i].name, l.next_occurrence[i], last_pending[i]),
+            throw StateError(fmt::format("stimulus {}: the next occurrence is {}, but occurrence {} is pending", drive_name(i), l.next_occurrence[i], last_pending[i]),
                 occurrence_offsets[i]);
         }
     }

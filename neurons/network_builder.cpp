@@ -296,6 +296,7 @@ namespace {
 void check_connection(const std::string& item, const Connection& c) {
     if (c.delay < Time::from_ticks(1)) fail(item, "delay", "a delay must be at least one tick (1ns)");
     if (!std::isfinite(c.weight)) fail(item, "weight", "expected a finite number");
+    if (!std::isfinite(c.efficacy)) fail(item, "efficacy", "expected a finite number");
 }
 
 } // namespace
@@ -311,7 +312,7 @@ void NetworkBuilder::connect_pairs(std::span<const std::pair<EntityId, EntityId>
                 net_.names[a], da, net_.names[b], db));
         }
     }
-    for (auto [a, b]: pairs) net_.synapses[a].push_back({b, c.delay, c.weight});
+    for (auto [a, b]: pairs) net_.synapses[a].push_back({b, c.delay, c.weight, c.efficacy});
     ++connections_;
 }
 
@@ -352,7 +353,7 @@ void NetworkBuilder::connect(std::string_view from, std::string_view to, Pattern
 }
 
 void NetworkBuilder::add_stimulus(const std::string& given_name, std::span<const EntityId> targets, const Schedule& when,
-    StimulusTensor tensor) {
+    StimulusTensor tensor, const StimulusOptions& options) {
     Stimulus st;
     st.name = given_name.empty() ? fmt::format("stimulus{}", net_.stimuli.size()) : given_name;
     const std::string item = fmt::format("stimulus '{}'", st.name);
@@ -373,10 +374,21 @@ void NetworkBuilder::add_stimulus(const std::string& given_name, std::span<const
     std::sort(st.targets.begin(), st.targets.end());
     st.targets.erase(std::unique(st.targets.begin(), st.targets.end()), st.targets.end());
     if (!when.at.empty()) {
-        if (when.period != Time::zero()) fail(item, "", "give either times ('at') or a schedule ('every'), not both");
+        if (when.period != Time::zero() || when.rate != 0) fail(item, "", "give either times ('at'), a period ('every') or a rate ('rate'), not two");
         st.at = when.at;
         std::sort(st.at.begin(), st.at.end());
         if (st.at.front() < Time::zero()) fail(item, "at", "times must be at least 0");
+    }
+    else if (when.rate != 0) {
+        if (when.period != Time::zero()) fail(item, "", "give either a period ('every') or a rate ('rate'), not both");
+        // More than one occurrence per tick on average cannot be told apart in time.
+        const double most = static_cast<double>(Time::ticks_per_second);
+        if (!(when.rate > 0 && when.rate <= most)) fail(item, "rate", fmt::format("{}/s is not a rate above 0 and at most one per tick ({}/s)", when.rate, most));
+        if (when.from < Time::zero()) fail(item, "from", "times must be at least 0");
+        if (when.until < Time::zero()) fail(item, "until", "times must be at least 0");
+        st.rate = when.rate;
+        st.from = when.from;
+        st.until = when.until;
     }
     else {
         if (when.period <= Time::zero()) fail(item, "every", "the period must be greater than 0");
@@ -411,17 +423,24 @@ void NetworkBuilder::add_stimulus(const std::string& given_name, std::span<const
         if (!std::isfinite(tensor.value)) fail(item, "tensor", "expected a finite number");
     }
     tensor.cols = dim;
+    if (!std::isfinite(options.efficacy)) fail(item, "efficacy", "expected a finite number");
+    if (options.independent && tensor.kind != StimulusTensor::Kind::random && when.rate == 0) {
+        fail(item, "independent", "only a random tensor or a Poisson rate can differ between targets: this stimulus would give each the same");
+    }
+    st.efficacy = options.efficacy;
+    st.independent = options.independent;
     st.tensor = std::move(tensor);
     net_.stimuli.push_back(std::move(st));
     undo.done = true;
 }
 
-void NetworkBuilder::add_stimulus(const std::string& name, std::string_view targets, const Schedule& when, StimulusTensor tensor) {
-    add_stimulus(name, select(targets), when, std::move(tensor));
+void NetworkBuilder::add_stimulus(const std::string& name, std::string_view targets, const Schedule& when, StimulusTensor tensor,
+    const StimulusOptions& options) {
+    add_stimulus(name, select(targets), when, std::move(tensor), options);
 }
 
 bool NetworkBuilder::ends() const {
-    return std::none_of(net_.stimuli.begin(), net_.stimuli.end(), [](const Stimulus& s) { return s.every > Time::zero() && s.until == Time::max(); });
+    return std::none_of(net_.stimuli.begin(), net_.stimuli.end(), [](const Stimulus& s) { return s.endless(); });
 }
 
 Network NetworkBuilder::build() {

@@ -31,10 +31,11 @@ BlockPrefetcher::~BlockPrefetcher() {
 
 BlockResult BlockPrefetcher::run(const Task& t) { return compute_block(*t.neuron, t.x); }
 
-void BlockPrefetcher::submit(const EventKey& key, const TransformerNeuron& n, const Tensor& x) {
+void BlockPrefetcher::submit(const EventKey& key, const TransformerNeuron& n, const Tensor& x, float efficacy) {
     auto t = std::make_shared<Task>();
     t->neuron = &n;
     t->x = x;
+    t->efficacy = efficacy;
     t->key = key;
     {
         std::lock_guard lock(mutex_);
@@ -71,7 +72,7 @@ void BlockPrefetcher::worker() {
             group = g;
             readouts = 0;
         }
-        readouts += r.readout;
+        readouts += static_cast<double>(t->efficacy) * r.readout;
         const double potential = hints_[g.second].load(std::memory_order_relaxed);
         const bool spikes = potential + readouts >= t->neuron->params.threshold; // false while the hint is NaN
         if (spikes) r.spike_output = std::make_shared<const Tensor>(feed_forward(*t->neuron->weights, t->x));

@@ -56,8 +56,9 @@ public:
     BlockPrefetcher& operator=(const BlockPrefetcher&) = delete;
 
     // Queues the block of the input event `key` to neuron n on a copy of tensor x (so that no
-    // worker ever reads a payload the simulator may release).
-    void submit(const EventKey& key, const TransformerNeuron& n, const Tensor& x);
+    // worker ever reads a payload the simulator may release); `efficacy` is the input's, for
+    // the guess whether it makes the neuron spike.
+    void submit(const EventKey& key, const TransformerNeuron& n, const Tensor& x, float efficacy = 1.0f);
     // The result for `key`, or nothing if it was never submitted. With needed == false (the
     // input is dropped) a block nobody has started is not computed.
     std::optional<BlockResult> take(const EventKey& key, bool needed);
@@ -76,6 +77,7 @@ private:
         EventKey key;
         const TransformerNeuron* neuron = nullptr;
         Tensor x;
+        float efficacy = 1.0f;
         BlockResult result;
     };
     static BlockResult run(const Task& t);

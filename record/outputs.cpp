@@ -13,12 +13,14 @@
 #include <spikenn/input_file.hpp>
 #include <spikenn/tensor_io.hpp>
 
+#include "tensor_series.hpp"
+
 namespace spikenn {
 
 namespace fs = std::filesystem;
 
 std::span<const char* const> result_file_names() {
-    static constexpr const char* names[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "summary.json", "weights.safetensors"};
+    static constexpr const char* names[] = {"spikes.csv", "potentials.csv", "outputs.safetensors", "stimuli.safetensors", "summary.json", "weights.safetensors"};
     return names;
 }
 
@@ -52,18 +54,14 @@ void OutputFiles::save_state(StateWriter& out) {
     };
     out.put(length(spikes_));
     out.put(length(potentials_));
-    out.put(length(output_data_));
-    out.put<std::uint64_t>(outputs_.size());
-    for (const auto& o: outputs_) {
-        out.put_string(o.name);
-        out.put(o.rows);
-        out.put(o.cols);
-        out.put_string(o.neuron);
-        out.put(o.time_ticks);
-    }
+    outputs_->save_state(out);
+    stimuli_->save_state(out); // from checkpoint version 4
 }
 
-OutputFiles::OutputFiles(const fs::path& dir, const Network& net, OutputSettings settings): dir_(dir), net_(net), settings_(std::move(settings)) {
+OutputFiles::OutputFiles(const fs::path& dir, const Network& net, OutputSettings settings):
+    dir_(dir), net_(net), settings_(std::move(settings)),
+    outputs_(std::make_unique<TensorSeries>("outputs.safetensors", "outputs.bin", "spike", false)),
+    stimuli_(std::make_unique<TensorSeries>("stimuli.safetensors", "stimuli.bin", "stimulus", true)) {
     record_potential_.assign(net.size(), 0);
     for (EntityId id: settings_.record.potentials) {
         SPIKENN_CHECK(id < net.size(), "a recorded potential of a neuron that does not exist");
@@ -71,39 +69,25 @@ OutputFiles::OutputFiles(const fs::path& dir, const Network& net, OutputSettings
     }
 }
 
-void OutputFiles::load_state(StateReader& in, std::uint32_t) {
-    StateReader* resume = &in;
+void OutputFiles::load_state(StateReader& in, std::uint32_t checkpoint_version) {
     // Read into a staged state: commit_state() takes it once the whole checkpoint is checked.
     loaded_.reset();
-    Resume rs{0, 0, 0};
-    std::vector<OutputEntry> outputs_;
-    rs.spikes = resume->get<std::uint64_t>();
-    rs.potentials = resume->get<std::uint64_t>();
-    const std::uint64_t outputs_at = resume->offset();
-    rs.outputs = resume->get<std::uint64_t>();
-    // finish() reads each output's values from outputs.bin by these shapes, and writes their
-    // names into a header: the shapes must hold exactly outputs.bin's length at the
-    // checkpoint, and the names be the ones on_event() gives.
+    outputs_->discard();
+    stimuli_->discard();
+    Resume rs{0, 0};
+    rs.spikes = in.get<std::uint64_t>();
+    rs.potentials = in.get<std::uint64_t>();
     std::unordered_set<std::string_view> neurons(net_.names.begin(), net_.names.end());
-    std::uint64_t values = 0;
-    for (std::uint64_t i = 0, n = resume->get_count(24); i < n; ++i) {
-        OutputEntry o;
-        const std::uint64_t at = resume->offset();
-        o.name = resume->get_string();
-        o.rows = resume->get<std::int32_t>();
-        o.cols = resume->get<std::int32_t>();
-        o.neuron = resume->get_string();
-        o.time_ticks = resume->get<std::int64_t>();
-        if (o.name != output_name(i) || !neurons.contains(o.neuron) || o.time_ticks < 0) {
-            throw StateError(fmt::format("spike output {} is not one this run records", i), at);
-        }
-        if (o.rows < 0 || o.cols < 0) throw StateError(fmt::format("spike output {} has a negative shape", o.name), at);
-        values += static_cast<std::uint64_t>(o.rows) * static_cast<std::uint64_t>(o.cols);
-        if (values > rs.outputs / sizeof(float)) throw StateError(fmt::format("spike output {} goes past the end of outputs.bin", o.name), at);
-        outputs_.push_back(std::move(o));
+    auto known = [&](const std::string& name) { return neurons.contains(name); };
+    outputs_->load_state(in, dir_, known, settings_.record.outputs);
+    if (checkpoint_version >= 4) {
+        stimuli_->load_state(in, dir_, known, settings_.record.stimuli);
     }
-    if (values * sizeof(float) != rs.outputs) {
-        throw StateError(fmt::format("the spike outputs' shapes hold {} values, but outputs.bin had {} bytes", values, rs.outputs), outputs_at);
+    else if (settings_.record.stimuli) {
+        throw InputError(fmt::format("{}: the interrupted run recorded no stimuli (a checkpoint of format version {})", dir_.string(), checkpoint_version));
+    }
+    else {
+        stimuli_->load_empty(); // older checkpoints: no stimuli were recorded
     }
     // Each file the interrupted run was writing is there, as .partial or (when that run
     // finished after the checkpoint) under its final name, and at least as long as then.
@@ -120,16 +104,6 @@ void OutputFiles::load_state(StateReader& in, std::uint32_t) {
                 break;
             }
         }
-        if (!found && name == "outputs.bin" && fs::is_regular_file(dir_ / "outputs.safetensors", ec)) {
-            const InputFile in(dir_ / "outputs.safetensors");
-            std::uint64_t header = 0;
-            if (in.size() >= 8) in.read(0, &header, 8);
-            if (in.size() < 8 || header > in.size() - 8) {
-                throw InputError(fmt::format("{}: not the interrupted run's outputs (its header is damaged)", (dir_ / "outputs.safetensors").string()));
-            }
-            size = in.size() - 8 - header;
-            found = true;
-        }
         if (!found || size < length) {
             throw InputError(fmt::format("{}: the interrupted run's file is missing or shorter than at the checkpoint; resume into the output directory of that run",
                 partial(name).string()));
@@ -137,21 +111,15 @@ void OutputFiles::load_state(StateReader& in, std::uint32_t) {
     };
     check("spikes.csv", rs.spikes, true);
     check("potentials.csv", rs.potentials, !settings_.record.potentials.empty());
-    check("outputs.bin", rs.outputs, settings_.record.outputs);
-    loaded_.emplace(Loaded{rs, std::move(outputs_)});
+    loaded_.emplace(Loaded{rs});
 }
 
 void OutputFiles::commit_state() {
     SPIKENN_CHECK(loaded_.has_value(), "OutputFiles::commit_state without a loaded state");
     resume_ = loaded_->resume;
-    outputs_ = std::move(loaded_->outputs);
+    outputs_->commit();
+    stimuli_->commit();
     loaded_.reset();
-}
-
-std::string OutputFiles::output_name(std::size_t k) {
-    // Fixed-width numbers keep name order and spike order the same, so that the data section
-    // of outputs.safetensors is the outputs in the order of spikes.csv.
-    return fmt::format("spike.{:09}", k);
 }
 
 void OutputFiles::start() {
@@ -162,17 +130,7 @@ void OutputFiles::start() {
             if (!wanted) return;
             const fs::path p = partial(name);
             // A run that finished after the checkpoint left final files: take them back.
-            if (!fs::exists(p, ec) && name != "outputs.bin" && fs::exists(dir_ / name, ec)) fs::rename(dir_ / name, p, ec);
-            if (!fs::exists(p, ec) && name == "outputs.bin" && fs::exists(dir_ / "outputs.safetensors", ec)) {
-                // Its data section is outputs.bin as it was; only a regular file is read.
-                const InputFile in(dir_ / "outputs.safetensors");
-                std::uint64_t header = 0;
-                in.read(0, &header, 8);
-                std::ofstream raw(p, std::ios::binary | std::ios::trunc);
-                in.read_chunks(8 + header, in.size() - 8 - header, [&](const char* bytes, std::size_t n) { raw.write(bytes, static_cast<std::streamsize>(n)); });
-                raw.close();
-                if (!raw) throw IoError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
-            }
+            if (!fs::exists(p, ec) && fs::exists(dir_ / name, ec)) fs::rename(dir_ / name, p, ec);
             fs::resize_file(p, length, ec);
             if (ec) throw IoError(fmt::format("{}: cannot be cut back to {} bytes: {}", p.string(), length, ec.message()));
             f.open(p, std::ios::binary | std::ios::app);
@@ -180,7 +138,8 @@ void OutputFiles::start() {
         };
         reopen(spikes_, "spikes.csv", resume_->spikes, true);
         reopen(potentials_, "potentials.csv", resume_->potentials, !settings_.record.potentials.empty());
-        reopen(output_data_, "outputs.bin", resume_->outputs, settings_.record.outputs);
+        if (settings_.record.outputs) outputs_->reopen(dir_);
+        if (settings_.record.stimuli) stimuli_->reopen(dir_);
         for (const char* name: result_file_names()) fs::remove(dir_ / name, ec);
         return;
     }
@@ -190,6 +149,7 @@ void OutputFiles::start() {
         fs::remove(partial(name), ec);
     }
     fs::remove(partial("outputs.bin"), ec);
+    fs::remove(partial("stimuli.bin"), ec);
     // The log file is appended to as the run goes (so that a crash leaves it); an earlier
     // run's log and its rotated files go first, so that two runs leave the same log.
     for (const fs::path& f: settings_.stale) fs::remove(f, ec);
@@ -199,7 +159,8 @@ void OutputFiles::start() {
         open_or_fail(potentials_, partial("potentials.csv"));
         potentials_ << "event,time_ticks,time_s,neuron_id,neuron,kind,outcome,potential\n";
     }
-    if (settings_.record.outputs) open_or_fail(output_data_, partial("outputs.bin"));
+    if (settings_.record.outputs) outputs_->open(dir_);
+    if (settings_.record.stimuli) stimuli_->open(dir_);
 }
 
 std::vector<fs::path> log_file_names(const fs::path& dir, const std::optional<std::string>& file, std::uint32_t keep) {
@@ -224,13 +185,16 @@ void OutputFiles::record(const RecordedEvent& e) {
     if (r.result.outcome == Outcome::delivered) {
         spikes_ << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name;
         if (settings_.record.outputs && r.result.produced != no_payload) {
-            const Tensor& t = sim.payloads().get(r.result.produced);
-            const std::string key = output_name(outputs_.size());
+            const std::string key = outputs_->next_name();
             spikes_ << ',' << key;
-            output_data_.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
-            outputs_.push_back({key, t.rows, t.cols, name, k.time.ticks()});
+            outputs_->append(sim.payloads().get(r.result.produced), {key, 0, 0, name, k.time.ticks(), {}});
         }
         spikes_ << '\n';
+    }
+    // A stimulus's input as its target received it, dropped or not.
+    if (settings_.record.stimuli && k.kind == EventKind::input && is_external(k.source) && r.event.payload != no_payload) {
+        const Stimulus& st = net_.stimuli.at(external_index(k.source));
+        stimuli_->append(sim.payloads().get(r.event.payload), {stimuli_->next_name(), 0, 0, name, k.time.ticks(), st.name});
     }
     if (potentials_.is_open() && record_potential_[k.target]) {
         potentials_ << r.number << ',' << k.time.ticks() << ',' << seconds_text(k.time) << ',' << k.target << ',' << name << ','
@@ -324,29 +288,12 @@ void OutputFiles::finish(const RunEnd& end) {
         written_.push_back("potentials.csv");
     }
     if (settings_.record.outputs) {
-        close_and_check(output_data_, "outputs.bin");
-        // The header needs every shape; the data was streamed to disk as the run went.
-        std::error_code ec;
-        const auto bytes = fs::file_size(partial("outputs.bin"), ec);
-        if (ec) throw IoError(fmt::format("{}: cannot be read: {}", partial("outputs.bin").string(), ec.message()));
-        std::vector<float> data(bytes / sizeof(float));
-        {
-            std::ifstream raw(partial("outputs.bin"), std::ios::binary);
-            raw.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-            if (!raw) throw IoError(fmt::format("{}: read failed: {}", partial("outputs.bin").string(), std::strerror(errno)));
-        }
-        std::vector<NamedTensor> tensors;
-        std::map<std::string, std::string> meta{{"format", "pt"}};
-        std::size_t offset = 0;
-        for (const auto& o: outputs_) {
-            tensors.push_back({o.name, {o.rows, o.cols}, data.data() + offset});
-            offset += static_cast<std::size_t>(o.rows) * static_cast<std::size_t>(o.cols);
-            meta[o.name + ".neuron"] = o.neuron;
-            meta[o.name + ".time_ticks"] = std::to_string(o.time_ticks);
-        }
-        write_safetensors(partial("outputs.safetensors"), tensors, meta);
-        fs::remove(partial("outputs.bin"), ec);
+        outputs_->finish(dir_);
         written_.push_back("outputs.safetensors");
+    }
+    if (settings_.record.stimuli) {
+        stimuli_->finish(dir_);
+        written_.push_back("stimuli.safetensors");
     }
     if (settings_.record.weights) {
         std::vector<NamedTensor> tensors;

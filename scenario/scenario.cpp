@@ -315,6 +315,31 @@ private:
             error(at, e.what());
         }
     }
+    // A stimulus's rate: per unit of time (20/s, 0.5/ms) or in hertz (20Hz, 1.5kHz).
+    double stimulus_rate(const At& at) const {
+        const std::string s = scalar(at, "a rate such as 20/s or 20Hz");
+        double r = 0;
+        const bool hz = s.ends_with("Hz");
+        if (hz) {
+            const bool k = s.ends_with("kHz");
+            const std::string_view digits(s.data(), s.size() - (k ? 3 : 2));
+            auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), r);
+            if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty()) {
+                error(at, fmt::format("'{}' is not a valid rate: '{}' is not a number", s, digits));
+            }
+            if (k) r *= 1e3;
+        }
+        else {
+            try {
+                r = parse_rate(s);
+            }
+            catch (const std::invalid_argument& e) {
+                error(at, fmt::format("{}; a rate in hertz, such as 20Hz, is read too", e.what()));
+            }
+        }
+        if (!(r > 0) || !std::isfinite(r)) error(at, fmt::format("'{}' must be a finite rate above 0", s));
+        return r;
+    }
     fs::path relative_file(const At& at) const {
         const fs::path p = scalar(at, "a file name");
         const fs::path resolved = (p.is_absolute() ? p : file_.parent_path() / p).lexically_normal();
@@ -699,10 +724,11 @@ void Loader::load_connections(const At& at, Scenario& sc) {
     expect_seq(at);
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At c = at.item(i);
-        check_keys(c, {"from", "to", "pattern", "probability", "pairs", "delay", "weight"});
+        check_keys(c, {"from", "to", "pattern", "probability", "pairs", "delay", "weight", "efficacy"});
         Connection conn;
         conn.delay = time(required(c, "delay"));
         if (c.has("weight")) conn.weight = float32(c.child("weight"));
+        if (c.has("efficacy")) conn.efficacy = float32(c.child("efficacy"));
         if (c.has("pairs")) {
             if (c.has("from") || c.has("to") || c.has("pattern")) error(c.child("pairs"), "'pairs' replaces 'from', 'to' and 'pattern'");
             const At ps = c.child("pairs");
@@ -745,12 +771,25 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
     expect_seq(at);
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At s = at.item(i);
-        check_keys(s, {"name", "to", "at", "every", "from", "until", "tensor"});
+        check_keys(s, {"name", "to", "at", "every", "rate", "from", "until", "tensor", "efficacy", "independent"});
         const std::string name = s.has("name") ? scalar(s.child("name"), "a name") : "";
         const auto targets = select(required(s, "to"));
         Schedule when;
-        if (s.has("at") == s.has("every")) error(s, "give either 'at: [times]' or a schedule 'every: T' (with 'from' and 'until')");
-        if (s.has("at")) {
+        if (int(s.has("at")) + int(s.has("every")) + int(s.has("rate")) != 1) {
+            error(s, "give one of 'at: [times]', a schedule 'every: T' or a Poisson 'rate: R' (the last two with 'from' and 'until')");
+        }
+        StimulusOptions options;
+        if (s.has("efficacy")) options.efficacy = float32(s.child("efficacy"));
+        if (s.has("independent")) options.independent = boolean(s.child("independent"));
+        if (s.has("rate")) {
+            when.rate = stimulus_rate(s.child("rate"));
+            if (s.has("from")) when.from = time(s.child("from"));
+            when.until = s.has("until") ? time(s.child("until")) : Time::max();
+            if (when.until == Time::max() && sc.end == Time::max()) {
+                error(s.child("rate"), "this schedule never ends: give 'until' here or 'run.until'");
+            }
+        }
+        else if (s.has("at")) {
             if (s.has("from") || s.has("until")) error(s, "'from' and 'until' go with 'every', not with 'at'");
             const At a = s.child("at");
             if (a.node.IsSequence()) {
@@ -816,7 +855,7 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
                          : StimulusTensor::constant(rows, float32(required(r, "value")));
         }
         try {
-            builder_->add_stimulus(name, targets, when, std::move(src));
+            builder_->add_stimulus(name, targets, when, std::move(src), options);
         }
         catch (const BuildError& e) {
             // The tensor's parameters are under "tensor.<kind>"; the rest are the entry's keys.
@@ -827,13 +866,14 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
 }
 
 void Loader::load_record(const At& at, Scenario& sc) const {
-    check_keys(at, {"potentials", "outputs", "weights"});
+    check_keys(at, {"potentials", "outputs", "weights", "stimuli"});
     if (at.has("potentials")) {
         const At p = at.child("potentials");
         if (p.node.IsScalar() && p.node.Scalar() == "none") sc.record.potentials.clear();
         else sc.record.potentials = select(p);
     }
     if (at.has("outputs")) sc.record.outputs = boolean(at.child("outputs"));
+    if (at.has("stimuli")) sc.record.stimuli = boolean(at.child("stimuli"));
     if (at.has("weights")) sc.record.weights = boolean(at.child("weights"));
 }
 

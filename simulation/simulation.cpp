@@ -56,6 +56,15 @@ std::uint64_t description_hash(const Network& net) {
         w.put(s.tensor.value);
         w.put(hash_bytes(s.tensor.tensor.data.data(), s.tensor.tensor.data.size() * sizeof(float)));
     }
+    // What 0.3.0 added: efficacies, Poisson rates, independent draws.
+    for (const auto& out: net.synapses) {
+        for (const Synapse& s: out) w.put(s.efficacy);
+    }
+    for (const Stimulus& s: net.stimuli) {
+        w.put(s.efficacy);
+        w.put(s.rate);
+        w.put<std::uint8_t>(s.independent);
+    }
     return hash_bytes(w.bytes().data(), w.bytes().size());
 }
 
@@ -134,7 +143,7 @@ struct Simulation::Impl {
 Simulation::Simulation(Network network, SimulationOptions options) {
     if (options.until == Time::max()) {
         for (const Stimulus& s: network.stimuli) {
-            if (s.every > Time::zero() && s.until == Time::max()) {
+            if (s.endless()) {
                 throw InputError(fmt::format("stimulus '{}': this schedule never ends: give it an end or the simulation an 'until'", s.name));
             }
         }
@@ -372,7 +381,7 @@ void Simulation::load_checkpoint(const Checkpoint& ck, const std::string& name, 
             if (!part->at_end()) throw StateError("bytes after the end of a section", part->offset());
         }
         StateReader r(sections.sim, sections.sim_at);
-        m.sim.load_state(r);
+        m.sim.load_state(r, checkpoint_state_layout(ck.version));
         m.counts = std::move(counts);
         m.fingerprint = fingerprint;
     }

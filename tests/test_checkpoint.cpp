@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <limits>
 
 #include "cli_util.hpp"
 #include <spikenn/checkpoint.hpp>
@@ -19,7 +20,7 @@ namespace {
 
 // The layout of Simulator::save_state and Network::save_state (engine/simulator.cpp,
 // neurons/network.cpp), which these tests edit byte by byte.
-constexpr std::size_t first_event = 8 + 8 + 1 + 8, event_bytes = 37, at_target = 9;
+constexpr std::size_t first_event = 8 + 8 + 1 + 8, event_bytes = 41, at_target = 9, at_efficacy = 37;
 constexpr std::size_t neuron_bytes = 63, at_last_update = 8, at_pending_decay = 25, at_spike_input = 51;
 
 template <typename T>
@@ -83,6 +84,16 @@ TEST_CASE("load_state refuses states the run could not have reached, and changes
         poke<std::uint32_t>(b, first_event + event_bytes * i + at_target, 100000);
         refused(d, b, "its target 100000 is not a neuron");
     }
+    SUBCASE("an input with an efficacy its source does not give") {
+        const std::vector<Event> pending = d.sim.queue().pending();
+        std::size_t i = 0;
+        while (pending[i].key.kind != EventKind::input) ++i;
+        auto b = good;
+        poke<float>(b, first_event + event_bytes * i + at_efficacy, 2.5f);
+        refused(d, b, "its efficacy 2.5");
+        poke<float>(b, first_event + event_bytes * i + at_efficacy, std::numeric_limits<float>::quiet_NaN());
+        refused(d, b, "efficacy nan is not finite");
+    }
     SUBCASE("a negative clock") {
         auto b = good;
         poke<std::int64_t>(b, 0, -5);
@@ -143,7 +154,7 @@ TEST_CASE("the checkpoint crash inputs are refused or run cleanly") {
             const Checkpoint c = parse_checkpoint(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), f.path().string());
             const CheckpointBody body = CheckpointBody::decode(c, f.path());
             StateReader r(body.sim, body.sim_at);
-            d.sim.load_state(r);
+            d.sim.load_state(r, checkpoint_state_layout(c.version));
         }
         catch (const InputError&) {
             ++refused_count;
@@ -468,4 +479,22 @@ TEST_CASE("the history recorder saves and restores the events of a simulation") 
     REQUIRE(a.step());
     REQUIRE(b.step());
     CHECK(hb.records() == ha.records());
+}
+
+// Checkpoints of 0.2.0 (format versions 1 and 2, events saved without an efficacy) still
+// resume, and the run ends as the 0.2.0 demo did. tests/data/demo_0.2.yaml is that demo's
+// text, byte for byte, so its scenario hash is the one the checkpoints carry.
+TEST_CASE("checkpoints of format versions 1 and 2 resume to the same fingerprint") {
+    for (const char* name: {"demo-1500ms.ckpt", "demo-v1-1500ms.ckpt"}) {
+        CAPTURE(std::string(name));
+        Scenario sc = load_scenario(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
+        Simulation sim(std::move(sc.network), sc.simulation_options(1));
+        const Checkpoint c = read_checkpoint(fs::path(SPIKENN_SOURCE_DIR "/tests/fuzz/corpus/checkpoint") / name);
+        CHECK(c.version < 3);
+        sim.load_checkpoint(c, name, CheckpointUse::inspect);
+        CHECK(sim.simulator().events_processed() == c.info.events);
+        CHECK(c.info.events > 0);
+        sim.run();
+        CHECK(sim.fingerprint() == 0x72b312c6e6264da6ull);
+    }
 }

@@ -457,7 +457,7 @@ TEST_CASE("a recorder of a program's own keeps its state across a checkpoint") {
     first.add_recorder(std::make_unique<SpikeCounts>());
     first.run_until(Time::from_ms(800));
     const auto bytes = first.checkpoint();
-    CHECK(parse_checkpoint(bytes, "a").version == checkpoint_version_named);
+    CHECK(parse_checkpoint(bytes, "a").version == checkpoint_version);
     CHECK(CheckpointBody::decode(parse_checkpoint(bytes, "a"), "a").named.at(0).name == "spike_counts");
 
     Simulation second(demo_builder().build(), until_3s());

@@ -247,12 +247,12 @@ TEST_CASE("foreign and damaged checkpoints are refused") {
     CHECK(r.code == 2);
     CHECK(r.err.find("a checkpoint of another scenario") != std::string::npos);
     std::string bytes = slurp(ck);
-    std::string v4 = bytes;
-    v4[8] = 4;
-    std::ofstream(dir / "v4.ckpt", std::ios::binary) << v4;
-    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "v4.ckpt").string()));
+    std::string v5 = bytes;
+    v5[8] = 5;
+    std::ofstream(dir / "v5.ckpt", std::ios::binary) << v5;
+    r = run_cli(fmt::format("run scenarios/demo.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "v5.ckpt").string()));
     CHECK(r.code == 2);
-    CHECK(r.err.find("checkpoint format version 4 is not known") != std::string::npos);
+    CHECK(r.err.find("checkpoint format version 5 is not known") != std::string::npos);
     std::string flipped = bytes;
     flipped[bytes.size() / 2] = static_cast<char>(flipped[bytes.size() / 2] ^ 1);
     std::ofstream(dir / "flipped.ckpt", std::ios::binary) << flipped;

@@ -131,7 +131,7 @@ int do_run(const RunOptions& o) {
     Scenario sc = load_scenario(o.scenario, ov);
     if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
         bool endless = false;
-        for (const auto& s: sc.network.stimuli) endless |= s.every != Time::zero() && s.until == Time::max();
+        for (const auto& s: sc.network.stimuli) endless |= s.endless();
         if (endless) throw InputError(fmt::format("{}: the run never ends: set run.until or --until", o.scenario));
     }
     RunSettings rs;

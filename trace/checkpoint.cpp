@@ -57,8 +57,8 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
     r.get_bytes(m, 8);
     Checkpoint c;
     c.version = r.get<std::uint32_t>();
-    if (c.version < 1 || c.version > checkpoint_version_named) {
-        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 to {}", c.version, checkpoint_version_named));
+    if (c.version < 1 || c.version > checkpoint_version) {
+        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 to {}", c.version, checkpoint_version));
     }
     if (bytes.size() < checkpoint_body_offset + 8) fail("the checkpoint is cut short");
     std::uint64_t stored = 0;
@@ -89,11 +89,7 @@ DamagedFileError checkpoint_error(const fs::path& path, const StateError& e) {
 std::vector<unsigned char> CheckpointBody::encode() const {
     StateWriter w;
     for (const std::string* part: {&sim, &counts, &fingerprint, &log, &files}) w.put_string(*part);
-    if (named.empty()) {
-        if (history) w.put_string(*history);
-        return w.bytes();
-    }
-    // Version 3: whether a history follows, the history, then the named sections.
+    // Whether a history follows, the history, then the named sections.
     w.put<std::uint8_t>(history.has_value());
     if (history) w.put_string(*history);
     w.put<std::uint64_t>(named.size());

@@ -62,6 +62,10 @@ struct Event {
     // Number of the processed event that scheduled this one; 0 for events scheduled
     // before the run (initial state, stimuli). Event numbers start at 1.
     std::uint64_t cause = 0;
+    // How strongly an input acts on its target: the model scales the potential change it
+    // causes by it (a synapse's or a stimulus's efficacy). Not part of the key: two events
+    // never differ by efficacy alone. It fits the padding after `payload`.
+    float efficacy = 1.0f;
 };
 
 // What handling an event did. Every processed event has exactly one outcome.

@@ -25,6 +25,10 @@
 
 namespace spikenn {
 
+// The layout save_state() writes. 2: each event ends with its efficacy (f32); 1: events
+// without it (every efficacy 1).
+inline constexpr std::uint32_t state_layout = 2;
+
 class Simulator;
 struct SavedState;
 
@@ -147,8 +151,9 @@ public:
     // Replaces the state with saved bytes. Throws StateError, leaving the simulator and the
     // model as they were, for bytes that are cut, malformed, or that this model could not
     // have saved: a loaded state is one the run could have reached, so that nothing after
-    // it can read out of bounds.
-    void load_state(StateReader& in);
+    // it can read out of bounds. `layout` is the layout the bytes were saved in (older
+    // checkpoints keep theirs).
+    void load_state(StateReader& in, std::uint32_t layout = state_layout);
     // The clock and the count of processed events of a saved state, read from its first
     // bytes without loading it (StateError when they are cut), for checks made before a load.
     static SavedClock saved_clock(StateReader in);

@@ -19,7 +19,8 @@ class BlockPrefetcher; // neurons/prefetch.hpp
 struct Synapse {
     EntityId target = 0;
     Time delay = Time::from_ticks(1); // at least one tick
-    float weight = 1.0f;              // scales the delivered output
+    float weight = 1.0f;              // scales the delivered output (the block's input)
+    float efficacy = 1.0f;            // scales the potential change the input causes
 };
 
 // Where a stimulus's tensor comes from at each occurrence.
@@ -31,7 +32,8 @@ struct StimulusTensor {
     Tensor tensor;         // fixed: the tensor (from a .npy file)
 
     // Each occurrence a fresh draw of N(0, std^2), keyed by the stimulus's name and the
-    // occurrence (cols: the targets' embed_dim, set by the builder).
+    // occurrence, and with Stimulus::independent by the target's name too (cols: the
+    // targets' embed_dim, set by the builder).
     static StimulusTensor random_normal(std::int32_t rows, float std) { return {Kind::random, rows, 0, std, {}}; }
     static StimulusTensor constant(std::int32_t rows, float value) { return {Kind::constant, rows, 0, value, {}}; }
     static StimulusTensor fixed(Tensor t) { return {Kind::fixed, t.rows, t.cols, 0, std::move(t)}; }
@@ -40,15 +42,30 @@ struct StimulusTensor {
 struct Stimulus {
     std::string name;
     std::vector<EntityId> targets; // sorted, distinct
-    // Either explicit times (sorted) or a schedule every `every` from `from` until
-    // (excluding) `until`.
+    // Explicit times (sorted), a schedule every `every` from `from` until (excluding)
+    // `until`, or a Poisson process of `rate` occurrences per second from `from` until
+    // (excluding) `until`: exponential gaps, each rounded to the nearest tick, drawn from
+    // "stimulus-times:NAME" (with `independent`, "stimulus-times:NAME>TARGET", one process
+    // per target).
     std::vector<Time> at;
     Time every = Time::zero();
+    double rate = 0; // per second; > 0 for a Poisson schedule
     Time from = Time::zero();
     Time until = Time::zero();
     StimulusTensor tensor;
+    float efficacy = 1.0f; // scales the potential change each of its inputs causes
+    // Each target its own random tensor (and, with a rate, its own times), keyed by the
+    // target's name: adding a target changes no other target's draws.
+    bool independent = false;
 
-    std::optional<Time> occurrence_time(std::uint64_t k) const;
+    bool poisson() const { return rate > 0; }
+    // One schedule per target (independent Poisson times), rather than one for all.
+    bool per_target_times() const { return independent && poisson(); }
+    // A schedule that only `until` ends, and has none.
+    bool endless() const { return (every > Time::zero() || poisson()) && until == Time::max(); }
+    // The time of occurrence k (of target `target`'s own process, for per_target_times), or
+    // nothing after the last. Poisson times are sums of k + 1 gaps: O(k).
+    std::optional<Time> occurrence_time(std::uint64_t k, std::uint64_t seed = 0, const std::string& target = {}) const;
 };
 
 class Network final: public Model {
@@ -84,11 +101,22 @@ public:
     // With threads > 1, blocks are computed ahead on threads - 1 workers (neurons/prefetch.hpp);
     // no result depends on it.
     void set_threads(unsigned threads);
-    // The tensor stimulus s delivers at occurrence k.
-    Tensor stimulus_tensor(std::size_t s, std::uint64_t k) const;
+    // The tensor stimulus s delivers at occurrence k (to `target`: the draws of an
+    // independent stimulus differ between targets).
+    Tensor stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target) const;
 
 private:
-    void schedule_occurrence(Simulator& sim, std::size_t s, std::uint64_t k);
+    // A stimulus's schedules: one for all its targets, or one per target (per_target_times).
+    struct Drive {
+        std::uint32_t stimulus = 0;
+        std::uint32_t target = UINT32_MAX; // its index in the targets, or every target
+        std::uint64_t last_k = UINT64_MAX; // Poisson: the last occurrence computed, and its time
+        Time last_time;
+    };
+    void make_drives();
+    std::size_t drive_of(std::uint32_t stimulus, EntityId target) const;
+    std::optional<Time> drive_time(Drive& d, std::uint64_t k) const;
+    void schedule_occurrence(Simulator& sim, std::size_t drive, std::uint64_t k);
     EventResult on_input(EntityId id, const Event& e, Simulator& sim);
     EventResult on_spike(EntityId id, const Event& e, Simulator& sim);
     void update_decay_event(EntityId id, Simulator& sim);
@@ -96,7 +124,9 @@ private:
 
     void prefetch(const Event& e, Simulator& sim);
 
-    std::vector<std::uint64_t> next_occurrence_; // per stimulus: the first not yet scheduled
+    std::vector<Drive> drives_;
+    std::vector<std::size_t> first_drive_;       // per stimulus, into drives_
+    std::vector<std::uint64_t> next_occurrence_; // per drive: the first not yet scheduled
     // A state read and checked by load_state(), until commit_state() takes it.
     struct LoadedState {
         std::vector<NeuronState> neurons;

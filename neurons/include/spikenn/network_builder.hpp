@@ -6,7 +6,9 @@
 // included, so they give the same fingerprint. Random streams are keyed as in the README
 // ("Random streams"): a neuron's weights by "neuron:NAME", a shared population's by
 // "population:NAME", the pairs of the k-th connect call with pattern random by
-// "connections[k]", a random stimulus's tensors by its name.
+// "connections[k]", a random stimulus's tensors by "stimulus:NAME" (of an independent one,
+// "stimulus:NAME>TARGET"), a Poisson stimulus's times by "stimulus-times:NAME" (or
+// "stimulus-times:NAME>TARGET").
 //
 // Each call checks its arguments against what was added before it and throws BuildError,
 // which names the item ("neuron 'a'", "connection 3", "stimulus 'drive'") and the parameter,
@@ -92,19 +94,29 @@ enum class Pattern {
 
 struct Connection {
     Time delay = Time::from_ticks(1); // at least one tick
-    float weight = 1.0f;              // scales the delivered output
+    float weight = 1.0f;              // scales the delivered output (the target block's input)
+    float efficacy = 1.0f;            // scales the potential change each delivery causes
 };
 
-// When a stimulus fires: at the given times (when `at` is not empty), or every `period`
-// from `from` until (excluding) `until`.
+// When a stimulus fires: at the given times (when `at` is not empty), every `period`, or at
+// the times of a Poisson process of `rate` per second, from `from` until (excluding) `until`.
 struct Schedule {
     std::vector<Time> at;
     Time period = Time::zero();
     Time from = Time::zero();
     Time until = Time::max();
+    double rate = 0;
 
-    static Schedule times(std::vector<Time> at) { return {std::move(at), Time::zero(), Time::zero(), Time::max()}; }
-    static Schedule every(Time period, Time from = Time::zero(), Time until = Time::max()) { return {{}, period, from, until}; }
+    static Schedule times(std::vector<Time> at) { return {std::move(at), Time::zero(), Time::zero(), Time::max(), 0}; }
+    static Schedule every(Time period, Time from = Time::zero(), Time until = Time::max()) { return {{}, period, from, until, 0}; }
+    static Schedule poisson(double per_second, Time from = Time::zero(), Time until = Time::max()) {
+        return {{}, Time::zero(), from, until, per_second};
+    }
+};
+
+struct StimulusOptions {
+    float efficacy = 1.0f;    // scales the potential change each of its inputs causes
+    bool independent = false; // each target its own draws (Stimulus::independent)
 };
 
 class NetworkBuilder {
@@ -138,8 +150,10 @@ public:
     // A stimulus to `targets` (of one embed_dim). A name is required for a random tensor
     // (its draws are keyed by it); an empty name is "stimulus<k>" for the k-th stimulus.
     // tensor.cols is set to the targets' embed_dim; a fixed tensor must have it already.
-    void add_stimulus(const std::string& name, std::span<const EntityId> targets, const Schedule& when, StimulusTensor tensor);
-    void add_stimulus(const std::string& name, std::string_view targets, const Schedule& when, StimulusTensor tensor);
+    void add_stimulus(const std::string& name, std::span<const EntityId> targets, const Schedule& when, StimulusTensor tensor,
+        const StimulusOptions& options = {});
+    void add_stimulus(const std::string& name, std::string_view targets, const Schedule& when, StimulusTensor tensor,
+        const StimulusOptions& options = {});
 
     std::size_t size() const { return net_.size(); }
     const std::vector<std::string>& names() const { return net_.names; }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +34,7 @@ struct RecordSettings {
     std::vector<EntityId> potentials; // neurons whose potential is written after each event
     bool outputs = true;              // every spike's output tensor
     bool weights = false;             // the weights the run used
+    bool stimuli = false;             // every tensor a stimulus delivered, as its target took it
 };
 
 struct OutputSettings {
@@ -43,8 +45,11 @@ struct OutputSettings {
     std::vector<std::filesystem::path> stale;
 };
 
+class TensorSeries; // record/tensor_series.hpp
+
 // The output directory's files, as a recorder (checkpoint section "files"): spikes.csv,
-// potentials.csv, outputs.safetensors, weights.safetensors and summary.json.
+// potentials.csv, outputs.safetensors, stimuli.safetensors, weights.safetensors and
+// summary.json.
 class OutputFiles final: public Recorder {
 public:
     // Changes nothing yet. `net` must outlive the recorder.
@@ -77,7 +82,6 @@ public:
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
-    static std::string output_name(std::size_t k);
     // The run's spike trains, read back from spikes.csv.partial: a resumed run's file holds
     // the spikes from before the checkpoint too, which no checkpoint keeps.
     SpikeTrains spike_trains(const RunCounts& counts) const;
@@ -88,22 +92,15 @@ private:
     std::vector<char> record_potential_; // per neuron
     std::ofstream spikes_;
     std::ofstream potentials_;
-    std::ofstream output_data_; // raw float32 of every spike output, in spike order
-    struct OutputEntry {
-        std::string name;
-        std::int32_t rows, cols;
-        std::string neuron;
-        std::int64_t time_ticks;
-    };
-    std::vector<OutputEntry> outputs_;
+    // Every spike output, in spike order; every delivered stimulus tensor, in event order.
+    std::unique_ptr<TensorSeries> outputs_, stimuli_;
     std::vector<std::string> written_; // final names
     struct Resume {
-        std::uint64_t spikes, potentials, outputs; // the files' lengths at the checkpoint
+        std::uint64_t spikes, potentials; // the files' lengths at the checkpoint
     };
     std::optional<Resume> resume_;
     struct Loaded {
         Resume resume;
-        std::vector<OutputEntry> outputs;
     };
     std::optional<Loaded> loaded_; // by load_state(), until commit_state()
 };

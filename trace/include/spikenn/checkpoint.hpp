@@ -1,14 +1,14 @@
 // Checkpoint files: a run's whole state at a moment between two events, versioned, so that
 // `spikenn run --resume` and the debugger continue exactly where it was taken.
 //
-// Layout (little-endian): magic "SNNCHKPT", u32 version (2), u64 scenario hash (xxh3 of the
+// Layout (little-endian): magic "SNNCHKPT", u32 version (4), u64 scenario hash (xxh3 of the
 // scenario text), u64 seed, i64 end time, u64 event limit, i64 the time the checkpoint was
 // taken, u64 events processed, u64 body length, the body, u64 xxh3 of all bytes before it.
 // The body is the simulator's state (Simulator::save_state) followed by the run's own
 // (counts, fingerprint, event-log writer, output files), each a u64 length and its bytes,
-// then the debugger's history when there is one. Version 3 (written only when a program's
-// own recorders save state) puts a u8 flag before the history (1: present) and after it a
-// u64 count of named sections, each a name and its bytes (strings as above).
+// then a u8 flag (1: the debugger's history follows), the history when there is one, and a
+// u64 count of named sections (recorders of a program's own), each a name and its bytes
+// (strings as above). Versions 1 and 2 end with the history, without flag or count.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +23,16 @@
 
 namespace spikenn {
 
-// Version 2 adds to the event-log section a hash of the log's bytes at the checkpoint, so
-// that a resume can tell the interrupted run's log from another; version 1 is still read.
-inline constexpr std::uint32_t checkpoint_version = 2;
-// Version 3 adds sections of recorders of a program's own, each under its name; it is
-// written only when there are such sections, so that every other checkpoint stays version 2.
-inline constexpr std::uint32_t checkpoint_version_named = 3;
+// The version written. Each older one is still read:
+//   2 adds to the event-log section a hash of the log's bytes at the checkpoint, so that a
+//     resume can tell the interrupted run's log from another;
+//   3 adds the sections of recorders of a program's own, each under its name;
+//   4 saves each pending event's efficacy (the simulator's state layout 2), and always has
+//     the flag and count of version 3.
+inline constexpr std::uint32_t checkpoint_version = 4;
+inline constexpr std::uint32_t checkpoint_version_named = 3; // the first with named sections
+// The layout of the simulator's state in a checkpoint of version v.
+constexpr std::uint32_t checkpoint_state_layout(std::uint32_t v) { return v >= 4 ? 2 : 1; }
 inline constexpr std::uint64_t checkpoint_body_offset = 8 + 4 + 7 * 8; // where the body starts
 
 struct CheckpointInfo {
@@ -52,14 +56,14 @@ struct Checkpoint {
 struct CheckpointBody {
     std::string sim, counts, fingerprint, log, files;
     std::optional<std::string> history;
-    // Sections of recorders of a program's own (version 3), in the order saved.
+    // Sections of recorders of a program's own (version 3 on), in the order saved.
     struct Named {
         std::string name, bytes;
         std::uint64_t at = 0; // where its bytes start in the file
     };
     std::vector<Named> named;
     // The version these sections are written as.
-    std::uint32_t version() const { return named.empty() ? checkpoint_version : checkpoint_version_named; }
+    std::uint32_t version() const { return checkpoint_version; }
     // Where each section starts in the file (decode() sets them), so that readers of a
     // section (StateReader's base) name offsets in the file.
     std::uint64_t sim_at = 0, counts_at = 0, fingerprint_at = 0, log_at = 0, files_at = 0, history_at = 0;
