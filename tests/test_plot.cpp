@@ -522,3 +522,31 @@ TEST_CASE("the plot labels populations, traces their rates, and runs to the end 
     CHECK(x_of_160.empty());
     CHECK(slurp(d / "stats.svg").find("0s to 200ms (last event at 145ms)") != std::string::npos);
 }
+
+// Regression: an interval close to the largest time overflowed the ISI histogram's axis.
+TEST_CASE("an interval as long as time itself stays on the page") {
+    const fs::path d = workdir("longest");
+    std::ofstream(d / "long.yaml") << "neurons:\n  - name: n\n    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n"
+                                      "    threshold: 0.1\n    weights: {norm2: {bias: 1}}\n"
+                                      "stimuli:\n  - {to: n, at: [0s, 9223372035s], tensor: {constant: {value: 1, seq_len: 2}}}\n";
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --plot -q", (d / "long.yaml").string(), (d / "out").string())).code == 0);
+    pugi::xml_document doc;
+    REQUIRE(doc.load_file((d / "out" / "plot.svg").c_str()));
+    const pugi::xml_node root = doc.child("svg");
+    const double width = root.attribute("width").as_double();
+    const pugi::xml_node hist = root.find_child_by_attribute("g", "id", "isi-histogram");
+    REQUIRE(hist);
+    CHECK(hist.attribute("data-intervals").as_ullong() == 1);
+    CHECK(hist.attribute("data-bin-ticks").as_llong() > 0);
+    std::set<double> heights;
+    for (pugi::xml_node n: hist.children("polyline")) {
+        std::istringstream in(n.attribute("points").value());
+        for (std::string xy; in >> xy;) {
+            const double x = std::stod(xy.substr(0, xy.find(',')));
+            CHECK(x >= 0);
+            CHECK(x <= width);
+            heights.insert(std::stod(xy.substr(xy.find(',') + 1)));
+        }
+    }
+    CHECK(heights.size() == 2); // the baseline and the one interval's bar
+}

@@ -669,7 +669,8 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
         TimeAxis ia;
         ia.title = "interval";
         ia.step = nice_ticks(longest / 5 + 1);
-        ia.t1 = std::max<std::int64_t>(1, longest / ia.step + 1) * ia.step; // the longest inside the last bin
+        // The longest inside the last bin, and never past the largest time.
+        ia.t1 = static_cast<std::int64_t>(std::min<i128>(std::numeric_limits<std::int64_t>::max(), static_cast<i128>(longest / ia.step + 1) * ia.step));
         ia.unit = unit_for(ia.step);
         std::vector<std::vector<std::uint64_t>> hist(populations.size(), std::vector<std::uint64_t>(isi_bins));
         std::uint64_t most = 1;
