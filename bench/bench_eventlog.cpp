@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
                 },
                 [&] {
                     bench::Silence quiet;
-                    log_stats(log.string());
+                    log_stats({log.string(), {}});
                 },
             },
             rounds);

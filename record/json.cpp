@@ -28,4 +28,6 @@ std::string number_text(double v) {
     return fmt::format("{}", v);
 }
 
+std::string json_number(const std::optional<double>& v) { return v ? number_text(*v) : "null"; }
+
 } // namespace spikenn

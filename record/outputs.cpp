@@ -1,6 +1,8 @@
 #include <spikenn/outputs.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <unordered_set>
 
@@ -201,7 +203,8 @@ void OutputFiles::record(const RecordedEvent& e) {
 }
 
 std::string OutputFiles::summary_json(const Network& net, const std::string& scenario_name, const Simulator& sim, const RunCounts& c,
-    StopReason stop, std::uint64_t fingerprint) {
+    StopReason stop, std::uint64_t fingerprint, const SpikeStats& stats) {
+    SPIKENN_CHECK(stats.neurons.size() == net.size(), "the summary's spike statistics are of another network");
     std::string j = "{\n";
     j += fmt::format("  \"scenario\": {},\n", json_string(scenario_name));
     j += fmt::format("  \"seed\": {},\n", net.seed);
@@ -228,12 +231,49 @@ std::string OutputFiles::summary_json(const Network& net, const std::string& sce
     j += fmt::format("  \"spikes\": {},\n  \"drops\": {},\n", spikes, drops);
     j += "  \"per_neuron\": [\n";
     for (std::size_t i = 0; i < net.size(); ++i) {
-        j += fmt::format("    {{\"id\": {}, \"name\": {}, \"spikes\": {}, \"drops\": {}, \"potential\": {}}}{}\n", i,
-            json_string(net.names[i]), c.spikes[i], c.drops[i], number_text(net.neurons[i].potential_at(sim.now())),
-            i + 1 < net.size() ? "," : "");
+        const TrainStats& t = stats.neurons[i];
+        j += fmt::format("    {{\"id\": {}, \"name\": {}, \"spikes\": {}, \"drops\": {}, \"potential\": {}, \"rate_hz\": {}, \"isi_mean_s\": {}, \"isi_cv\": {}}}{}\n",
+            i, json_string(net.names[i]), c.spikes[i], c.drops[i], number_text(net.neurons[i].potential_at(sim.now())), json_number(t.rate_hz),
+            json_number(t.isi_mean_s), json_number(t.isi_cv), i + 1 < net.size() ? "," : "");
+    }
+    j += "  ],\n";
+    j += fmt::format("  \"rate_span_s\": {},\n", seconds_text(stats.end));
+    j += "  \"populations\": [\n";
+    for (std::size_t k = 0; k < stats.populations.size(); ++k) {
+        const PopulationStats& p = stats.populations[k];
+        const TrainStats& t = p.train;
+        j += fmt::format("    {{\"name\": {}, \"size\": {}, \"spikes\": {}, \"drops\": {}, \"rate_hz\": {}, \"isi_mean_s\": {}, \"isi_cv\": {}, "
+                         "\"fano_factor\": {}, \"fano_bin_s\": {}}}{}\n",
+            json_string(p.population.name), p.population.members.size(), t.spikes, t.drops, json_number(t.rate_hz), json_number(t.isi_mean_s),
+            json_number(t.isi_cv), json_number(p.fano), seconds_text(stats.bin), k + 1 < stats.populations.size() ? "," : "");
     }
     j += "  ]\n}\n";
     return j;
+}
+
+SpikeTrains OutputFiles::spike_trains(const RunCounts& counts) const {
+    SpikeTrains trains(net_.size());
+    for (std::size_t i = 0; i < net_.size(); ++i) trains.add_drops(static_cast<EntityId>(i), counts.drops[i]);
+    const fs::path p = partial("spikes.csv");
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw IoError(fmt::format("{}: cannot be read back: {}", p.string(), std::strerror(errno)));
+    std::string line;
+    std::getline(in, line); // the header
+    // Rows are time_ticks,time_s,neuron_id,neuron[,output], as record() writes them.
+    for (std::uint64_t row = 2; std::getline(in, line); ++row) {
+        // The first and third fields; a name never holds a comma (network_builder.cpp).
+        const std::size_t c1 = line.find(','), c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+        const std::size_t c3 = c2 == std::string::npos ? c2 : line.find(',', c2 + 1);
+        std::int64_t ticks = 0;
+        std::uint64_t id = 0;
+        const bool ok = c3 != std::string::npos && std::from_chars(line.data(), line.data() + c1, ticks).ptr == line.data() + c1 &&
+                        std::from_chars(line.data() + c2 + 1, line.data() + c3, id).ptr == line.data() + c3 && c1 > 0 && c3 > c2 + 1 &&
+                        id < net_.size();
+        if (!ok) throw IoError(fmt::format("{}:{}: not a row this run wrote: {}", p.string(), row, line));
+        trains.add_spike(static_cast<EntityId>(id), Time::from_ticks(ticks));
+    }
+    if (in.bad()) throw IoError(fmt::format("{}: read failed: {}", p.string(), std::strerror(errno)));
+    return trains;
 }
 
 void OutputFiles::finish(const RunEnd& end) {
@@ -276,7 +316,8 @@ void OutputFiles::finish(const RunEnd& end) {
     {
         std::ofstream s;
         open_or_fail(s, partial("summary.json"));
-        s << summary_json(net_, settings_.scenario_name, end.sim, end.counts, end.stop, end.fingerprint);
+        const SpikeStats stats = spike_trains(end.counts).stats(net_.names, end.sim.now(), default_fano_bin);
+        s << summary_json(net_, settings_.scenario_name, end.sim, end.counts, end.stop, end.fingerprint, stats);
         close_and_check(s, "summary.json");
         written_.push_back("summary.json");
     }

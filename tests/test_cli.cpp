@@ -224,7 +224,7 @@ TEST_CASE("the demo's spikes are the pinned ones") {
 TEST_CASE("a mistyped command is named, counts are singular, and filters that match nothing say so") {
     Result r = run_cli("runn scenarios/demo.yaml");
     CHECK(r.code == 2);
-    CHECK(r.err.find("unknown command 'runn' (the commands: run, validate, replay, debug, plot, log;") != std::string::npos);
+    CHECK(r.err.find("unknown command 'runn' (the commands: run, validate, replay, debug, plot, network, log;") != std::string::npos);
 
     r = run_cli("validate scenarios/seed.yaml");
     CHECK(r.code == 0);

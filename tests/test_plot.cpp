@@ -472,3 +472,81 @@ TEST_CASE("the viewers take the neurons' parameters from their caller") {
     CHECK(!other.params);
     CHECK(other.why == fmt::format("its scenario now has {} neurons, the log {}", h.neuron_names.size(), fewer.neuron_names.size()));
 }
+
+// The page as modellers read it: populations named beside their raster bands and separated
+// by a line, a rate trace per population, an ISI histogram, and a time axis that runs to the
+// run's end time (200ms here), not to its last event (145ms), whose ticks would end at 160.
+TEST_CASE("the plot labels populations, traces their rates, and runs to the end time") {
+    const fs::path d = workdir("populations");
+    const fs::path log = d / "stats.evlog";
+    REQUIRE(run_cli(fmt::format("run tests/data/stats.yaml --out '{}' --record '{}' -q", (d / "out").string(), log.string())).code == 0);
+    std::int64_t last = 0;
+    std::uint64_t intervals = 0;
+    std::map<EntityId, std::uint64_t> spikes;
+    for (const LogRecord& r: EventLogReader(log).read_all()) {
+        last = std::max(last, r.time);
+        if (r.kind == EventKind::spike) intervals += spikes[r.target]++ > 0;
+    }
+    REQUIRE(last < Time::from_ms(160).ticks());
+    REQUIRE(intervals > 0);
+    REQUIRE(run_cli(fmt::format("plot '{}'", log.string())).code == 0);
+    pugi::xml_document doc;
+    REQUIRE(doc.load_file((d / "stats.svg").c_str()));
+    const pugi::xml_node root = doc.child("svg");
+
+    std::vector<std::string> labels, rates, isi;
+    std::size_t separators = 0;
+    std::vector<double> x_of_200, x_of_160;
+    for (pugi::xpath_node n: root.select_nodes("//*")) {
+        const pugi::xml_node e = n.node();
+        const std::string cls = e.attribute("class").value();
+        if (cls == "population") labels.push_back(e.child_value());
+        if (cls == "population-separator") ++separators;
+        if (cls == "population-rate") rates.push_back(e.attribute("data-population").value());
+        if (cls == "isi") isi.push_back(e.attribute("data-population").value());
+        // Time-axis labels are the texts centred under their ticks.
+        const bool time_label = std::string(e.name()) == "text" && std::string(e.parent().attribute("text-anchor").value()) == "middle";
+        if (time_label && std::string(e.child_value()) == "200") x_of_200.push_back(e.attribute("x").as_double());
+        if (time_label && std::string(e.child_value()) == "160") x_of_160.push_back(e.attribute("x").as_double());
+    }
+    CHECK(labels == std::vector<std::string>{"p", "solo"});
+    CHECK(separators == 1);
+    CHECK(rates == std::vector<std::string>{"p", "solo"});
+    CHECK(isi == std::vector<std::string>{"p"}); // solo never spiked: no intervals, no outline
+    const pugi::xml_node hist = root.find_child_by_attribute("g", "id", "isi-histogram");
+    REQUIRE(hist);
+    CHECK(hist.attribute("data-intervals").as_ullong() == intervals);
+    // The time axes end at 200 ms, at the plot's right edge (x = 975).
+    REQUIRE(!x_of_200.empty());
+    for (double x: x_of_200) CHECK(x == doctest::Approx(975.0));
+    CHECK(x_of_160.empty());
+    CHECK(slurp(d / "stats.svg").find("0s to 200ms (last event at 145ms)") != std::string::npos);
+}
+
+// Regression: an interval close to the largest time overflowed the ISI histogram's axis.
+TEST_CASE("an interval as long as time itself stays on the page") {
+    const fs::path d = workdir("longest");
+    std::ofstream(d / "long.yaml") << "neurons:\n  - name: n\n    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n"
+                                      "    threshold: 0.1\n    weights: {norm2: {bias: 1}}\n"
+                                      "stimuli:\n  - {to: n, at: [0s, 9223372035s], tensor: {constant: {value: 1, seq_len: 2}}}\n";
+    REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --plot -q", (d / "long.yaml").string(), (d / "out").string())).code == 0);
+    pugi::xml_document doc;
+    REQUIRE(doc.load_file((d / "out" / "plot.svg").c_str()));
+    const pugi::xml_node root = doc.child("svg");
+    const double width = root.attribute("width").as_double();
+    const pugi::xml_node hist = root.find_child_by_attribute("g", "id", "isi-histogram");
+    REQUIRE(hist);
+    CHECK(hist.attribute("data-intervals").as_ullong() == 1);
+    CHECK(hist.attribute("data-bin-ticks").as_llong() > 0);
+    std::set<double> heights;
+    for (pugi::xml_node n: hist.children("polyline")) {
+        std::istringstream in(n.attribute("points").value());
+        for (std::string xy; in >> xy;) {
+            const double x = std::stod(xy.substr(0, xy.find(',')));
+            CHECK(x >= 0);
+            CHECK(x <= width);
+            heights.insert(std::stod(xy.substr(xy.find(',') + 1)));
+        }
+    }
+    CHECK(heights.size() == 2); // the baseline and the one interval's bar
+}

@@ -485,7 +485,7 @@ TEST_CASE("the log commands and the run summary print potentials as their shorte
 
     // The summary's table gives each neuron's final potential as summary.json does.
     const std::string json = slurp(out + "/summary.json");
-    const std::regex neuron_row("\"name\": \"([^\"]+)\", [^\n]*\"potential\": ([^}]+)\\}");
+    const std::regex neuron_row("\"name\": \"([^\"]+)\", [^\n]*\"potential\": ([^,}]+)[,}]");
     std::size_t rows = 0;
     for (std::sregex_iterator it(json.begin(), json.end(), neuron_row), end; it != end; ++it, ++rows) {
         const std::regex table_row(fmt::format("\\n  {} +[0-9]+ +[0-9]+ +([^ \\n]+)\\n", std::regex_replace(std::string((*it)[1]), std::regex("[\\[\\]]"), "\\$&")));

@@ -11,6 +11,7 @@
 #include <spikenn/error.hpp>
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/hex.hpp>
+#include <spikenn/network_export.hpp>
 #include "tools/debugger.hpp"
 #include "tools/logtools.hpp"
 #include <spikenn/outputs.hpp>
@@ -235,6 +236,36 @@ int do_validate(const std::string& path) {
     return 0;
 }
 
+struct NetworkCommand {
+    std::string scenario;
+    std::string format = "csv";
+    std::string out;
+};
+
+// The connections as the builder made them, drawn from the scenario's seed; weights are
+// neither drawn nor read (they are not part of the listing).
+int do_network(const NetworkCommand& c) {
+    if (c.format != "csv" && c.format != "dot") throw InputError(fmt::format("--format: '{}' is not a format of network (csv or dot)", c.format));
+    std::error_code ec;
+    if (!c.out.empty() && fs::exists(c.out, ec) && fs::equivalent(c.out, c.scenario, ec)) {
+        throw InputError(fmt::format("--out {}: that is the scenario being read", c.out));
+    }
+    const fs::path parent = fs::path(c.out).parent_path().empty() ? fs::path(".") : fs::path(c.out).parent_path();
+    if (!c.out.empty() && !fs::is_directory(parent, ec)) throw InputError(fmt::format("--out {}: the directory {} does not exist", c.out, parent.string()));
+    ScenarioOverrides ov;
+    ov.weights = false;
+    const Scenario sc = load_scenario(c.scenario, ov);
+    const std::string text = c.format == "csv" ? network_csv(sc.network) : network_dot(sc.network);
+    if (c.out.empty()) {
+        std::cout << text;
+        std::cout.flush();
+        if (!std::cout) throw IoError("standard output: write failed");
+        return 0;
+    }
+    write_file_atomically(c.out, text);
+    return 0;
+}
+
 } // namespace
 
 int cli_main(int argc, char** argv) {
@@ -286,6 +317,12 @@ int cli_main(int argc, char** argv) {
     plot->add_option("--max-rows", pc.options.max_rows, "Raster rows before neurons are grouped (default 1000)")->check(CLI::Range(1, 100000));
     plot->add_flag("--partial", pc.partial, "Draw a damaged or cut log up to the problem (still exit 2)");
 
+    NetworkCommand nc;
+    auto* network = app.add_subcommand("network", "List a scenario's connections as built (random patterns included) and its stimuli, as CSV or Graphviz DOT");
+    network->add_option("scenario", nc.scenario, "Scenario file (YAML)")->required();
+    network->add_option("--format", nc.format, "csv (default) or dot");
+    network->add_option("--out,-o", nc.out, "Output file (default: standard output)");
+
     auto* logcmd = app.add_subcommand("log", "Read event logs: show, stats, export, diff");
     logcmd->require_subcommand(1);
     ShowOptions so;
@@ -296,9 +333,10 @@ int cli_main(int argc, char** argv) {
     show->add_option("--from", so.from, "Only events at or after this time");
     show->add_option("--to", so.to, "Only events at or before this time");
     show->add_option("--limit", so.limit, "At most this many events");
-    std::string stats_log;
-    auto* stats = logcmd->add_subcommand("stats", "Counts by kind, outcome and neuron, and the fingerprint");
-    stats->add_option("log", stats_log, "Event log")->required();
+    StatsOptions sto;
+    auto* stats = logcmd->add_subcommand("stats", "Counts by kind, outcome and neuron, spike statistics by neuron and population, and the fingerprint");
+    stats->add_option("log", sto.log, "Event log")->required();
+    stats->add_option("--bin", sto.bin, "Bin width of the populations' Fano factor, a time (default 10ms)");
     std::string export_log, export_format, export_out;
     auto* exp = logcmd->add_subcommand("export", "Write the events in another format");
     exp->add_option("log", export_log, "Event log")->required();
@@ -335,8 +373,9 @@ int cli_main(int argc, char** argv) {
         if (*replay) return replay_command(rp);
         if (*debug) return debug_command(dbg);
         if (*plot) return do_plot(pc);
+        if (*network) return do_network(nc);
         if (*show) return log_show(so);
-        if (*stats) return log_stats(stats_log);
+        if (*stats) return log_stats(sto);
         if (*exp) return log_export(export_log, export_format, export_out);
         if (*diff) return log_diff(diff_a, diff_b);
     }

@@ -17,6 +17,7 @@
 #include "tools/line_diff.hpp"
 #include "tools/run.hpp"
 #include <spikenn/scenario.hpp>
+#include <spikenn/spike_stats.hpp>
 #include <spikenn/waveform.hpp>
 #include <spikenn/version.hpp>
 
@@ -416,12 +417,26 @@ int log_show(const ShowOptions& o) {
     return code;
 }
 
-int log_stats(const std::string& path) {
+namespace {
+
+// --bin: a time greater than 0.
+Time parse_bin(const std::string& text) {
+    const Time bin = Time::from_ticks(time_arg(text, "--bin"));
+    if (bin <= Time::zero()) throw InputError(fmt::format("--bin: '{}': the bin width must be greater than 0 (for example 10ms)", text));
+    return bin;
+}
+
+} // namespace
+
+int log_stats(const StatsOptions& o) {
+    const std::string& path = o.log;
+    const Time bin = o.bin.empty() ? default_fano_bin : parse_bin(o.bin);
     EventLogReader reader(path);
     const LogHeader& h = reader.header();
     std::array<std::uint64_t, event_kind_count> by_kind{};
     std::array<std::uint64_t, outcome_count> by_outcome{};
-    std::vector<std::array<std::uint64_t, 3>> per_neuron(h.neuron_names.size()); // events, spikes, drops
+    std::vector<std::uint64_t> events_of(h.neuron_names.size());
+    SpikeTrains trains(h.neuron_names.size());
     Fingerprint fp;
     std::int64_t first = 0, last = 0;
     std::vector<LogRecord> block;
@@ -430,16 +445,14 @@ int log_stats(const std::string& path) {
         for (const auto& r: block) {
             ++by_kind[static_cast<std::size_t>(r.kind)];
             ++by_outcome[static_cast<std::size_t>(r.outcome)];
-            if (r.target < per_neuron.size()) {
-                auto& c = per_neuron[r.target];
-                ++c[0];
-                c[1] += r.outcome == Outcome::delivered;
-                c[2] += r.outcome == Outcome::dropped;
-            }
+            if (r.target < events_of.size()) ++events_of[r.target];
+            trains.add(r);
             fp.add(r);
         }
         if (!block.empty()) last = block.back().time;
     }
+    const Time end = recorded_end(h, fp.events(), Time::from_ticks(last), reader.footer().has_value());
+    const SpikeStats st = trains.stats(h.neuron_names, end, bin);
     std::printf("log         %s (format version %u, spike-nn %s)\n", path.c_str(), h.version, h.engine_version.c_str());
     std::printf("scenario    %s (hash %s), seed %llu\n", h.scenario_path.c_str(), hex64(h.scenario_hash).c_str(), static_cast<unsigned long long>(h.seed));
     for (const auto& f: h.files) std::printf("file        %s (hash %s)\n", f.path.c_str(), hex64(f.hash).c_str());
@@ -448,11 +461,28 @@ int log_stats(const std::string& path) {
     for (int k = 0; k < event_kind_count; ++k) std::printf(" %s %llu%s", std::string(to_string(static_cast<EventKind>(k))).c_str(), static_cast<unsigned long long>(by_kind[static_cast<std::size_t>(k)]), k + 1 < event_kind_count ? "," : "\n");
     std::printf("by outcome ");
     for (int k = 0; k < outcome_count; ++k) std::printf(" %s %llu%s", std::string(to_string(static_cast<Outcome>(k))).c_str(), static_cast<unsigned long long>(by_outcome[static_cast<std::size_t>(k)]), k + 1 < outcome_count ? "," : "\n");
-    std::printf("\n  %-16s %10s %8s %8s\n", "neuron", "events", "spikes", "drops");
-    for (std::size_t i = 0; i < per_neuron.size(); ++i) {
-        std::printf("  %-16s %10llu %8llu %8llu\n", h.neuron_names[i].c_str(), static_cast<unsigned long long>(per_neuron[i][0]),
-            static_cast<unsigned long long>(per_neuron[i][1]), static_cast<unsigned long long>(per_neuron[i][2]));
+    std::printf("span        0s to %s (%s); rates are over it\n", format_time(end).c_str(),
+        end.ticks() == h.end_ticks ? "the run's end time" : "its last event");
+    auto value = [](const std::optional<double>& v, const char* form) { return v ? fmt::format(fmt::runtime(form), *v) : std::string("-"); };
+    std::size_t width = 16;
+    for (const auto& n: h.neuron_names) width = std::max(width, n.size());
+    std::printf("\n  %-*s %10s %8s %8s %12s %14s %8s\n", static_cast<int>(width), "neuron", "events", "spikes", "drops", "rate (Hz)", "ISI mean (s)", "ISI CV");
+    for (std::size_t i = 0; i < events_of.size(); ++i) {
+        const TrainStats& t = st.neurons[i];
+        std::printf("  %-*s %10llu %8llu %8llu %12s %14s %8s\n", static_cast<int>(width), h.neuron_names[i].c_str(), static_cast<unsigned long long>(events_of[i]),
+            static_cast<unsigned long long>(t.spikes), static_cast<unsigned long long>(t.drops), value(t.rate_hz, "{:.6g}").c_str(),
+            value(t.isi_mean_s, "{:.6g}").c_str(), value(t.isi_cv, "{:.4f}").c_str());
     }
+    std::printf("\n  %-*s %6s %8s %8s %12s %14s %8s %8s\n", static_cast<int>(width), "population", "size", "spikes", "drops", "rate (Hz)", "ISI mean (s)", "ISI CV",
+        "Fano");
+    for (const PopulationStats& p: st.populations) {
+        const TrainStats& t = p.train;
+        std::printf("  %-*s %6zu %8llu %8llu %12s %14s %8s %8s\n", static_cast<int>(width), p.population.name.c_str(), p.population.members.size(),
+            static_cast<unsigned long long>(t.spikes), static_cast<unsigned long long>(t.drops), value(t.rate_hz, "{:.6g}").c_str(),
+            value(t.isi_mean_s, "{:.6g}").c_str(), value(t.isi_cv, "{:.4f}").c_str(), value(p.fano, "{:.4f}").c_str());
+    }
+    std::printf("  (rate: per neuron; ISIs: each member's, pooled; Fano factor: the population's spike counts in %llu bins of %s)\n",
+        static_cast<unsigned long long>(st.populations.empty() ? 0 : st.populations.front().bins), format_time(bin).c_str());
     if (reader.footer()) {
         const bool same = reader.footer()->fingerprint == fp.value();
         std::printf("\nfingerprint %s%s\n", hex64(fp.value()).c_str(), same ? "" : " (the footer says otherwise: the log is inconsistent)");

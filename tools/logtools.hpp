@@ -32,7 +32,11 @@ struct ShowOptions {
     std::uint64_t limit = 0;          // 0: no limit
 };
 int log_show(const ShowOptions& o);
-int log_stats(const std::string& log);
+struct StatsOptions {
+    std::string log;
+    std::string bin; // the Fano factor's bin width, a time; empty: default_fano_bin (10ms)
+};
+int log_stats(const StatsOptions& o);
 int log_export(const std::string& log, const std::string& format, const std::string& out);
 int log_diff(const std::string& a, const std::string& b);
 

@@ -10,6 +10,7 @@
 
 #include <spikenn/error.hpp>
 #include <spikenn/hex.hpp>
+#include <spikenn/spike_stats.hpp>
 
 namespace spikenn {
 
@@ -18,16 +19,20 @@ namespace {
 __extension__ typedef __int128 i128; // products of two times, which overflow 64 bits
 
 // The page's geometry, in SVG user units (pixels at the default size).
-constexpr double page_width = 1000;
+constexpr double page_width = 1080;
 constexpr double plot_left = 120; // room for neuron names
-constexpr double plot_right = 975;
+constexpr double plot_right = 975; // and to the right, room for population names
 constexpr double plot_width = plot_right - plot_left;
 constexpr int rate_bins = 200;
+constexpr int isi_bins = 50;
 constexpr std::size_t default_traces = 4;
 
 constexpr const char* kind_colors[event_kind_count] = {"#9467bd", "#2ca02c", "#d62728", "#1f77b4"}; // in EventKind order
 constexpr const char* spike_color = "#1f3b73";
 constexpr const char* drop_color = "#e8731a";
+// Populations' colours, in turn (the rate traces and the ISI histogram).
+constexpr const char* population_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"};
+const char* population_color(std::size_t k) { return population_colors[k % std::size(population_colors)]; }
 
 // The length of the valid UTF-8 sequence at s[i], or 0 if there is none.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
@@ -194,6 +199,7 @@ struct TimeAxis {
     std::int64_t t1 = 1; // the axis runs from 0 to t1 ticks
     std::int64_t step = 1;
     TimeUnit unit{1, "ns"};
+    const char* title = "simulated time";
 
     double x(std::int64_t t) const { return plot_left + plot_width * (static_cast<double>(t) / static_cast<double>(t1)); }
     // Tenths of a pixel from the left edge of the plot, as an integer (marks snap to these).
@@ -214,7 +220,7 @@ struct TimeAxis {
         p.add("</g>\n<g text-anchor=\"middle\" fill=\"#333\">\n");
         for (std::int64_t k = 0; k <= t1 / step; ++k) p.text(x(k * step), yy + 16, fmt::format("{}", k * step / unit.ticks));
         p.add("</g>\n");
-        p.text((plot_left + plot_right) / 2, yy + 32, fmt::format("simulated time ({})", unit.name), "text-anchor=\"middle\" fill=\"#333\"");
+        p.text((plot_left + plot_right) / 2, yy + 32, fmt::format("{} ({})", title, unit.name), "text-anchor=\"middle\" fill=\"#333\"");
     }
 };
 
@@ -251,6 +257,19 @@ void value_axis(Page& p, const ValueAxis& a, const ValueTicks& t, bool si, std::
     }
     p.add("</g>\n");
     if (!title.empty()) p.text(plot_left - 7, a.top - 6, title, "text-anchor=\"end\" fill=\"#333\" font-size=\"11\"");
+}
+
+// The populations' colours, in a row from x.
+void legend(Page& p, const std::vector<Population>& populations, double x) {
+    p.add("<g font-size=\"11\" fill=\"#333\">\n");
+    for (std::size_t k = 0; k < populations.size() && x < plot_right - 40; ++k) {
+        std::string name = populations[k].name;
+        if (utf8_prefix(name, 14) != name) name = utf8_prefix(name, 13) + "…";
+        p.add("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n", px(x), px(p.y + 10), px(x + 20), px(p.y + 10), population_color(k));
+        p.text(x + 26, p.y + 14, name);
+        x += 26 + 6.5 * static_cast<double>(name.size()) + 22;
+    }
+    p.add("</g>\n");
 }
 
 // One neuron's potential over time, in page coordinates, as recorded and (with its
@@ -362,14 +381,26 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
         traced = ids;
     }
 
+    // The axis runs to the run's end (its end time when it reached it, else its last
+    // event: spike_stats.hpp), so that a silence before the end shows as one, and the rates
+    // and statistics are over the span the page shows.
+    const Time end = recorded_end(header, st.events, Time::from_ticks(st.last_time), footer.has_value());
     TimeAxis axis;
-    axis.step = nice_ticks(st.last_time / 8 + 1);
-    {
-        // The axis ends at the first tick at or after the last event (or at the largest time).
-        const std::int64_t q = std::max<std::int64_t>(1, st.last_time / axis.step + (st.last_time % axis.step != 0));
-        axis.t1 = q > std::numeric_limits<std::int64_t>::max() / axis.step ? std::numeric_limits<std::int64_t>::max() : q * axis.step;
-    }
+    axis.t1 = std::max<std::int64_t>(1, end.ticks());
+    axis.step = nice_ticks(axis.t1 / 8 + 1);
     axis.unit = unit_for(axis.step);
+    // Raster bands: runs of neighbouring neurons of one population (populations.hpp).
+    struct Band {
+        std::string name;
+        std::size_t first = 0, last = 0; // neurons
+    };
+    std::vector<Band> bands;
+    for (std::size_t i = 0; i < st.neurons; ++i) {
+        const std::string_view pop = population_of(header.neuron_names[i]);
+        if (bands.empty() || bands.back().name != pop) bands.push_back({std::string(pop), i, i});
+        bands.back().last = i;
+    }
+    const std::vector<Population> populations = populations_of(header.neuron_names);
 
     // Raster rows: one per neuron, or neurons in groups beyond max_rows.
     const std::size_t max_rows = std::max<std::size_t>(1, options.max_rows);
@@ -398,7 +429,9 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
     }
     std::vector<std::array<std::uint64_t, event_kind_count>> bins(rate_bins);
     std::uint64_t spike_marks = 0, drop_marks = 0;
+    SpikeTrains trains(st.neurons);
     each_record(log, [&](const LogRecord& r) {
+        trains.add(r);
         const auto b = static_cast<std::size_t>(std::min<i128>(rate_bins - 1, static_cast<i128>(r.time) * rate_bins / axis.t1));
         bins[b][static_cast<int>(r.kind)]++;
         if (r.target >= st.neurons) return;
@@ -428,8 +461,8 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
     Page p;
     // Title.
     p.text(20, 26, fmt::format("{}", header.scenario_path.empty() ? std::string("(scenario)") : header.scenario_path), "font-size=\"16\" font-weight=\"bold\" fill=\"#111\"");
-    p.text(20, 46, fmt::format("{} neurons · {} events · {} spikes · {} dropped inputs · last event at {} · seed {}{}", st.neurons, st.events, st.total_spikes, st.total_drops,
-        format_time(Time::from_ticks(st.last_time)), header.seed, footer ? fmt::format(" · fingerprint {}", hex64(footer->fingerprint)) : std::string(" · no footer")), "fill=\"#444\"");
+    p.text(20, 46, fmt::format("{} neurons · {} events · {} spikes · {} dropped inputs · 0s to {}{} · seed {}{}", st.neurons, st.events, st.total_spikes, st.total_drops,
+        format_time(end), end.ticks() == st.last_time ? std::string(" (the last event)") : fmt::format(" (last event at {})", format_time(Time::from_ticks(st.last_time))), header.seed, footer ? fmt::format(" · fingerprint {}", hex64(footer->fingerprint)) : std::string(" · no footer")), "fill=\"#444\"");
     p.y = 70;
 
     // Raster.
@@ -475,8 +508,66 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
     };
     marks(drop_x, "dropped", drop_color, std::min(2.0, std::max(0.5, row_h * 0.4)), false, st.total_drops, drop_marks);
     marks(spike_x, "spikes", spike_color, row_h >= 4 ? 1.5 : 1.0, true, st.total_spikes, spike_marks);
+    // Population bands: a thin line between two, the name to the right of each (where it
+    // fits: a band thinner than its text is left unnamed, and the page says so).
+    {
+        const double group_h = row_h / static_cast<double>(group); // the height of one neuron
+        std::size_t unnamed = 0;
+        p.add("<g stroke=\"#555\" stroke-width=\"0.6\">\n");
+        for (std::size_t b = 1; b < bands.size(); ++b) {
+            const double yy = raster_top + group_h * static_cast<double>(bands[b].first);
+            p.add("<line class=\"population-separator\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>\n", px(plot_left), px(yy), px(plot_right + 4));
+        }
+        p.add("</g>\n<g fill=\"#111\" font-size=\"11\">\n");
+        for (const Band& b: bands) {
+            const double top = raster_top + group_h * static_cast<double>(b.first), h = group_h * static_cast<double>(b.last + 1 - b.first);
+            if (h < 9) {
+                ++unnamed;
+                continue;
+            }
+            std::string name = b.name;
+            if (utf8_prefix(name, 14) != name) name = utf8_prefix(name, 13) + "…";
+            p.add("<text class=\"population\" x=\"{}\" y=\"{}\">{}</text>\n", px(plot_right + 8), px(top + h / 2 + 4), xml_escape(name));
+        }
+        p.add("</g>\n");
+        if (unnamed > 0) notes.push_back(fmt::format("{} of the raster's {} population bands are too thin to be named.", unnamed, bands.size()));
+    }
     axis.labels(p, raster_top + raster_h);
     p.y = raster_top + raster_h + 50;
+
+    // Spike rate per population: its spikes in each bin, per neuron, per second.
+    {
+        p.text(20, p.y + 14, "Spike rate per population (Hz, per neuron)", "font-size=\"14\" font-weight=\"bold\" fill=\"#111\"");
+        const double bin_s = static_cast<double>(axis.t1) / rate_bins / 1e9;
+        std::vector<std::vector<double>> rates;
+        double max_hz = 0;
+        for (const Population& pop: populations) {
+            const std::vector<std::uint64_t> c = trains.counts(pop.members, Time::from_ticks(axis.t1), rate_bins);
+            std::vector<double>& r = rates.emplace_back(c.size());
+            for (std::size_t b = 0; b < c.size(); ++b) {
+                r[b] = static_cast<double>(c[b]) / (static_cast<double>(pop.members.size()) * bin_s);
+                max_hz = std::max(max_hz, r[b]);
+            }
+        }
+        if (max_hz <= 0) max_hz = 1;
+        legend(p, populations, plot_left + 330);
+        ValueAxis ra{0, max_hz * 1.05, p.y + 34, 120};
+        axis.grid(p, ra.top, ra.top + ra.height);
+        p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(ra.top), px(plot_width), px(ra.height));
+        for (std::size_t k = 0; k < populations.size(); ++k) {
+            p.add("<polyline class=\"population-rate\" data-population=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"", xml_escape(populations[k].name),
+                population_color(k));
+            for (int b = 0; b < rate_bins; ++b) {
+                const double yv = ra.y(rates[k][static_cast<std::size_t>(b)]);
+                p.add("{}{},{} {},{}", b ? " " : "", px(plot_left + plot_width * b / rate_bins), px(yv), px(plot_left + plot_width * (b + 1) / rate_bins), px(yv));
+            }
+            p.add("\"/>\n");
+        }
+        value_axis(p, ra, nice_values(0, ra.hi, 4), true, "Hz");
+        axis.labels(p, ra.top + ra.height);
+        p.text(plot_right, ra.top + ra.height + 32, fmt::format("bins of {}", format_time(Time::from_ticks(axis.t1 / rate_bins))), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
+        p.y = ra.top + ra.height + 56;
+    }
 
     // Potential traces.
     if (!traces.empty()) {
@@ -562,6 +653,55 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
     axis.labels(p, ra.top + ra.height);
     p.text(plot_right, ra.top + ra.height + 32, fmt::format("bins of {}", format_time(Time::from_ticks(axis.t1 / rate_bins))), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
     p.y = ra.top + ra.height + 56;
+
+    // ISI histogram: each population's intervals (its members', pooled) in bins of equal
+    // width from 0 to the longest, drawn as outlines so that populations overlap readably.
+    {
+        p.text(20, p.y + 14, "Inter-spike intervals", "font-size=\"14\" font-weight=\"bold\" fill=\"#111\"");
+        std::vector<std::vector<std::int64_t>> gaps;
+        std::int64_t longest = 0;
+        std::size_t total = 0;
+        for (const Population& pop: populations) {
+            gaps.push_back(trains.intervals(pop.members));
+            for (std::int64_t g: gaps.back()) longest = std::max(longest, g);
+            total += gaps.back().size();
+        }
+        TimeAxis ia;
+        ia.title = "interval";
+        ia.step = nice_ticks(longest / 5 + 1);
+        // The longest inside the last bin, and never past the largest time.
+        ia.t1 = static_cast<std::int64_t>(std::min<i128>(std::numeric_limits<std::int64_t>::max(), static_cast<i128>(longest / ia.step + 1) * ia.step));
+        ia.unit = unit_for(ia.step);
+        std::vector<std::vector<std::uint64_t>> hist(populations.size(), std::vector<std::uint64_t>(isi_bins));
+        std::uint64_t most = 1;
+        for (std::size_t k = 0; k < populations.size(); ++k) {
+            for (std::int64_t g: gaps[k]) {
+                const auto b = static_cast<std::size_t>(std::min<i128>(isi_bins - 1, static_cast<i128>(g) * isi_bins / ia.t1));
+                most = std::max(most, ++hist[k][b]);
+            }
+        }
+        legend(p, populations, plot_left + 330);
+        ValueAxis ha{0, static_cast<double>(most) * 1.05, p.y + 34, 120};
+        p.add("<g id=\"isi-histogram\" data-intervals=\"{}\" data-bin-ticks=\"{}\">\n", total, ia.t1 / isi_bins);
+        ia.grid(p, ha.top, ha.top + ha.height);
+        p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(ha.top), px(plot_width), px(ha.height));
+        for (std::size_t k = 0; k < populations.size(); ++k) {
+            if (gaps[k].empty()) continue;
+            p.add("<polyline class=\"isi\" data-population=\"{}\" data-intervals=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"{},{}",
+                xml_escape(populations[k].name), gaps[k].size(), population_color(k), px(plot_left), px(ha.y(0)));
+            for (int b = 0; b < isi_bins; ++b) {
+                const double yv = ha.y(static_cast<double>(hist[k][static_cast<std::size_t>(b)]));
+                p.add(" {},{} {},{}", px(plot_left + plot_width * b / isi_bins), px(yv), px(plot_left + plot_width * (b + 1) / isi_bins), px(yv));
+            }
+            p.add(" {},{}\"/>\n", px(plot_right), px(ha.y(0)));
+        }
+        if (total == 0) p.text((plot_left + plot_right) / 2, ha.top + ha.height / 2, "no neuron spiked twice: no intervals", "text-anchor=\"middle\" fill=\"#666\"");
+        p.add("</g>\n");
+        value_axis(p, ha, nice_values(0, ha.hi, 4), true, "intervals");
+        ia.labels(p, ha.top + ha.height);
+        p.text(plot_right, ha.top + ha.height + 32, fmt::format("bins of {}", format_time(Time::from_ticks(ia.t1 / isi_bins))), "text-anchor=\"end\" fill=\"#666\" font-size=\"11\"");
+        p.y = ha.top + ha.height + 56;
+    }
 
     // Notes: everything aggregated, cut or unknown.
     if (!notes.empty()) {

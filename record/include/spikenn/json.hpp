@@ -1,6 +1,7 @@
-// The two pieces of JSON text the outputs and exports are written with.
+// The pieces of JSON text the outputs and exports are written with.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,7 @@ std::string json_string(std::string_view s);
 // The shortest text that reads back as the same double; "null" for NaN and infinity, which
 // JSON lacks.
 std::string number_text(double v);
+// number_text of a value, or null for none.
+std::string json_number(const std::optional<double>& v);
 
 } // namespace spikenn

@@ -22,6 +22,7 @@
 #include <spikenn/simulator.hpp>
 #include <spikenn/network.hpp>
 #include <spikenn/recorder.hpp>
+#include <spikenn/spike_stats.hpp>
 
 namespace spikenn {
 
@@ -75,11 +76,15 @@ public:
 
     // The final names of the files the run wrote, for the user.
     std::vector<std::string> file_names() const;
+    // `stats`: the spike statistics of the run, over [0, sim.now()] (spike_stats.hpp).
     static std::string summary_json(const Network& net, const std::string& scenario_name, const Simulator& sim, const RunCounts& counts,
-        StopReason stop, std::uint64_t fingerprint);
+        StopReason stop, std::uint64_t fingerprint, const SpikeStats& stats);
 
 private:
     std::filesystem::path partial(const std::string& name) const { return dir_ / (name + ".partial"); }
+    // The run's spike trains, read back from spikes.csv.partial: a resumed run's file holds
+    // the spikes from before the checkpoint too, which no checkpoint keeps.
+    SpikeTrains spike_trains(const RunCounts& counts) const;
 
     std::filesystem::path dir_;
     const Network& net_;

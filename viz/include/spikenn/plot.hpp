@@ -1,7 +1,9 @@
 // Pictures of a recorded run, drawn from its event log alone: `spikenn plot` and `spikenn run
-// --plot`. One self-contained SVG page holds a spike raster (dropped inputs marked), potential
-// traces of chosen neurons (threshold, reset level, refractory periods shaded) and the rate
-// of events of each kind over time.
+// --plot`. One self-contained SVG page holds a spike raster (dropped inputs marked, populations
+// in labelled bands), the spike rate of each population, potential traces of chosen neurons
+// (threshold, reset level, refractory periods shaded), the rate of events of each kind, and
+// each population's histogram of inter-spike intervals. Time runs from 0 to the run's end
+// (spike_stats.hpp, recorded_end), not to its last event.
 //
 // The page is a pure function of the log and the neurons' parameters: the same log gives the
 // same bytes. The parameters are the caller's (spikenn/log_params.hpp; the command line takes
