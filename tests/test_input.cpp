@@ -275,3 +275,31 @@ stimuli:
     REQUIRE(run_cli(fmt::format("run '{}' --out '{}' --resume '{}' -q", (dir / "s.yaml").string(), (dir / "b").string(), ck.string())).code == 0);
     CHECK(test::slurp(dir / "b" / "stimuli.safetensors") == test::slurp(dir / "a" / "stimuli.safetensors"));
 }
+
+// The demo's spikes depend on what it is given: another efficacy on one connection entry,
+// or another std of the drive, moves spikes; the same text gives the same spikes.
+TEST_CASE("the demo's spikes change with an efficacy and with the stimulus's std") {
+    const std::string text = test::slurp(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    auto spikes_of = [&](const std::string& from, const std::string& to) {
+        std::string t = text;
+        if (!from.empty()) {
+            const auto at = t.find(from);
+            REQUIRE(at != std::string::npos);
+            t.replace(at, from.size(), to);
+        }
+        Scenario sc = load_scenario_text("demo.yaml", t);
+        Simulation sim(std::move(sc.network), sc.simulation_options(1));
+        std::vector<std::pair<std::int64_t, EntityId>> s;
+        const auto& rec = sim.add_recorder(std::make_unique<SpikeRecorder>()).spikes();
+        sim.run();
+        for (const auto& r: rec) s.emplace_back(r.time.ticks(), r.neuron);
+        return s;
+    };
+    const auto base = spikes_of("", "");
+    REQUIRE(base.size() > 20);
+    CHECK(spikes_of("", "") == base);
+    // The connection from the input layer to the hidden layer only (the first efficacy).
+    CHECK(spikes_of("efficacy: 0.7", "efficacy: 0.6") != base);
+    // The Poisson drive's tensors (std 1 by default), nothing else.
+    CHECK(spikes_of("tensor: { random: { seq_len: 10 } }", "tensor: { random: { seq_len: 10, std: 1.5 } }") != base);
+}

@@ -37,9 +37,11 @@ NeuronParams layer(double threshold, double reset, Time refractory, double decay
     return p;
 }
 
-WeightsSpec bias(float b, bool shared = false) {
+// LayerNorm2 drawn per element, as the demo's hidden and output layers have it.
+WeightsSpec drawn_norm2(bool shared = false) {
     WeightsSpec w;
-    w.norm2.bias = b;
+    w.norm2.weight = NormFill::normal(1.0, 0.5);
+    w.norm2.bias = NormFill::normal(0.3, 0.2);
     w.shared = shared;
     return w;
 }
@@ -47,15 +49,16 @@ WeightsSpec bias(float b, bool shared = false) {
 // scenarios/demo.yaml, written with the builder.
 NetworkBuilder demo_builder() {
     NetworkBuilder b(7);
-    b.add_population("in", 4, layer(1.0, 0.0, Time::from_ms(120), 0.8), bias(0.3f));
-    b.add_population("hidden", 8, layer(1.2, 0.1, Time::from_ms(80), 0.5), bias(0.25f));
-    b.add_population("out", 2, layer(1.5, 0.0, Time::from_ms(50), 0.5), bias(0.2f, true));
-    b.connect("in", "hidden", Pattern::all_to_all, {Time::from_ms(2)});
-    b.connect("hidden", "out", Pattern::all_to_all, {Time::from_ms(3), 0.5f});
-    b.add_stimulus("drive", b.select({"in[0]", "in[1]"}), Schedule::every(Time::from_ms(50), Time::from_ms(10), Time::from_ms(1500)),
-        StimulusTensor::random_normal(10, 1.0f));
-    b.add_stimulus("drive2", b.select({"in[2]", "in[3]"}), Schedule::every(Time::from_ms(70), Time::from_ms(25), Time::from_ms(1500)),
-        StimulusTensor::random_normal(10, 1.0f));
+    NeuronParams in = layer(0.3, 0.0, Time::from_ms(60), 0.8);
+    in.readout = Readout::linear;
+    b.add_population("in", 4, in);
+    b.add_population("hidden", 8, layer(0.8, 0.1, Time::from_ms(80), 1.0), drawn_norm2());
+    b.add_population("out", 2, layer(0.9, 0.0, Time::from_ms(50), 0.5), drawn_norm2(true));
+    b.connect("in", "hidden", Pattern::all_to_all, {Time::from_ms(2), 1.0f, 0.7f});
+    b.connect("hidden", "out", Pattern::random, {Time::from_ms(3), 1.0f, 0.6f}, 0.75);
+    b.add_stimulus("noise", "in", Schedule::poisson(60, Time::zero(), Time::from_ms(1500)), StimulusTensor::random_normal(10, 1.0f), {1.0f, true});
+    b.add_stimulus("beat", "in", Schedule::every(Time::from_ms(60), Time::from_ms(10), Time::from_ms(1500)), StimulusTensor::random_normal(10, 2.0f),
+        {0.5f, true});
     return b;
 }
 

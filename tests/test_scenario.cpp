@@ -87,16 +87,32 @@ TEST_CASE("populations, selectors, connections, schedules") {
     CHECK(n.names[4] == "hidden[0]");
     CHECK(n.names[13] == "out[1]");
     CHECK(n.synapses[0].size() == 8); // in -> hidden, all to all
-    CHECK(n.synapses[4].size() == 2); // hidden -> out
-    CHECK(n.synapses[4][0].weight == 0.5f);
-    CHECK(n.synapses[4][0].delay == parse_time("3ms"));
+    std::size_t to_out = 0; // hidden -> out, each pair with probability 0.75
+    for (EntityId h = 4; h < 12; ++h) {
+        for (const Synapse& syn: n.synapses[h]) to_out += syn.target >= 12;
+        CHECK(n.synapses[h].size() <= 2);
+    }
+    CHECK(to_out > 6);
+    CHECK(to_out < 16);
+    EntityId h = 4;
+    while (n.synapses[h].empty()) ++h;
+    CHECK(n.synapses[h][0].weight == 1.0f);
+    CHECK(n.synapses[h][0].efficacy == 0.6f);
+    CHECK(n.synapses[h][0].delay == parse_time("3ms"));
+    CHECK(n.synapses[0][0].efficacy == 0.7f);
     CHECK(n.neurons[12].weights == n.neurons[13].weights); // shared weights
     CHECK(n.neurons[4].weights != n.neurons[5].weights);
-    const Stimulus& s = n.stimuli[0];
+    CHECK(n.neurons[0].params.readout == Readout::linear);
+    const Stimulus& noise = n.stimuli[0];
+    CHECK(noise.rate == 60.0);
+    CHECK(noise.independent);
+    CHECK(noise.per_target_times());
+    const Stimulus& s = n.stimuli[1];
+    CHECK(s.efficacy == 0.5f);
     CHECK(s.occurrence_time(0) == parse_time("10ms"));
-    CHECK(s.occurrence_time(1) == parse_time("60ms"));
-    CHECK(s.occurrence_time(29) == parse_time("1460ms"));
-    CHECK(!s.occurrence_time(30)); // until is exclusive
+    CHECK(s.occurrence_time(1) == parse_time("70ms"));
+    CHECK(s.occurrence_time(24) == parse_time("1450ms"));
+    CHECK(!s.occurrence_time(25)); // until is exclusive
     CHECK(sc.record.potentials == std::vector<EntityId>{0, 4, 12, 13});
 }
 

@@ -1,5 +1,5 @@
-// The network of scenarios/demo.yaml, built in code: three populations, two connections,
-// two random drives. It prints the spikes and the run's fingerprint, which is the one
+// The network of scenarios/demo.yaml, built in code: three populations, two connections with
+// their efficacies, a Poisson drive and a periodic one, each target with its own draws. It prints the spikes and the run's fingerprint, which is the one
 // `spikenn run scenarios/demo.yaml` prints: the same network is the same run, however it
 // was described.
 #include <cinttypes>
@@ -25,11 +25,12 @@ spikenn::NeuronParams layer(double threshold, double reset, Time refractory, dou
     return p;
 }
 
-// Random weights, with LayerNorm2's bias set: the mean readout of a LayerNorm output is its
-// bias, so each accepted input moves the potential by about that much.
-spikenn::WeightsSpec norm2_bias(float bias, bool shared = false) {
+// Random weights, with LayerNorm2's weight and bias drawn per element: the mean readout
+// then depends on the input (with one weight for every element it would be the bias's mean).
+spikenn::WeightsSpec drawn_norm2(bool shared = false) {
     spikenn::WeightsSpec w;
-    w.norm2.bias = bias;
+    w.norm2.weight = spikenn::NormFill::normal(/*mean=*/1.0, /*std=*/0.5);
+    w.norm2.bias = spikenn::NormFill::normal(0.3, 0.2);
     w.shared = shared;
     return w;
 }
@@ -39,16 +40,17 @@ spikenn::WeightsSpec norm2_bias(float bias, bool shared = false) {
 int main() {
     try {
         spikenn::NetworkBuilder net(/*seed=*/7);
-        net.add_population("in", 4, layer(1.0, 0.0, Time::from_ms(120), 0.8), norm2_bias(0.3f));
-        net.add_population("hidden", 8, layer(1.2, 0.1, Time::from_ms(80), 0.5), norm2_bias(0.25f));
-        net.add_population("out", 2, layer(1.5, 0.0, Time::from_ms(50), 0.5), norm2_bias(0.2f, /*shared=*/true));
-        net.connect("in", "hidden", spikenn::Pattern::all_to_all, {Time::from_ms(2)});
-        net.connect("hidden", "out", spikenn::Pattern::all_to_all, {Time::from_ms(3), /*weight=*/0.5f});
-        const auto seq_len_10 = spikenn::StimulusTensor::random_normal(10, /*std=*/1.0f);
-        net.add_stimulus("drive", net.select({"in[0]", "in[1]"}),
-            spikenn::Schedule::every(Time::from_ms(50), Time::from_ms(10), Time::from_ms(1500)), seq_len_10);
-        net.add_stimulus("drive2", net.select({"in[2]", "in[3]"}),
-            spikenn::Schedule::every(Time::from_ms(70), Time::from_ms(25), Time::from_ms(1500)), seq_len_10);
+        spikenn::NeuronParams in = layer(0.3, 0.0, Time::from_ms(60), 0.8);
+        in.readout = spikenn::Readout::linear; // its weights drawn like PyTorch's nn.Linear
+        net.add_population("in", 4, in);
+        net.add_population("hidden", 8, layer(0.8, 0.1, Time::from_ms(80), 1.0), drawn_norm2());
+        net.add_population("out", 2, layer(0.9, 0.0, Time::from_ms(50), 0.5), drawn_norm2(/*shared=*/true));
+        net.connect("in", "hidden", spikenn::Pattern::all_to_all, {Time::from_ms(2), /*weight=*/1.0f, /*efficacy=*/0.7f});
+        net.connect("hidden", "out", spikenn::Pattern::random, {Time::from_ms(3), 1.0f, 0.6f}, /*probability=*/0.75);
+        net.add_stimulus("noise", "in", spikenn::Schedule::poisson(/*per_second=*/60, Time::zero(), Time::from_ms(1500)),
+            spikenn::StimulusTensor::random_normal(10, /*std=*/1.0f), {/*efficacy=*/1.0f, /*independent=*/true});
+        net.add_stimulus("beat", "in", spikenn::Schedule::every(Time::from_ms(60), Time::from_ms(10), Time::from_ms(1500)),
+            spikenn::StimulusTensor::random_normal(10, 2.0f), {0.5f, true});
 
         spikenn::SimulationOptions options;
         options.until = Time::from_ms(3000);

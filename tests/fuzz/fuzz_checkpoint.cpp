@@ -1,4 +1,4 @@
-// libFuzzer target for checkpoints, read as `spikenn run scenarios/demo.yaml --resume FILE`
+// libFuzzer target for checkpoints, read as `spikenn run tests/data/demo_0.2.yaml --resume FILE`
 // reads them: the file (read_checkpoint), its sections (CheckpointBody::decode), then
 // Simulation::load_checkpoint over the demo's network (the simulator's state, the counts, the
 // fingerprint), and then up to 2000 events, so that a state that loads but does not fit the
@@ -31,7 +31,7 @@
 
 namespace {
 
-// A finished run of the demo, recorded as `spikenn run scenarios/demo.yaml --record LOG` from
+// A finished run of the demo, recorded as `spikenn run tests/data/demo_0.2.yaml --record LOG` from
 // the source folder records it, so that the seeds' log hashes match its log.
 struct RecordedRun {
     std::filesystem::path dir = [] {
@@ -41,11 +41,11 @@ struct RecordedRun {
     }();
     std::filesystem::path out = dir / "out", log = dir / "run.evlog";
     RecordedRun() {
-        spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+        spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
         spikenn::RunSettings rs;
         rs.out_dir = out;
         rs.record = log;
-        rs.scenario_arg = "scenarios/demo.yaml";
+        rs.scenario_arg = "tests/data/demo_0.2.yaml";
         rs.log_level = "off";
         spikenn::run_scenario(sc, rs);
     }
@@ -56,14 +56,14 @@ struct RecordedRun {
 };
 
 struct Demo {
-    spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+    spikenn::Scenario sc = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
     RecordedRun recorded;
     std::uint64_t hash = sc.text_hash();
     // One simulation of the demo for every input: a checkpoint it accepts replaces its whole
     // state (and its tensor-hash cache), and one it refuses changes nothing, so what an
     // earlier input did cannot reach the next one and a crash replays from its input alone.
     spikenn::Simulation sim = [] {
-        spikenn::Scenario copy = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/scenarios/demo.yaml");
+        spikenn::Scenario copy = spikenn::load_scenario(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
         return spikenn::Simulation(std::move(copy.network), copy.simulation_options());
     }();
 };
