@@ -167,7 +167,7 @@ void Simulator::save_state(StateWriter& out) const {
     std::vector<EventKey> cancelled(cancelled_.begin(), cancelled_.end());
     std::sort(cancelled.begin(), cancelled.end());
     out.put<std::uint64_t>(cancelled.size());
-    for (const EventKey& k: cancelled) put_event(out, Event{k, no_payload, 0});
+    for (const EventKey& k: cancelled) put_event(out, Event{k});
     payloads_.save_state(out);
     model_.save_state(out);
 }

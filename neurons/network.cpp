@@ -98,7 +98,8 @@ std::int64_t poisson_gap(const RandomStream& rs, std::uint64_t k, double rate) {
 }
 
 RandomStream times_stream(std::uint64_t seed, const Stimulus& st, const std::string& target) {
-    return RandomStream(seed, entity_id(st.per_target_times() ? "stimulus-times:" + st.name + ">" + target : "stimulus-times:" + st.name), 0);
+    const std::uint64_t times = entity_id("stimulus-times:" + st.name);
+    return RandomStream(seed, st.per_target_times() ? entity_pair(times, entity_id("neuron:" + target)) : times, 0);
 }
 
 // The time after `t` by `gap` ticks, or nothing at `until` or past it (or past the last
@@ -154,7 +155,8 @@ std::size_t Network::drive_of(std::uint32_t s, EntityId target) const {
 
 std::optional<Time> Network::drive_time(Drive& d, std::uint64_t k) const {
     const Stimulus& st = stimuli[d.stimulus];
-    if (!st.poisson()) return st.occurrence_time(k);
+    if (!st.poisson()) return st.occurrence_time(k, seed);
+    if (d.last_k != UINT64_MAX && k == d.last_k) return d.last_time;
     // Occurrences are scheduled one after another: each adds one gap to the last.
     if (d.last_k != UINT64_MAX && k == d.last_k + 1) {
         const std::string& target = d.target == UINT32_MAX ? std::string() : names[st.targets[d.target]];
@@ -187,7 +189,8 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target)
         // One stream per occurrence: the draw at occurrence k does not depend on how many
         // occurrences came before it were run.
         // An independent stimulus keys it by the target's name as well.
-        RandomStream rs(seed, entity_id(st.independent ? "stimulus:" + st.name + ">" + names[target] : "stimulus:" + st.name), static_cast<std::uint32_t>(k));
+        const std::uint64_t stream = entity_id("stimulus:" + st.name);
+        RandomStream rs(seed, st.independent ? entity_pair(stream, entity_id("neuron:" + names[target])) : stream, static_cast<std::uint32_t>(k));
         Tensor t(src.rows, src.cols);
         for (auto& x: t.data) x = src.value * rs.normal();
         return t;
@@ -557,6 +560,11 @@ void Network::load_state(StateReader& in, SavedState& saved) {
                 }
                 const std::size_t d = drive_of(si, k.target);
                 if (k.seq >= l.next_occurrence[d]) bad(17, fmt::format("occurrence {} of stimulus {} is not scheduled yet", k.seq, drive_name(d)));
+                // Occurrence k is scheduled when occurrence k - 1 is processed: k events at
+                // least came before it. (This also bounds the sum of gaps a Poisson time is.)
+                if (k.seq > saved.processed) {
+                    bad(17, fmt::format("occurrence {} of stimulus {} cannot be pending after {} events", k.seq, drive_name(d), saved.processed));
+                }
                 if (drive_time(drives_[d], k.seq) != k.time) bad(0, fmt::format("occurrence {} of stimulus {} is not at this time", k.seq, drive_name(d)));
                 if (e.efficacy != stim.efficacy) bad(37, fmt::format("its efficacy {} is not stimulus {}'s ({})", e.efficacy, stim.name, stim.efficacy));
             }

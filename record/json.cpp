@@ -30,4 +30,14 @@ std::string number_text(double v) {
 
 std::string json_number(const std::optional<double>& v) { return v ? number_text(*v) : "null"; }
 
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string o = "\"";
+    for (char c: s) {
+        if (c == '"') o += '"';
+        o += c;
+    }
+    return o + "\"";
+}
+
 } // namespace spikenn

@@ -79,9 +79,12 @@ void OutputFiles::load_state(StateReader& in, std::uint32_t checkpoint_version) 
     rs.potentials = in.get<std::uint64_t>();
     std::unordered_set<std::string_view> neurons(net_.names.begin(), net_.names.end());
     auto known = [&](const std::string& name) { return neurons.contains(name); };
-    outputs_->load_state(in, dir_, known, settings_.record.outputs);
+    outputs_->load_state(in, dir_, known, {}, settings_.record.outputs);
     if (checkpoint_version >= 4) {
-        stimuli_->load_state(in, dir_, known, settings_.record.stimuli);
+        auto known_stimulus = [&](const std::string& name) {
+            return std::any_of(net_.stimuli.begin(), net_.stimuli.end(), [&](const Stimulus& st) { return st.name == name; });
+        };
+        stimuli_->load_state(in, dir_, known, known_stimulus, settings_.record.stimuli);
     }
     else if (settings_.record.stimuli) {
         throw InputError(fmt::format("{}: the interrupted run recorded no stimuli (a checkpoint of format version {})", dir_.string(), checkpoint_version));

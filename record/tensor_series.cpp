@@ -89,7 +89,7 @@ void TensorSeries::save_state(StateWriter& out) {
 }
 
 void TensorSeries::load_state(StateReader& in, const fs::path& dir, const std::function<bool(const std::string&)>& known_neuron,
-    bool recorded) {
+    const std::function<bool(const std::string&)>& known_source, bool recorded) {
     loaded_.reset();
     Loaded l;
     const std::uint64_t length_at = in.offset();
@@ -107,7 +107,7 @@ void TensorSeries::load_state(StateReader& in, const fs::path& dir, const std::f
         o.neuron = in.get_string();
         o.time_ticks = in.get<std::int64_t>();
         if (with_source_) o.stimulus = in.get_string();
-        if (o.name != fmt::format("{}.{:09}", prefix_, i) || !known_neuron(o.neuron) || o.time_ticks < 0) {
+        if (o.name != fmt::format("{}.{:09}", prefix_, i) || !known_neuron(o.neuron) || o.time_ticks < 0 || (with_source_ && !known_source(o.stimulus))) {
             throw StateError(fmt::format("{} entry {} is not one this run records", file_, i), at);
         }
         if (o.rows < 0 || o.cols < 0) throw StateError(fmt::format("{} entry {} has a negative shape", file_, o.name), at);

@@ -51,8 +51,9 @@ public:
     // neuron one `known_neuron` knows, and the shapes hold the raw file's length exactly.
     // Then, when the series is recorded, checks that dir holds the interrupted run's file, at
     // least that long. Changes nothing.
+    // `known_source` checks each entry's stimulus likewise (series with a source only).
     void load_state(StateReader& in, const std::filesystem::path& dir, const std::function<bool(const std::string&)>& known_neuron,
-        bool recorded);
+        const std::function<bool(const std::string&)>& known_source, bool recorded);
     // An empty series as the loaded state (a checkpoint from before the series existed).
     void load_empty() { loaded_ = Loaded{0, {}}; }
     void commit();

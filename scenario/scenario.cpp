@@ -863,8 +863,10 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
         check_keys(ten, {"random", "constant", "npy"});
         if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
         StimulusTensor src;
-        // Each occurrence makes a tensor of the stimulus, and an input in flight to each target.
+        // Each occurrence makes a tensor of the stimulus (one per target when independent),
+        // and an input in flight to each target.
         const double in_flight = static_cast<double>(targets.size()) * (sizeof(EntityId) + sizeof(Event));
+        const double tensors = options.independent ? static_cast<double>(targets.size()) : 1.0;
         At tensor_at = ten;
         if (ten.has("npy")) {
             const At f = ten.child("npy");
@@ -897,7 +899,7 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
             const At seq_at = required(r, "seq_len");
             tensor_at = seq_at;
             const auto rows = static_cast<std::int32_t>(integer(seq_at, 1, 1 << 20));
-            if (estimate()) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * rows * dim + in_flight, "use a shorter seq_len");
+            if (estimate()) charge(seq_at, &MemoryEstimate::stimuli, 4.0 * rows * dim * tensors + in_flight, "use a shorter seq_len");
             max_seq_len_ = std::max<std::int64_t>(max_seq_len_, rows);
             charge_run(seq_at);
             src = random ? StimulusTensor::random_normal(rows, r.has("std") ? float32(r.child("std")) : 1.0f)

@@ -303,3 +303,32 @@ TEST_CASE("the demo's spikes change with an efficacy and with the stimulus's std
     // The Poisson drive's tensors (std 1 by default), nothing else.
     CHECK(spikes_of("tensor: { random: { seq_len: 10 } }", "tensor: { random: { seq_len: 10, std: 1.5 } }") != base);
 }
+
+// Regression: an independent stimulus's stream for a target was named by joining the names
+// ("stimulus:a>b"), which another stimulus named "a>b" also had: the two drew the same
+// tensors. The stream is now the pair of the two entities' hashes.
+TEST_CASE("no two stimulus and target pairs share a stream") {
+    NetworkBuilder b(2);
+    b.add_neuron("b", small());
+    b.add_neuron("c", small());
+    b.add_stimulus("a", b.select({"b", "c"}), Schedule::times({Time::from_ms(1)}), StimulusTensor::random_normal(2, 1.0f), {1.0f, true});
+    b.add_stimulus("a>b", "c", Schedule::times({Time::from_ms(2)}), StimulusTensor::random_normal(2, 1.0f), {1.0f, true});
+    const Network net = b.build();
+    CHECK(net.stimulus_tensor(0, 0, 0).data != net.stimulus_tensor(1, 0, 1).data);
+    CHECK(net.stimulus_tensor(0, 0, 0).data != net.stimulus_tensor(0, 0, 1).data);
+}
+
+// The memory estimate counts an independent stimulus's tensor once per target.
+TEST_CASE("the memory estimate counts an independent stimulus's tensors per target") {
+    auto text = [](bool independent) {
+        return fmt::format(R"(run: {{ until: 1s, memory_limit: 24MiB }}
+neurons:
+  - {{ population: p, size: 500, embed_dim: 8, num_heads: 2, hidden_dim: 16 }}
+stimuli:
+  - {{ name: s, to: p, every: 10ms, independent: {}, tensor: {{ random: {{ seq_len: 1000 }} }} }}
+)",
+            independent);
+    };
+    CHECK_NOTHROW(load_scenario_text("shared.yaml", text(false)));
+    CHECK_THROWS_WITH_AS(load_scenario_text("independent.yaml", text(true)), doctest::Contains("more than its limit of 24.0 MiB"), InputError);
+}

@@ -135,8 +135,12 @@ TEST_CASE("network --format dot is a digraph with a cluster per population and a
     CHECK(dashed == targets);
     CHECK(clusters == 3); // a, b and c alone
     CHECK(dot.find("label=\"a\"") != std::string::npos);
-    const Synapse& first = net.synapses[0].front();
-    CHECK(dot.find(fmt::format("\"{}\" -> \"{}\" [label=\"{}\"];", net.names[0], net.names[first.target], format_time(first.delay))) != std::string::npos);
+    // An edge is labelled with its delay, and its weight and efficacy where they are not 1.
+    CHECK(dot.find("\"b[0]\" -> \"c\" [label=\"250us e=1.25\"];") != std::string::npos);
+    CHECK(dot.find("\"c\" -> \"a[5]\" [label=\"1ms\"];") != std::string::npos);
+    for (const Synapse& syn: net.synapses[0]) {
+        if (syn.target >= 6 && syn.target < 10) CHECK(dot.find(fmt::format("\"a[0]\" -> \"{}\" [label=\"2ms w=0.5 e=0.8\"];", net.names[syn.target])) != std::string::npos);
+    }
     CHECK(dot.find("\"stimulus:drive\" [shape=box, style=dashed];") != std::string::npos);
     if (std::system("command -v dot >/dev/null 2>&1") == 0) {
         CHECK(std::system(fmt::format("dot -Tsvg '{}' -o '{}'", (d / "net.dot").string(), (d / "net.svg").string()).c_str()) == 0);

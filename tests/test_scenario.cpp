@@ -109,10 +109,10 @@ TEST_CASE("populations, selectors, connections, schedules") {
     CHECK(noise.per_target_times());
     const Stimulus& s = n.stimuli[1];
     CHECK(s.efficacy == 0.5f);
-    CHECK(s.occurrence_time(0) == parse_time("10ms"));
-    CHECK(s.occurrence_time(1) == parse_time("70ms"));
-    CHECK(s.occurrence_time(24) == parse_time("1450ms"));
-    CHECK(!s.occurrence_time(25)); // until is exclusive
+    CHECK(s.occurrence_time(0, n.seed) == parse_time("10ms"));
+    CHECK(s.occurrence_time(1, n.seed) == parse_time("70ms"));
+    CHECK(s.occurrence_time(24, n.seed) == parse_time("1450ms"));
+    CHECK(!s.occurrence_time(25, n.seed)); // until is exclusive
     CHECK(sc.record.potentials == std::vector<EntityId>{0, 4, 12, 13});
 }
 

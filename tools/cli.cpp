@@ -252,6 +252,7 @@ int do_network(const NetworkCommand& c) {
     }
     const fs::path parent = fs::path(c.out).parent_path().empty() ? fs::path(".") : fs::path(c.out).parent_path();
     if (!c.out.empty() && !fs::is_directory(parent, ec)) throw InputError(fmt::format("--out {}: the directory {} does not exist", c.out, parent.string()));
+    if (!c.out.empty() && fs::is_directory(c.out, ec)) throw InputError(fmt::format("--out {}: that is a directory; give a file name", c.out));
     ScenarioOverrides ov;
     ov.weights = false;
     const Scenario sc = load_scenario(c.scenario, ov);

@@ -512,15 +512,7 @@ int log_export(const std::string& path, const std::string& format, const std::st
         exporter = format == "vcd" ? make_vcd_exporter(h, facts, buf) : make_chrome_trace_exporter(h, facts, buf);
     }
     if (csv) buf = "event,time_ticks,time_s,kind,target_id,target,source_id,source,seq,outcome,potential,cause,tensor_hash\n";
-    auto field = [](const std::string& s) { // a CSV field, quoted when it must be
-        if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-        std::string o = "\"";
-        for (char c: s) {
-            if (c == '"') o += '"';
-            o += c;
-        }
-        return o + "\"";
-    };
+    const auto field = [](const std::string& s) { return csv_field(s); };
     std::vector<LogRecord> block;
     int code = 0;
     try {

@@ -4,23 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <spikenn/json.hpp>
 #include <spikenn/populations.hpp>
 
 namespace spikenn {
 
 namespace {
-
-// A CSV field, quoted when it must be (names never need it; stimulus names are checked
-// alike, but a network built in code is not bound by the loader's rules).
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string o = "\"";
-    for (char c: s) {
-        if (c == '"') o += '"';
-        o += c;
-    }
-    return o + "\"";
-}
 
 // A DOT identifier: always quoted, with quotes and backslashes escaped.
 std::string dot_id(const std::string& s) {
@@ -67,7 +56,11 @@ std::string network_dot(const Network& net) {
     for (const Stimulus& s: net.stimuli) fmt::format_to(std::back_inserter(out), "  {} [shape=box, style=dashed];\n", dot_id(stimulus_source(s)));
     for (std::size_t i = 0; i < net.synapses.size(); ++i) {
         for (const Synapse& syn: net.synapses[i]) {
-            fmt::format_to(std::back_inserter(out), "  {} -> {} [label={}];\n", dot_id(net.names[i]), dot_id(net.names[syn.target]), dot_id(format_time(syn.delay)));
+            // The delay, and the weight and efficacy where they are not 1.
+            std::string label = format_time(syn.delay);
+            if (syn.weight != 1.0f) label += fmt::format(" w={}", syn.weight);
+            if (syn.efficacy != 1.0f) label += fmt::format(" e={}", syn.efficacy);
+            fmt::format_to(std::back_inserter(out), "  {} -> {} [label={}];\n", dot_id(net.names[i]), dot_id(net.names[syn.target]), dot_id(label));
         }
     }
     for (const Stimulus& s: net.stimuli) {

@@ -59,14 +59,16 @@ struct EventKeyHash {
 struct Event {
     EventKey key;
     PayloadId payload = no_payload;
+    // How strongly an input acts on its target: the model scales the potential change it
+    // causes by it (a synapse's or a stimulus's efficacy). Not part of the key: two events
+    // never differ by efficacy alone. Here it fills the padding after `payload`, so an
+    // event stays 48 bytes (saved states write it last, field by field).
+    float efficacy = 1.0f;
     // Number of the processed event that scheduled this one; 0 for events scheduled
     // before the run (initial state, stimuli). Event numbers start at 1.
     std::uint64_t cause = 0;
-    // How strongly an input acts on its target: the model scales the potential change it
-    // causes by it (a synapse's or a stimulus's efficacy). Not part of the key: two events
-    // never differ by efficacy alone. It fits the padding after `payload`.
-    float efficacy = 1.0f;
 };
+static_assert(sizeof(Event) == 48, "an event is 48 bytes: the queue and the memory estimate count on it");
 
 // What handling an event did. Every processed event has exactly one outcome.
 enum class Outcome: std::uint8_t {

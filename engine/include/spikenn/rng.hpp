@@ -28,6 +28,21 @@ constexpr std::uint64_t entity_id(std::string_view name) {
     return h;
 }
 
+// The entity of a pair of entities, such as a stimulus's draws for one of its targets:
+// FNV-1a 64 over the 16 bytes of a then b, little-endian. Joining the two names into one
+// would let two pairs share a stream ("a" with "b>c" and "a>b" with "c"); two pairs share
+// this only if their hashes collide.
+constexpr std::uint64_t entity_pair(std::uint64_t a, std::uint64_t b) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (std::uint64_t v: {a, b}) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= (v >> (8 * i)) & 0xff;
+            h *= 0x100000001b3ull;
+        }
+    }
+    return h;
+}
+
 class RandomStream {
 public:
     RandomStream(std::uint64_t seed, std::uint64_t entity, std::uint32_t purpose);

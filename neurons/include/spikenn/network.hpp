@@ -45,8 +45,8 @@ struct Stimulus {
     // Explicit times (sorted), a schedule every `every` from `from` until (excluding)
     // `until`, or a Poisson process of `rate` occurrences per second from `from` until
     // (excluding) `until`: exponential gaps, each rounded to the nearest tick, drawn from
-    // "stimulus-times:NAME" (with `independent`, "stimulus-times:NAME>TARGET", one process
-    // per target).
+    // "stimulus-times:NAME" (with `independent`, one process per target: the pair of that
+    // entity and "neuron:TARGET", rng.hpp's entity_pair).
     std::vector<Time> at;
     Time every = Time::zero();
     double rate = 0; // per second; > 0 for a Poisson schedule
@@ -64,8 +64,9 @@ struct Stimulus {
     // A schedule that only `until` ends, and has none.
     bool endless() const { return (every > Time::zero() || poisson()) && until == Time::max(); }
     // The time of occurrence k (of target `target`'s own process, for per_target_times), or
-    // nothing after the last. Poisson times are sums of k + 1 gaps: O(k).
-    std::optional<Time> occurrence_time(std::uint64_t k, std::uint64_t seed = 0, const std::string& target = {}) const;
+    // nothing after the last; `seed` is the network's, which Poisson times are drawn from.
+    // Poisson times are sums of k + 1 gaps: O(k).
+    std::optional<Time> occurrence_time(std::uint64_t k, std::uint64_t seed, const std::string& target = {}) const;
 };
 
 class Network final: public Model {

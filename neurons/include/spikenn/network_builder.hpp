@@ -6,9 +6,9 @@
 // included, so they give the same fingerprint. Random streams are keyed as in the README
 // ("Random streams"): a neuron's weights by "neuron:NAME", a shared population's by
 // "population:NAME", the pairs of the k-th connect call with pattern random by
-// "connections[k]", a random stimulus's tensors by "stimulus:NAME" (of an independent one,
-// "stimulus:NAME>TARGET"), a Poisson stimulus's times by "stimulus-times:NAME" (or
-// "stimulus-times:NAME>TARGET").
+// "connections[k]", a random stimulus's tensors by "stimulus:NAME", a Poisson stimulus's
+// times by "stimulus-times:NAME" (an independent stimulus's, for each target, by the pair of
+// that entity and "neuron:TARGET": entity_pair in rng.hpp).
 //
 // Each call checks its arguments against what was added before it and throws BuildError,
 // which names the item ("neuron 'a'", "connection 3", "stimulus 'drive'") and the parameter,

@@ -1,4 +1,4 @@
-// The pieces of JSON text the outputs and exports are written with.
+// The pieces of JSON and CSV text the outputs and exports are written with.
 #pragma once
 
 #include <optional>
@@ -14,5 +14,8 @@ std::string json_string(std::string_view s);
 std::string number_text(double v);
 // number_text of a value, or null for none.
 std::string json_number(const std::optional<double>& v);
+// A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, a quote or a
+// line break.
+std::string csv_field(const std::string& s);
 
 } // namespace spikenn
