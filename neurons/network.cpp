@@ -157,17 +157,13 @@ std::optional<Time> Network::drive_time(Drive& d, std::uint64_t k) const {
     const Stimulus& st = stimuli[d.stimulus];
     if (!st.poisson()) return st.occurrence_time(k, seed);
     if (d.last_k != UINT64_MAX && k == d.last_k) return d.last_time;
-    // Occurrences are scheduled one after another: each adds one gap to the last.
-    if (d.last_k != UINT64_MAX && k == d.last_k + 1) {
-        const std::string& target = d.target == UINT32_MAX ? std::string() : names[st.targets[d.target]];
-        const auto t = next_poisson(d.last_time, poisson_gap(times_stream(seed, st, target), k, st.rate), st.until);
-        if (t) {
-            d.last_k = k;
-            d.last_time = *t;
-        }
-        return t;
-    }
-    const auto t = st.occurrence_time(k, seed, d.target == UINT32_MAX ? std::string() : names[st.targets[d.target]]);
+    const std::string no_target;
+    const std::string& target = d.target == UINT32_MAX ? no_target : names[st.targets[d.target]];
+    // Occurrences are scheduled one after another: each adds one gap to the last, and only
+    // a state just loaded sums the gaps from the start.
+    const std::optional<Time> t = d.last_k != UINT64_MAX && k == d.last_k + 1
+        ? next_poisson(d.last_time, poisson_gap(times_stream(seed, st, target), k, st.rate), st.until)
+        : st.occurrence_time(k, seed, target);
     if (t) {
         d.last_k = k;
         d.last_time = *t;
@@ -298,8 +294,9 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
     if (prefetch_) block = prefetch_->take(e.key, true);
     if (!block) block = compute_block(n, sim.payloads().get(e.payload));
     if (!block->finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
-    // The input's efficacy scales the potential change; at 1 the readout is added as it is.
-    const double r = e.efficacy == 1.0f ? block->readout : static_cast<double>(e.efficacy) * block->readout;
+    // The input's efficacy scales the potential change (exactly: at 1 the readout is added
+    // as it is).
+    const double r = static_cast<double>(e.efficacy) * block->readout;
     if (!std::isfinite(r)) throw std::runtime_error(fmt::format("neuron {}: the readout is not finite ({})", names[id], r));
     n.state.potential += r;
     if (n.state.potential >= n.params.threshold) {

@@ -94,6 +94,20 @@ TEST_CASE("load_state refuses states the run could not have reached, and changes
         poke<float>(b, first_event + event_bytes * i + at_efficacy, std::numeric_limits<float>::quiet_NaN());
         refused(d, b, "efficacy nan is not finite");
     }
+    SUBCASE("a stimulus occurrence pending after fewer events than its number") {
+        // Regression: the number was only checked against the next occurrence the state
+        // claims, so a forged pair of them could ask a Poisson stimulus to sum its gaps for
+        // ever. Occurrence k is scheduled when k - 1 is processed: k events came before it.
+        const std::vector<Event> pending = d.sim.queue().pending();
+        std::size_t i = 0;
+        while (!(pending[i].key.kind == EventKind::input && is_external(pending[i].key.source))) ++i;
+        const std::uint32_t si = external_index(pending[i].key.source);
+        auto b = good;
+        const std::uint64_t forged = 1'000'000'000'000ull;
+        poke<std::uint64_t>(b, first_event + event_bytes * i + 17, forged);
+        poke<std::uint64_t>(b, b.size() - 8 * (d.sc.network.stimuli.size() - si), forged + 1);
+        refused(d, b, "cannot be pending after 150 events");
+    }
     SUBCASE("a negative clock") {
         auto b = good;
         poke<std::int64_t>(b, 0, -5);

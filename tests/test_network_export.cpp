@@ -167,4 +167,8 @@ TEST_CASE("network refuses a bad format, a bad scenario and a bad --out") {
     const Result onto = run_cli(fmt::format("network {} --out {}", scenario, scenario));
     CHECK(onto.code == 2);
     CHECK(onto.err.find("that is the scenario being read") != std::string::npos);
+    // Regression: a directory as --out was a write failure (exit 1), found only after loading.
+    const Result dir = run_cli(fmt::format("network {} --out tests/data", scenario));
+    CHECK(dir.code == 2);
+    CHECK(dir.err.find("that is a directory") != std::string::npos);
 }

@@ -229,6 +229,17 @@ struct ValueAxis {
     double y(double v) const { return top + height * (1 - (v - lo) / (hi - lo)); }
 };
 
+// The points of a step trace over the rate_bins bins of the time axis, `value(b)` for bin b,
+// and the end of the polyline they are in.
+template <typename F>
+void step_points(Page& p, const ValueAxis& a, F value) {
+    for (int b = 0; b < rate_bins; ++b) {
+        const double yv = a.y(value(b));
+        p.add("{}{},{} {},{}", b ? " " : "", px(plot_left + plot_width * b / rate_bins), px(yv), px(plot_left + plot_width * (b + 1) / rate_bins), px(yv));
+    }
+    p.add("\"/>\n");
+}
+
 // The axis line, ticks and labels; `si` writes labels with k, M or G (for rates).
 void value_axis(Page& p, const ValueAxis& a, const ValueTicks& t, bool si, std::string_view title) {
     p.add("<g stroke=\"#333\" stroke-width=\"1\">\n<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(plot_left), px(a.top), px(a.top + a.height));
@@ -557,11 +568,7 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
         for (std::size_t k = 0; k < populations.size(); ++k) {
             p.add("<polyline class=\"population-rate\" data-population=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"", xml_escape(populations[k].name),
                 population_color(k));
-            for (int b = 0; b < rate_bins; ++b) {
-                const double yv = ra.y(rates[k][static_cast<std::size_t>(b)]);
-                p.add("{}{},{} {},{}", b ? " " : "", px(plot_left + plot_width * b / rate_bins), px(yv), px(plot_left + plot_width * (b + 1) / rate_bins), px(yv));
-            }
-            p.add("\"/>\n");
+            step_points(p, ra, [&](int b) { return rates[k][static_cast<std::size_t>(b)]; });
         }
         value_axis(p, ra, nice_values(0, ra.hi, 4), true, "Hz");
         axis.labels(p, ra.top + ra.height);
@@ -643,11 +650,7 @@ Plot plot_log(const std::filesystem::path& log, const PlotOptions& options, cons
     p.add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", px(plot_left), px(ra.top), px(plot_width), px(ra.height));
     for (int k = event_kind_count - 1; k >= 0; --k) {
         p.add("<polyline class=\"rate\" data-kind=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"", to_string(static_cast<EventKind>(k)), kind_colors[k]);
-        for (int b = 0; b < rate_bins; ++b) {
-            const double yv = ra.y(static_cast<double>(bins[static_cast<std::size_t>(b)][static_cast<std::size_t>(k)]) / bin_seconds);
-            p.add("{}{},{} {},{}", b ? " " : "", px(plot_left + plot_width * b / rate_bins), px(yv), px(plot_left + plot_width * (b + 1) / rate_bins), px(yv));
-        }
-        p.add("\"/>\n");
+        step_points(p, ra, [&](int b) { return static_cast<double>(bins[static_cast<std::size_t>(b)][static_cast<std::size_t>(k)]) / bin_seconds; });
     }
     value_axis(p, ra, nice_values(0, ra.hi, 4), true, "events/s");
     axis.labels(p, ra.top + ra.height);
