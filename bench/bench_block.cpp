@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     fmt::print("one accumulate (block + mean readout), single thread, medians of {} rounds\n\n", rounds);
     fmt::print("{:>26} {:>12} {:>14} {:>10}\n", "(seq, embed, heads, hidden)", "spike-nn ms", "PyTorch ms", "speed-up");
     for (const auto& [seq, d, h, hid]: shapes) {
-        const BlockWeights w = BlockWeights::random({d, h, hid}, 1, entity_id("bench"));
+        const PackedBlock w(BlockWeights::random({d, h, hid}, 1, entity_id("bench")));
         Tensor x(seq, d);
         RandomStream rs(1, entity_id("bench-input"), 0);
         for (auto& v: x.data) v = rs.normal();

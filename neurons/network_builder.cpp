@@ -291,14 +291,14 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
     const bool filled = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f.has_value(); });
     const bool drawn_fill = std::any_of(std::begin(fills), std::end(fills), [](const auto& f) { return f && f->kind != NormFill::Kind::constant; });
     if (w.given) {
-        std::shared_ptr<const BlockWeights> ptr = w.given;
+        std::shared_ptr<const PackedBlock> ptr;
         for (std::size_t k = 0; k < count; ++k) {
-            // One copy for all when the fills are the same for every member; a copy each
-            // when each member draws its own.
-            if (filled && (k == 0 || (drawn_fill && !shared))) {
+            // One packed copy for all when the fills are the same for every member; a copy
+            // each when each member draws its own.
+            if (k == 0 || (filled && drawn_fill && !shared)) {
                 BlockWeights copy = *w.given;
                 apply_fills(copy, k);
-                ptr = std::make_shared<const BlockWeights>(std::move(copy));
+                ptr = std::make_shared<const PackedBlock>(copy);
             }
             net_.neurons[first + k].weights = ptr;
         }
@@ -331,7 +331,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         for (std::size_t i = 1; i < workers; ++i) pool.emplace_back(draw);
         draw();
     }
-    std::shared_ptr<const BlockWeights> shared_weights;
+    std::shared_ptr<const PackedBlock> shared_weights;
     for (std::size_t k = 0; k < count; ++k) {
         const std::size_t id = first + k;
         if (shared && shared_weights) {
@@ -360,7 +360,9 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
             b = std::move(drawn[k]);
         }
         apply_fills(b, k);
-        auto ptr = std::make_shared<const BlockWeights>(std::move(b));
+        // Packed, and the unpacked b freed: a neuron keeps one copy of its weights.
+        auto ptr = std::make_shared<const PackedBlock>(b);
+        b = BlockWeights{};
         if (shared) shared_weights = ptr;
         net_.neurons[id].weights = std::move(ptr);
     }

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -300,8 +301,14 @@ void OutputFiles::finish(const RunEnd& end) {
     }
     if (settings_.record.weights) {
         std::vector<NamedTensor> tensors;
+        std::map<const PackedBlock*, BlockWeights> unpacked;
         for (std::size_t i = 0; i < net_.size(); ++i) {
-            const BlockWeights& w = *net_.neurons[i].weights;
+            // Unpacked for the file (the neuron keeps only the packed form), once per distinct
+            // set of weights; each copy lives until the file is written.
+            const PackedBlock* packed = net_.neurons[i].weights.get();
+            auto [it, fresh] = unpacked.try_emplace(packed);
+            if (fresh) it->second = packed->unpack();
+            const BlockWeights& w = it->second;
             for (int p = 0; p < param_count; ++p) {
                 tensors.push_back({fmt::format("neurons.{}.{}", i, param_name(static_cast<Param>(p))), param_shape(static_cast<Param>(p), w.shape),
                     w.params[static_cast<std::size_t>(p)].data()});

@@ -29,7 +29,7 @@ void poke(std::vector<unsigned char>& b, std::size_t at, T v) {
 }
 
 struct Demo {
-    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/demo_0.2.yaml");
+    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/layered.yaml");
     Simulator sim{sc.network};
 
     std::vector<unsigned char> save() const {
@@ -198,7 +198,7 @@ TEST_CASE("the checkpoint crash inputs are refused or run cleanly") {
 TEST_CASE("a forged checkpoint is refused by run --resume and by the debugger") {
     const fs::path dir = scratch / "forged";
     fs::remove_all(dir);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --checkpoint-every 1s --threads 1 -q", (dir / "o").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --checkpoint-every 1s --threads 1 -q", (dir / "o").string())).code == 0);
     std::string bytes = slurp(dir / "o" / "checkpoints" / "checkpoint-0000000001000000000.ckpt");
     // The body's first section is the simulator's state, after its length.
     const std::size_t target_at = checkpoint_body_offset + 8 + first_event + at_target;
@@ -210,7 +210,7 @@ TEST_CASE("a forged checkpoint is refused by run --resume and by the debugger") 
     std::ofstream(forged, std::ios::binary) << bytes;
     const auto before = files_of(dir / "o");
 
-    const Result r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --resume '{}' -q --threads 1", (dir / "o").string(), forged.string()));
+    const Result r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --resume '{}' -q --threads 1", (dir / "o").string(), forged.string()));
     INFO(r.err);
     CHECK(r.code == 2);
     CHECK(r.err.find(forged.string()) != std::string::npos);
@@ -219,7 +219,7 @@ TEST_CASE("a forged checkpoint is refused by run --resume and by the debugger") 
     CHECK(files_of(dir / "o") == before); // the finished run's results are as they were
 
     std::ofstream(dir / "cmds") << fmt::format("checkpoint load {}\nstep\nquit\n", forged.string());
-    const Result dbg = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "cmds").string()));
+    const Result dbg = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "cmds").string()));
     INFO(dbg.out);
     CHECK(dbg.out.find(fmt::format("error: {}: byte ", forged.string())) != std::string::npos);
     CHECK(dbg.out.find("target 100000") != std::string::npos);
@@ -230,14 +230,14 @@ TEST_CASE("a forged checkpoint is refused by run --resume and by the debugger") 
 TEST_CASE("resume refuses the log of another run and leaves it as it was") {
     const fs::path dir = scratch / "wrong_log";
     fs::remove_all(dir);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "a").string(),
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "a").string(),
                         (dir / "a.evlog").string()))
                 .code == 0);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --seed 99 --out '{}' --record '{}' -q", (dir / "b").string(), (dir / "wrong.evlog").string()))
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --seed 99 --out '{}' --record '{}' -q", (dir / "b").string(), (dir / "wrong.evlog").string()))
                 .code == 0);
     const std::string wrong = slurp(dir / "wrong.evlog");
     const auto before = files_of(dir / "a");
-    const Result r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "a").string(),
+    const Result r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "a").string(),
         (dir / "wrong.evlog").string(), (dir / "a" / "checkpoints" / "checkpoint-0000000001000000000.ckpt").string()));
     INFO(r.err);
     CHECK(r.code == 2);
@@ -251,7 +251,7 @@ TEST_CASE("resume refuses the log of another run and leaves it as it was") {
 TEST_CASE("one checkpoint per gap between events, and --checkpoint-keep") {
     const fs::path dir = scratch / "ck_gaps";
     fs::remove_all(dir);
-    Result r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --checkpoint-every 10us --until 200ms -q", (dir / "o").string()));
+    Result r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --checkpoint-every 10us --until 200ms -q", (dir / "o").string()));
     REQUIRE(r.code == 0);
     int count = 0;
     for ([[maybe_unused]] const auto& f: fs::directory_iterator(dir / "o" / "checkpoints")) ++count;
@@ -263,7 +263,7 @@ TEST_CASE("one checkpoint per gap between events, and --checkpoint-keep") {
     CHECK(count > 0);
     CHECK(count <= events);
 
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' --checkpoint-every 100ms --checkpoint-keep 3 -q", (dir / "k").string(),
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' --checkpoint-every 100ms --checkpoint-keep 3 -q", (dir / "k").string(),
         (dir / "k.evlog").string()));
     REQUIRE(r.code == 0);
     std::vector<std::string> kept;
@@ -273,7 +273,7 @@ TEST_CASE("one checkpoint per gap between events, and --checkpoint-keep") {
     CHECK(kept.back() == "checkpoint-0000000003000000000.ckpt");
     // The kept checkpoints still resume to the uninterrupted run.
     const std::string log = slurp(dir / "k.evlog");
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "k").string(), (dir / "k.evlog").string(),
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' --resume '{}' -q", (dir / "k").string(), (dir / "k.evlog").string(),
         (dir / "k" / "checkpoints" / kept.front()).string()));
     CHECK(r.code == 0);
     CHECK(slurp(dir / "k.evlog") == log);
@@ -288,7 +288,7 @@ TEST_CASE("--resume reads only a regular file") {
     REQUIRE(::mkfifo((dir / "fifo").c_str(), 0644) == 0);
     for (const fs::path& p: {dir / "ck_dir", dir / "fifo", fs::path("/dev/zero")}) {
         CAPTURE(p.string());
-        const Result r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --resume '{}' -q", (dir / "o").string(), p.string()));
+        const Result r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --resume '{}' -q", (dir / "o").string(), p.string()));
         CHECK(r.code == 2);
         CHECK(r.err.find(p.string()) != std::string::npos);
         CHECK(r.err.find("not a") != std::string::npos);
@@ -305,7 +305,7 @@ TEST_CASE("a debugger checkpoint whose history is forged is refused") {
     fs::create_directories(dir);
     const fs::path saved = dir / "saved.ckpt";
     std::ofstream(dir / "save.cmds") << fmt::format("step 20\ncheckpoint save {}\nquit\n", saved.string());
-    REQUIRE(run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "save.cmds").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "save.cmds").string())).code == 0);
     const std::string bytes = slurp(saved);
     const Checkpoint c = parse_checkpoint(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), saved.string());
     const CheckpointBody body = CheckpointBody::decode(c, saved);
@@ -316,7 +316,7 @@ TEST_CASE("a debugger checkpoint whose history is forged is refused") {
 
     // The file as saved loads, and the history it holds is the session's.
     std::ofstream(dir / "good.cmds") << fmt::format("checkpoint load {}\nwhere\nquit\n", saved.string());
-    Result r = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "good.cmds").string()));
+    Result r = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "good.cmds").string()));
     CHECK(r.out.find("loaded " + saved.string()) != std::string::npos);
     CHECK(r.out.find("error:") == std::string::npos);
 
@@ -328,7 +328,7 @@ TEST_CASE("a debugger checkpoint whose history is forged is refused") {
         const fs::path f = dir / name;
         std::ofstream(f, std::ios::binary) << b;
         std::ofstream(dir / "load.cmds") << fmt::format("checkpoint load {}\nwhere\nquit\n", f.string());
-        const Result res = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "load.cmds").string()));
+        const Result res = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "load.cmds").string()));
         INFO(res.out);
         CHECK(res.out.find("loaded ") == std::string::npos);
         CHECK(res.out.find("at 0s, after event 0") != std::string::npos); // `where`: the session is as it was
@@ -380,8 +380,8 @@ TEST_CASE("a debugger checkpoint loads into a fresh session as it was saved") {
     std::ofstream(dir / "save.cmds") << fmt::format("step 300\ncheckpoint save {}\nstep 30\nwhy\nback 35\nwhere\nquit\n", a.string());
     std::ofstream(dir / "load.cmds") << fmt::format("checkpoint load {}\ncheckpoint save {}\nstep 30\nwhy\nback 35\nwhere\nquit\n", a.string(),
         b.string());
-    const Result first = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "save.cmds").string()));
-    const Result second = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "load.cmds").string()));
+    const Result first = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "save.cmds").string()));
+    const Result second = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "load.cmds").string()));
     INFO(first.out);
     INFO(second.out);
     REQUIRE(first.code == 0);
@@ -406,8 +406,8 @@ TEST_CASE("a debugger checkpoint loads into a fresh session as it was saved") {
 TEST_CASE("a run's checkpoint loads in the debugger") {
     const fs::path dir = scratch / "debug_run_checkpoint";
     fs::remove_all(dir);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --checkpoint-every 1s -q", (dir / "files").string())).code == 0);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "log").string(),
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --checkpoint-every 1s -q", (dir / "files").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' --checkpoint-every 1s -q", (dir / "log").string(),
                         (dir / "log.evlog").string()))
                 .code == 0);
     const fs::path with_files = dir / "files" / "checkpoints" / "checkpoint-0000000001000000000.ckpt";
@@ -420,7 +420,7 @@ TEST_CASE("a run's checkpoint loads in the debugger") {
 
     auto session = [&](const std::string& first, const fs::path& saved) {
         std::ofstream(dir / "cmds") << fmt::format("{}\nwhere\ncheckpoint save {}\nstep 3\nwhy\nquit\n", first, saved.string());
-        const Result r = run_cli(fmt::format("debug tests/data/demo_0.2.yaml --commands '{}'", (dir / "cmds").string()));
+        const Result r = run_cli(fmt::format("debug tests/data/layered.yaml --commands '{}'", (dir / "cmds").string()));
         INFO(r.out);
         CHECK(r.code == 0);
         CHECK(r.out.find("error:") == std::string::npos);
@@ -455,10 +455,10 @@ TEST_CASE("a run's checkpoint loads in the debugger") {
 // section and a fresh Simulation takes it back; bytes after the records are refused, and the
 // refused checkpoint leaves the history as it was.
 TEST_CASE("the history recorder saves and restores the events of a simulation") {
-    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/demo_0.2.yaml");
+    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/layered.yaml");
     const auto options = sc.simulation_options();
     const std::size_t neurons = sc.network.size();
-    Scenario copy = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/demo_0.2.yaml");
+    Scenario copy = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/layered.yaml");
     Simulation a(std::move(sc.network), options);
     auto& ha = a.add_recorder(std::make_unique<HistoryRecorder>(neurons));
     for (int i = 0; i < 20; ++i) REQUIRE(a.step());
@@ -496,7 +496,7 @@ TEST_CASE("the history recorder saves and restores the events of a simulation") 
 }
 
 // Checkpoints of 0.2.0 (format versions 1 and 2, events saved without an efficacy) still
-// resume, and the run ends as the 0.2.0 demo did. tests/data/demo_0.2.yaml is that demo's
+// resume, and the run ends as the 0.2.0 demo did. tests/data/layered.yaml is that demo's
 // text, byte for byte, so its scenario hash is the one the checkpoints carry.
 TEST_CASE("checkpoints of format versions 1 and 2 resume to the same fingerprint") {
     for (const char* name: {"demo-1500ms.ckpt", "demo-v1-1500ms.ckpt"}) {

@@ -222,7 +222,7 @@ TEST_CASE("the demo's spikes are the pinned ones") {
 
 // What a new user tripped on: a mistyped command, "1 stimuli", and a table of nothing.
 TEST_CASE("a mistyped command is named, counts are singular, and filters that match nothing say so") {
-    Result r = run_cli("runn tests/data/demo_0.2.yaml");
+    Result r = run_cli("runn tests/data/layered.yaml");
     CHECK(r.code == 2);
     CHECK(r.err.find("unknown command 'runn' (the commands: run, validate, replay, debug, plot, network, log;") != std::string::npos);
 
@@ -231,7 +231,7 @@ TEST_CASE("a mistyped command is named, counts are singular, and filters that ma
     CHECK(r.out.find("valid: 3 neurons, 0 connections, 1 stimulus, seed 42") != std::string::npos);
 
     const fs::path log = scratch / "filters.evlog";
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' -q", (scratch / "filters").string(), log.string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' -q", (scratch / "filters").string(), log.string())).code == 0);
     r = run_cli(fmt::format("log show '{}' --from 10s", log.string()));
     CHECK(r.code == 0);
     CHECK(r.err.find("no event of the 608 read matches the filters") != std::string::npos);

@@ -51,12 +51,12 @@ TEST_CASE("scripted debug session on a scenario") {
     fs::remove_all("/tmp/spikenn_test_debug_seed");
     fs::remove_all("/tmp/spikenn_test_debug_demo");
     REQUIRE(run_cli("run scenarios/seed.yaml --out /tmp/spikenn_test_debug_seed/out --checkpoint-every 5s --checkpoint-dir /tmp/spikenn_test_debug_seed -q").code == 0);
-    REQUIRE(run_cli("run tests/data/demo_0.2.yaml --out /tmp/spikenn_test_debug_demo/out --checkpoint-every 1s --checkpoint-dir /tmp/spikenn_test_debug_demo -q").code == 0);
+    REQUIRE(run_cli("run tests/data/layered.yaml --out /tmp/spikenn_test_debug_demo/out --checkpoint-every 1s --checkpoint-dir /tmp/spikenn_test_debug_demo -q").code == 0);
     std::string ck = slurp("/tmp/spikenn_test_debug_seed/checkpoint-0000000015000000000.ckpt");
     REQUIRE(ck.size() > 100);
     ck[ck.size() / 2] = static_cast<char>(ck[ck.size() / 2] ^ 1);
     std::ofstream("/tmp/spikenn_test_debug_seed/damaged.ckpt", std::ios::binary) << ck;
-    check_transcript("tests/data/demo_0.2.yaml", "demo");
+    check_transcript("tests/data/layered.yaml", "demo");
 }
 
 // Acceptance 2: back across a spike restores the potential, the refractory state and the
@@ -74,7 +74,7 @@ TEST_CASE("back across a spike restores the neuron and the queue") {
 }
 
 TEST_CASE("scripted debug session browsing an event log") {
-    REQUIRE(run_cli("run tests/data/demo_0.2.yaml --out /tmp/spikenn_test_debug_browse --record /tmp/spikenn_test_debug_demo.evlog -q").code == 0);
+    REQUIRE(run_cli("run tests/data/layered.yaml --out /tmp/spikenn_test_debug_browse --record /tmp/spikenn_test_debug_demo.evlog -q").code == 0);
     check_transcript("/tmp/spikenn_test_debug_demo.evlog", "browse");
 }
 
@@ -93,7 +93,7 @@ TEST_CASE("gdb stops at the requested event and pretty-prints it") {
     const fs::path out = scratch / "gdb_out";
     const std::string cmd = fmt::format(
         "cd '{}' && gdb -batch -nx -ex 'source tools/gdb/spikenn.py' -ex 'break spikenn_break_here' -ex run -ex 'print *spikenn_break_event' "
-        "-ex 'print spikenn_break_engine->now_' -ex 'print spikenn_break_network->neurons[0].state' -ex kill --args '{}' run tests/data/demo_0.2.yaml --break-at-event 12 -q --out '{}' "
+        "-ex 'print spikenn_break_engine->now_' -ex 'print spikenn_break_network->neurons[0].state' -ex kill --args '{}' run tests/data/layered.yaml --break-at-event 12 -q --out '{}' "
         ">'{}' 2>&1",
         SPIKENN_SOURCE_DIR, SPIKENN_BINARY, out.string(), (scratch / "gdb.txt").string());
     CHECK(std::system(cmd.c_str()) == 0);

@@ -161,7 +161,7 @@ TEST_CASE("scheduled stimuli and the end time") {
 TEST_CASE("a NaN anywhere in the block's output stops the run") {
     NeuronParams p = params();
     p.readout = Readout::max;
-    BlockWeights w = *neuron("a", 0.1f).weights;
+    BlockWeights w = neuron("a", 0.1f).weights->unpack();
     w[Param::norm2_bias][5] = std::numeric_limits<float>::quiet_NaN();
     WeightsSpec given;
     given.given = std::make_shared<const BlockWeights>(std::move(w));

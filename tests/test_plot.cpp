@@ -30,10 +30,10 @@ fs::path workdir(const std::string& name) {
     return d;
 }
 
-// Records tests/data/demo_0.2.yaml into DIR/demo.evlog.
+// Records tests/data/layered.yaml into DIR/demo.evlog.
 fs::path record_demo(const fs::path& d) {
     const fs::path log = d / "demo.evlog";
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --record '{}' -q", (d / "out").string(), log.string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --record '{}' -q", (d / "out").string(), log.string())).code == 0);
     return log;
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("a plot is a pure function of the log") {
     REQUIRE(run_cli(fmt::format("plot '{}' --out '{}'", (d / "elsewhere.evlog").string(), (d / "b.svg").string())).code == 0);
     CHECK(slurp(d / "a.svg") == slurp(d / "b.svg"));
     // run --plot draws the same page from the log it records.
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --plot -q", (d / "withplot").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --plot -q", (d / "withplot").string())).code == 0);
     CHECK(slurp(d / "withplot" / "plot.svg") == slurp(d / "a.svg"));
     CHECK(fs::exists(d / "withplot" / "events.evlog"));
 }
@@ -252,7 +252,7 @@ TEST_CASE("the Chrome trace is valid JSON whose counts match the log") {
     const nlohmann::json t = nlohmann::json::parse(slurp(json)); // throws if not valid JSON
     REQUIRE(t["traceEvents"].is_array());
     CHECK(t["displayTimeUnit"] == "ns");
-    CHECK(t["otherData"]["fingerprint"] == "0x72b312c6e6264da6");
+    CHECK(t["otherData"]["fingerprint"] == "0xd7d1d2188e903ac3");
     CHECK(t["otherData"]["seed"] == "7");
     std::uint64_t spikes = 0, drops = 0, refractory = 0, threads = 0;
     std::map<std::uint64_t, std::vector<double>> flow_starts, flow_ends; // id: ts of each end
@@ -409,9 +409,9 @@ TEST_CASE("plot refuses what it cannot draw, naming the file") {
     const fs::path d = workdir("bad");
     const fs::path log = record_demo(d);
     const std::string before = slurp(log);
-    const Result not_log = run_cli("plot tests/data/demo_0.2.yaml");
+    const Result not_log = run_cli("plot tests/data/layered.yaml");
     CHECK(not_log.code == 2);
-    CHECK(not_log.err.find("tests/data/demo_0.2.yaml: byte 0: not a spike-nn event log") != std::string::npos);
+    CHECK(not_log.err.find("tests/data/layered.yaml: byte 0: not a spike-nn event log") != std::string::npos);
     const Result missing = run_cli(fmt::format("plot '{}'", (d / "missing.evlog").string()));
     CHECK(missing.code == 2);
     CHECK(missing.err.find("missing.evlog: no such file") != std::string::npos);

@@ -36,7 +36,10 @@ NeuronParams small(std::int32_t embed_dim = 64) {
 // Every value of one LayerNorm parameter over the members of `net`.
 std::vector<double> values_of(const Network& net, Param p) {
     std::vector<double> v;
-    for (const auto& n: net.neurons) v.insert(v.end(), (*n.weights)[p].begin(), (*n.weights)[p].end());
+    for (const auto& n: net.neurons) {
+        const auto values = n.weights->param(p);
+        v.insert(v.end(), values.begin(), values.end());
+    }
     return v;
 }
 
@@ -84,17 +87,17 @@ TEST_CASE("LayerNorm draws are reproducible, differ between neurons and change n
     const Network one = build(5, w), two = build(5, w), other_seed = build(6, w), plain = build(5, {});
     for (Param p: {Param::norm2_weight, Param::norm2_bias}) {
         CAPTURE(param_name(p));
-        CHECK((*one.neurons[0].weights)[p] == (*two.neurons[0].weights)[p]);
-        CHECK((*one.neurons[1].weights)[p] == (*two.neurons[1].weights)[p]);
-        CHECK((*one.neurons[0].weights)[p] != (*one.neurons[1].weights)[p]);
-        CHECK((*one.neurons[0].weights)[p] != (*other_seed.neurons[0].weights)[p]);
+        CHECK(one.neurons[0].weights->param(p) == two.neurons[0].weights->param(p));
+        CHECK(one.neurons[1].weights->param(p) == two.neurons[1].weights->param(p));
+        CHECK(one.neurons[0].weights->param(p) != one.neurons[1].weights->param(p));
+        CHECK(one.neurons[0].weights->param(p) != other_seed.neurons[0].weights->param(p));
     }
     for (int i = 0; i < param_count; ++i) {
         const auto p = static_cast<Param>(i);
         if (p == Param::norm2_weight || p == Param::norm2_bias) continue;
         CAPTURE(param_name(p));
-        CHECK((*one.neurons[0].weights)[p] == (*plain.neurons[0].weights)[p]);
-        CHECK((*one.neurons[1].weights)[p] == (*plain.neurons[1].weights)[p]);
+        CHECK(one.neurons[0].weights->param(p) == plain.neurons[0].weights->param(p));
+        CHECK(one.neurons[1].weights->param(p) == plain.neurons[1].weights->param(p));
     }
 }
 
@@ -114,8 +117,8 @@ TEST_CASE("LayerNorm draws come from the documented streams") {
         CAPTURE(entity);
         RandomStream ws(11, entity_id(entity), norm_draw_purpose(Param::norm1_weight));
         RandomStream bs(11, entity_id(entity), norm_draw_purpose(Param::norm1_bias));
-        const auto& g = (*net.neurons[neuron].weights)[Param::norm1_weight];
-        const auto& beta = (*net.neurons[neuron].weights)[Param::norm1_bias];
+        const auto& g = net.neurons[neuron].weights->param(Param::norm1_weight);
+        const auto& beta = net.neurons[neuron].weights->param(Param::norm1_bias);
         for (std::size_t j = 0; j < g.size(); ++j) {
             CHECK(g[j] == static_cast<float>(1.0 + 0.25 * static_cast<double>(ws.normal())));
             CHECK(beta[j] == static_cast<float>(0.1 + 0.6 * static_cast<double>(bs.uniform01())));
@@ -173,7 +176,7 @@ TEST_CASE("with a uniform LayerNorm2 weight the mean readout ignores the input")
     const Tensor x1 = random_input(10, 64, "x1"), x2 = random_input(7, 64, "x2");
     REQUIRE(x1 != x2);
 
-    const auto& bias = (*net.neurons[0].weights)[Param::norm2_bias];
+    const auto& bias = net.neurons[0].weights->param(Param::norm2_bias);
     const double mean_bias = std::accumulate(bias.begin(), bias.end(), 0.0) / static_cast<double>(bias.size());
     const double r1 = compute_block(net.neurons[0], x1).readout, r2 = compute_block(net.neurons[0], x2).readout;
     // Equal up to float32 rounding of the block's output (a few units of 1e-7 per element).
@@ -217,7 +220,7 @@ TEST_CASE("the builder refuses bad LayerNorm fills, naming the parameter") {
     w.norm2.weight = NormFill::normal(0.75, 0.0);
     CHECK(problem_of(b, w).empty());
     const Network net = b.build();
-    for (float g: (*net.neurons[0].weights)[Param::norm2_weight]) CHECK(g == 0.75f);
+    for (float g: net.neurons[0].weights->param(Param::norm2_weight)) CHECK(g == 0.75f);
 }
 
 // A scenario's `normal:` and `uniform:` fills are the builder's NormFill, drawn alike.
@@ -245,7 +248,7 @@ TEST_CASE("a scenario's LayerNorm draws are the builder's") {
         for (int i = 0; i < param_count; ++i) {
             const auto p = static_cast<Param>(i);
             CAPTURE(param_name(p));
-            CHECK((*sc.network.neurons[k].weights)[p] == (*net.neurons[k].weights)[p]);
+            CHECK(sc.network.neurons[k].weights->param(p) == net.neurons[k].weights->param(p));
         }
     }
 }
@@ -331,7 +334,7 @@ TEST_CASE("linear readout weights are drawn like nn.Linear's, from the neuron's 
         // U(-c, c) has mean 0 and variance c^2/3: within 5 standard errors for 256 draws.
         std::vector<double> v(r.weight.begin(), r.weight.end());
         CHECK(std::abs(mean_of(v)) < 5 * std::sqrt(bound * bound / 3 / 256));
-        for (int k = 0; k < param_count; ++k) CHECK((*net.neurons[i].weights)[static_cast<Param>(k)] == (*mean.neurons[i].weights)[static_cast<Param>(k)]);
+        for (int k = 0; k < param_count; ++k) CHECK(net.neurons[i].weights->param(static_cast<Param>(k)) == mean.neurons[i].weights->param(static_cast<Param>(k)));
         CHECK(mean.neurons[i].linear == nullptr);
     }
     CHECK(net.neurons[0].linear->weight != net.neurons[1].linear->weight);
@@ -373,7 +376,7 @@ TEST_CASE("record.weights saves the linear readout, and loading the file gives i
         REQUIRE(b.network.neurons[i].linear);
         CHECK(b.network.neurons[i].linear->weight == a.network.neurons[i].linear->weight);
         CHECK(std::bit_cast<std::uint32_t>(b.network.neurons[i].linear->bias) == std::bit_cast<std::uint32_t>(a.network.neurons[i].linear->bias));
-        for (int k = 0; k < param_count; ++k) CHECK((*b.network.neurons[i].weights)[static_cast<Param>(k)] == (*a.network.neurons[i].weights)[static_cast<Param>(k)]);
+        for (int k = 0; k < param_count; ++k) CHECK(b.network.neurons[i].weights->param(static_cast<Param>(k)) == a.network.neurons[i].weights->param(static_cast<Param>(k)));
     }
     const Result first = run_cli(fmt::format("run '{}' --out '{}' -q", linear_scenario.string(), (out / "a").string()));
     const Result second = run_cli(fmt::format("run '{}' --out '{}' -q", reloaded.string(), (out / "b").string()));

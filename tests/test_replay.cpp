@@ -51,9 +51,9 @@ TEST_CASE("every bundled scenario replays from its log") {
 // Acceptance 2: a changed threshold, replayed against the original log, is found at its first
 // differing event, with the chain of causes that led to it.
 TEST_CASE("replay against a changed scenario names the first difference and its causes") {
-    const fs::path log = record("tests/data/demo_0.2.yaml", "replay_changed");
+    const fs::path log = record("tests/data/layered.yaml", "replay_changed");
     const fs::path changed = scratch / "demo_changed.yaml";
-    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/layered.yaml");
     const auto at = text.find("threshold: 1.2");
     REQUIRE(at != std::string::npos);
     text.replace(at, 14, "threshold: 0.5");
@@ -135,7 +135,7 @@ TEST_CASE("damaged logs exit with 2 and say where reading stopped") {
 }
 
 TEST_CASE("log show filters, log stats, export and diff") {
-    const fs::path log = record("tests/data/demo_0.2.yaml", "tools_demo");
+    const fs::path log = record("tests/data/layered.yaml", "tools_demo");
     Result r = run_cli("log show " + log.string());
     CHECK(r.code == 0);
     CHECK(count_lines(r.out) == 1 + 608);
@@ -159,7 +159,7 @@ TEST_CASE("log show filters, log stats, export and diff") {
     REQUIRE(fp_at != std::string::npos);
     const std::string fp = summary.substr(fp_at + 16, 18);
     CHECK(r.out.find("fingerprint " + fp) != std::string::npos);
-    CHECK(slurp(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml").find(fp) != std::string::npos); // the pinned one
+    CHECK(slurp(SPIKENN_SOURCE_DIR "/tests/data/layered.yaml").find(fp) != std::string::npos); // the pinned one
     CHECK(r.out.find("by outcome  accumulated 220, dropped 28") != std::string::npos);
 
     r = run_cli(fmt::format("log export {} --format jsonl", log.string()));
@@ -172,7 +172,7 @@ TEST_CASE("log show filters, log stats, export and diff") {
     r = run_cli(fmt::format("log diff {} {}", log.string(), log.string()));
     CHECK(r.code == 0);
     CHECK(r.out.find("the logs agree on all 608 events") != std::string::npos);
-    const fs::path other = record("tests/data/demo_0.2.yaml --seed 8", "tools_demo_seed8");
+    const fs::path other = record("tests/data/layered.yaml --seed 8", "tools_demo_seed8");
     r = run_cli(fmt::format("log diff {} {}", log.string(), other.string()));
     CHECK(r.code == 1);
     CHECK(r.out.find("header: seed differs: 7 vs 8") != std::string::npos);
@@ -181,7 +181,7 @@ TEST_CASE("log show filters, log stats, export and diff") {
 
 // A pinned fingerprint that does not match fails the run, saying at which event count.
 TEST_CASE("a scenario's pinned fingerprint is checked") {
-    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/demo_0.2.yaml");
+    std::string text = slurp(SPIKENN_SOURCE_DIR "/tests/data/layered.yaml");
     const auto at = text.find("fingerprint: 0x");
     REQUIRE(at != std::string::npos);
     text.replace(at + 15, 16, "0123456789abcdef");
@@ -191,7 +191,7 @@ TEST_CASE("a scenario's pinned fingerprint is checked") {
     CHECK(r.code == 1);
     CHECK(r.err.find("the fingerprint after 608 events is 0x") != std::string::npos);
     CHECK(r.err.find("the scenario expects 0x0123456789abcdef") != std::string::npos);
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' -q", (scratch / "right_fp").string()));
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' -q", (scratch / "right_fp").string()));
     CHECK(r.code == 0);
     CHECK(r.out.find("fingerprint checked after 608 events: as the scenario expects") != std::string::npos);
 }
@@ -203,7 +203,7 @@ TEST_CASE("resume from a checkpoint equals the uninterrupted run") {
         const char* scenario;
         const char* every;
     };
-    for (const Case c: {Case{"tests/data/demo_0.2.yaml", "400ms"}, Case{"scenarios/seed.yaml", "5s"}, Case{"tests/data/many_events.yaml", "7ms"}}) {
+    for (const Case c: {Case{"tests/data/layered.yaml", "400ms"}, Case{"scenarios/seed.yaml", "5s"}, Case{"tests/data/many_events.yaml", "7ms"}}) {
         CAPTURE(c.scenario);
         const fs::path dir = scratch / "resume";
         fs::remove_all(dir);
@@ -245,7 +245,7 @@ TEST_CASE("resume from a checkpoint equals the uninterrupted run") {
 TEST_CASE("foreign and damaged checkpoints are refused") {
     const fs::path dir = scratch / "bad_ckpt";
     fs::remove_all(dir);
-    REQUIRE(run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --checkpoint-every 1s -q", (dir / "demo").string())).code == 0);
+    REQUIRE(run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --checkpoint-every 1s -q", (dir / "demo").string())).code == 0);
     const fs::path ck = dir / "demo" / "checkpoints" / "checkpoint-0000000001000000000.ckpt";
     REQUIRE(fs::exists(ck));
     Result r = run_cli(fmt::format("run scenarios/seed.yaml --out '{}' --resume '{}' -q", (dir / "seed").string(), ck.string()));
@@ -255,16 +255,16 @@ TEST_CASE("foreign and damaged checkpoints are refused") {
     std::string v5 = bytes;
     v5[8] = 5;
     std::ofstream(dir / "v5.ckpt", std::ios::binary) << v5;
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "v5.ckpt").string()));
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "v5.ckpt").string()));
     CHECK(r.code == 2);
     CHECK(r.err.find("checkpoint format version 5 is not known") != std::string::npos);
     std::string flipped = bytes;
     flipped[bytes.size() / 2] = static_cast<char>(flipped[bytes.size() / 2] ^ 1);
     std::ofstream(dir / "flipped.ckpt", std::ios::binary) << flipped;
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "flipped.ckpt").string()));
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --resume '{}' -q", (dir / "demo").string(), (dir / "flipped.ckpt").string()));
     CHECK(r.code == 2);
     CHECK(r.err.find("damaged or cut short") != std::string::npos);
-    r = run_cli(fmt::format("run tests/data/demo_0.2.yaml --out '{}' --resume '{}' --seed 3 -q", (dir / "demo").string(), ck.string()));
+    r = run_cli(fmt::format("run tests/data/layered.yaml --out '{}' --resume '{}' --seed 3 -q", (dir / "demo").string(), ck.string()));
     CHECK(r.code == 2);
     CHECK(r.err.find("--resume takes the seed") != std::string::npos);
     // No half-written checkpoint ever stands under a final name.
@@ -301,12 +301,12 @@ TEST_CASE("replaying a failed run's log reproduces the failure") {
 }
 
 TEST_CASE("a log is not exported onto itself, and paths spelled two ways record alike") {
-    const fs::path log = record("tests/data/demo_0.2.yaml", "self_export");
+    const fs::path log = record("tests/data/layered.yaml", "self_export");
     const Result r = run_cli(fmt::format("log export {} --format csv --out {}", log.string(), log.string()));
     CHECK(r.code == 2);
     CHECK(r.err.find("that is the log being read") != std::string::npos);
     CHECK(slurp(log).size() > 1000); // untouched
-    const fs::path other = record("./scenarios/../tests/data/demo_0.2.yaml", "self_export_dotted");
+    const fs::path other = record("./scenarios/../tests/data/layered.yaml", "self_export_dotted");
     CHECK(slurp(other) == slurp(log));
 }
 
@@ -327,7 +327,7 @@ TEST_CASE("a damaged block header is named as such") {
 
 // Determinism across thread counts: blocks computed ahead on workers change no byte.
 TEST_CASE("runs on 1 and 2 threads give byte-identical logs") {
-    for (const char* scenario: {"tests/data/demo_0.2.yaml", "scenarios/seed.yaml", "tests/data/many_events.yaml", "tests/golden/network/scenario.yaml"}) {
+    for (const char* scenario: {"tests/data/layered.yaml", "scenarios/seed.yaml", "tests/data/many_events.yaml", "tests/golden/network/scenario.yaml"}) {
         CAPTURE(scenario);
         std::string logs[3];
         for (int threads: {1, 2}) {
@@ -366,7 +366,7 @@ fs::path write_bytes(const std::string& name, const std::string& bytes) {
 // recomputed (anyone can), made `log diff` say "the logs agree". Readers check the footer
 // against the records: every reader refuses it, naming the file and the byte.
 TEST_CASE("a footer that does not sum up its records is refused") {
-    const fs::path log = record("tests/data/demo_0.2.yaml", "forged_footer");
+    const fs::path log = record("tests/data/layered.yaml", "forged_footer");
     std::string bytes = slurp(log);
     const std::size_t footer = bytes.size() - 128;
     REQUIRE(bytes.compare(footer, 4, "SEND") == 0);
@@ -394,7 +394,7 @@ TEST_CASE("a footer that does not sum up its records is refused") {
 // with its stored hash, so an edited text (header checksum recomputed) replayed as
 // "verified". The reader compares them.
 TEST_CASE("a scenario text that is not the one its hash stands for is refused") {
-    const fs::path log = record("tests/data/demo_0.2.yaml", "forged_text");
+    const fs::path log = record("tests/data/layered.yaml", "forged_text");
     std::string bytes = slurp(log);
     const std::size_t h = get_le<std::uint32_t>(bytes, 12);
     const std::size_t at = bytes.find("until: 3s");

@@ -125,8 +125,8 @@ TEST_CASE("adding a neuron does not change the others' weights") {
     std::ofstream(d / "two.yaml") << "run: {seed: 5}\nneurons:\n" << fmt::format(fmt::runtime(neuron), "a") << fmt::format(fmt::runtime(neuron), "b");
     const Scenario one = load_scenario(d / "one.yaml");
     const Scenario two = load_scenario(d / "two.yaml");
-    CHECK(one.network.neurons[0].weights->params == two.network.neurons[1].weights->params);
-    CHECK(one.network.neurons[0].weights->params != two.network.neurons[0].weights->params);
+    CHECK(one.network.neurons[0].weights->unpack().params == two.network.neurons[1].weights->unpack().params);
+    CHECK(one.network.neurons[0].weights->unpack().params != two.network.neurons[0].weights->unpack().params);
 }
 
 // Random weights are drawn on several threads when asked: each neuron's come from its own
@@ -144,8 +144,8 @@ TEST_CASE("weights drawn on several threads equal those drawn on one") {
     REQUIRE(b.network.size() == 8);
     for (std::size_t i = 0; i < a.network.size(); ++i) {
         CAPTURE(i);
-        CHECK(a.network.neurons[i].weights->params == b.network.neurons[i].weights->params);
-        if (i > 0) CHECK(a.network.neurons[i].weights->params != a.network.neurons[i - 1].weights->params);
+        CHECK(a.network.neurons[i].weights->unpack().params == b.network.neurons[i].weights->unpack().params);
+        if (i > 0) CHECK(a.network.neurons[i].weights->unpack().params != a.network.neurons[i - 1].weights->unpack().params);
     }
 }
 

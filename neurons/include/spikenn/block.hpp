@@ -4,14 +4,18 @@
 //   a   = LayerNorm1(attention(x) + x)
 //   out = LayerNorm2(fc2(ReLU(fc1(a))) + a)
 //
-// Parameters are kept as flat float vectors under PyTorch's names and shapes
-// (`attention.query.weight` is [embed_dim, embed_dim], row-major), so a state_dict
-// saved from the seed model maps onto them without renaming. Eigen stays inside
-// block.cpp: this header is included widely and carries no heavy templates.
+// Parameters come and go as flat float vectors under PyTorch's names and shapes
+// (BlockWeights: `attention.query.weight` is [embed_dim, embed_dim], row-major), so a
+// state_dict saved from the seed model maps onto them without renaming. A neuron holds them
+// packed (PackedBlock): each Linear weight once, in the panel layout the product's kernel
+// reads (neurons/gemm.hpp), with no unpacked copy beside it.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -59,9 +63,47 @@ struct BlockWeights {
     static BlockWeights random(BlockShape shape, std::uint64_t seed, std::uint64_t entity);
 };
 
+// The weights of one block as the product reads them: the query, key and value weights as
+// one packed [3·embed_dim, embed_dim] matrix (one pass over the input for all three), the
+// output, fc1 and fc2 weights packed, the biases and LayerNorms as they are. Immutable, and
+// shared by the members of a shared-weights population.
+class PackedBlock {
+public:
+    // Checks every parameter's size against the shape (std::invalid_argument).
+    explicit PackedBlock(const BlockWeights& w);
+    ~PackedBlock();
+    PackedBlock(PackedBlock&&) noexcept;
+    PackedBlock& operator=(PackedBlock&&) noexcept;
+
+    BlockShape shape() const;
+    // The parameters under PyTorch's names and shapes again (for record.weights).
+    BlockWeights unpack() const;
+    // One of them, unpacked.
+    std::vector<float> param(Param p) const;
+    // The memory the packed weights take.
+    std::size_t bytes() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// Runs f(0), ..., f(n - 1), each once, in any order, on as many threads as it has; returns
+// when all are done. The block's products split by columns and its attention by input and
+// head through it; no split changes a bit.
+using ParallelFor = std::function<void(std::size_t n, const std::function<void(std::size_t)>& f)>;
+
 // LayerNorm2's output for input x (rows = seq_len, cols = embed_dim).
-Tensor block_forward(const BlockWeights& w, const Tensor& x);
+Tensor block_forward(const PackedBlock& w, const Tensor& x);
+// The blocks of several inputs to the same weights at once: every Linear layer is one product
+// over the rows of all of them. outputs[i] is block_forward(w, *inputs[i]), bit for bit.
+void block_forward(const PackedBlock& w, std::span<const Tensor* const> inputs, std::span<Tensor> outputs, const ParallelFor* parallel = nullptr);
 // The feed-forward network alone, fc2(ReLU(fc1(x))): the seed's spike output.
+Tensor feed_forward(const PackedBlock& w, const Tensor& x);
+// The same from unpacked weights (packs them first: for tests and one-off use).
+Tensor block_forward(const BlockWeights& w, const Tensor& x);
 Tensor feed_forward(const BlockWeights& w, const Tensor& x);
 
 } // namespace spikenn

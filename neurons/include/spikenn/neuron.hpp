@@ -55,7 +55,7 @@ struct NeuronState {
 
 struct TransformerNeuron {
     NeuronParams params;
-    std::shared_ptr<const BlockWeights> weights;
+    std::shared_ptr<const PackedBlock> weights;
     // The linear readout's weights, for Readout::linear (null otherwise). Immutable, and
     // shared like the block's weights by the members of a shared population.
     std::shared_ptr<const LinearReadout> linear;
