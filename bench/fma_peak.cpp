@@ -79,7 +79,7 @@ std::optional<FmaPeak> fma_peak(int rounds) {
     constexpr std::int64_t iterations = std::int64_t{1} << 22;
     loop(iterations);  // untimed: lets the core reach the clock it runs vector code at
     std::vector<double> rates;
-    for (int r = 0; r < rounds; ++r) {
+    for (int r = 0; r < 3 * rounds; ++r) {
         const double s = seconds_of([&] { loop(iterations); });
         // Two floating-point operations (a multiply and an add) per lane per FMA.
         rates.push_back(2.0 * lanes * chains * static_cast<double>(iterations) / s / 1e9);

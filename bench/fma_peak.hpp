@@ -13,11 +13,13 @@ namespace spikenn::bench {
 struct FmaPeak {
     std::string isa;       // "AVX-512F" or "AVX2+FMA"
     int accumulators = 0;  // independent FMA chains in the loop
-    double gflops = 0;     // median over the rounds, one thread
+    double gflops = 0;     // median over the samples, one thread
 };
 
-// Runs the probe `rounds` times (about 25 ms each) on the calling thread; nullopt when the CPU
-// has neither AVX-512F nor AVX2 with FMA (SSE2 has no FMA instruction to measure).
+// Runs the probe 3 x `rounds` times (about 25 ms each: a sample is cheap, and more of them let
+// the median pass over the slices another process takes of a shared core) on the calling
+// thread; nullopt when the CPU has neither AVX-512F nor AVX2 with FMA (SSE2 has no FMA
+// instruction to measure).
 std::optional<FmaPeak> fma_peak(int rounds);
 
 } // namespace spikenn::bench
