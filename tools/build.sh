@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build libfmt-dev libyaml-cpp-dev doctest-dev libspdlog-dev libcli11-dev libxxhash-dev libedit-dev gdb
   nlohmann-json3-dev libpugixml-dev gtkwave librsvg2-bin graphviz) # the last five: the tests read the exports back
 packages+=(pkgconf) # tools/check_install.sh builds an example with pkg-config
+packages+=(libopenblas-dev) # bench/bench_block's reference GEMM, linked by the benchmark only (optional there)
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
