@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include <immintrin.h>
+
 // Compiled, like the whole project, with -ffp-contract=off: every a * b + c below is a
 // multiplication and an addition, each rounded, never a fused multiply-add.
 
@@ -82,6 +84,56 @@ double portable_exp(double x) {
     const double k = floor_of(x * 1.4426950408889634 + 0.5); // nearest integer to x / ln 2
     const double r = (x - k * ln2_hi) - k * ln2_lo;
     return scale(exp_reduced(r), static_cast<std::int64_t>(k));
+}
+
+namespace {
+
+// portable_exp's steps on four doubles, for x in [-700, 700]: the nearest integer k to
+// x / ln 2 by the same truncation and step down as floor_of (exact for |y| < 2^31), the same
+// reduction and Taylor polynomial (a multiplication and an addition per step, never fused:
+// the project is built with -ffp-contract=off, and no fma intrinsic is used here), and the
+// same exact scaling by 2^k, k in [-1010, 1010] (a normal power of two, so scale() would
+// multiply too). Other lanes, NaNs included, are left to the scalar function.
+[[gnu::target("avx2")]] void exp4_to_float(float* v) {
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(v));
+    const __m256d y = _mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)), _mm256_set1_pd(0.5));
+    const __m128i ti = _mm256_cvttpd_epi32(y);
+    __m256d k = _mm256_cvtepi32_pd(ti);
+    const __m256d above = _mm256_cmp_pd(k, y, _CMP_GT_OQ);
+    k = _mm256_sub_pd(k, _mm256_and_pd(above, _mm256_set1_pd(1.0)));
+    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(x, _mm256_mul_pd(k, _mm256_set1_pd(ln2_hi))), _mm256_mul_pd(k, _mm256_set1_pd(ln2_lo)));
+    constexpr double c[] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+        1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
+    __m256d p = _mm256_set1_pd(c[13]);
+    for (int i = 12; i >= 0; --i) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(c[i]));
+    const __m128i ki = _mm256_cvtpd_epi32(k); // k is an integer: exact
+    const __m256i bits = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(ki), _mm256_set1_epi64x(1023)), 52);
+    const __m256d e = _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
+    const __m128 f = _mm256_cvtpd_ps(e);
+    // Lanes outside [-700, 700] (NaN included: the comparisons are false) go the scalar way.
+    const __m256d ok = _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-700.0), _CMP_GE_OQ), _mm256_cmp_pd(x, _mm256_set1_pd(700.0), _CMP_LE_OQ));
+    const int mask = _mm256_movemask_pd(ok);
+    float out[4];
+    _mm_storeu_ps(out, f);
+    for (int l = 0; l < 4; ++l) v[l] = (mask >> l & 1) ? out[l] : static_cast<float>(portable_exp(static_cast<double>(v[l])));
+}
+
+bool has_avx2() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") != 0;
+    }();
+    return yes;
+}
+
+} // namespace
+
+void portable_exp_floats(float* v, std::size_t n) {
+    std::size_t i = 0;
+    if (has_avx2()) {
+        for (; i + 4 <= n; i += 4) exp4_to_float(v + i);
+    }
+    for (; i < n; ++i) v[i] = static_cast<float>(portable_exp(static_cast<double>(v[i])));
 }
 
 double portable_log(double x) {

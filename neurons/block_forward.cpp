@@ -59,7 +59,8 @@ void softmax(float* s, std::int32_t n, float scale) {
         s[c] = s[c] / scale;
         m = std::max(m, s[c]);
     }
-    for (std::int32_t c = 0; c < n; ++c) s[c] = static_cast<float>(portable_exp(static_cast<double>(s[c] - m)));
+    for (std::int32_t c = 0; c < n; ++c) s[c] = s[c] - m;
+    portable_exp_floats(s, static_cast<std::size_t>(n));
     const float sum = lane_sum<float>(s, n);
     for (std::int32_t c = 0; c < n; ++c) s[c] = s[c] / sum;
 }
@@ -182,6 +183,8 @@ void block_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs,
     }
 }
 
+std::string_view product_kernel() { return gemm_kernel_name(); }
+
 Tensor block_forward(const PackedBlock& w, const Tensor& x) {
     const Tensor* in[1] = {&x};
     Tensor out[1];
@@ -189,13 +192,44 @@ Tensor block_forward(const PackedBlock& w, const Tensor& x) {
     return std::move(out[0]);
 }
 
-Tensor feed_forward(const PackedBlock& pw, const Tensor& x) {
+void feed_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs, std::span<Tensor> outputs, const ParallelFor* parallel) {
     const PackedBlock::Impl& w = pw.impl();
-    check_input(w, x);
-    Tensor y(x.rows, w.shape.embed_dim);
+    if (outputs.size() != inputs.size()) throw std::invalid_argument("feed_forward: as many outputs as inputs");
+    if (inputs.empty()) return;
+    const std::int32_t d = w.shape.embed_dim;
+    std::int32_t rows = 0;
+    for (const Tensor* x: inputs) {
+        check_input(w, *x);
+        rows += x->rows;
+    }
     Scratch& s = scratch();
-    ffn(w, x.data.data(), x.rows, y.data.data(), s.h, nullptr);
-    return y;
+    const float* x = inputs[0]->data.data();
+    if (inputs.size() > 1) {
+        grow(s.x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(d));
+        std::int64_t at = 0;
+        for (const Tensor* in: inputs) {
+            std::copy(in->data.begin(), in->data.end(), s.x.begin() + at);
+            at += static_cast<std::int64_t>(in->data.size());
+        }
+        x = s.x.data();
+    }
+    grow(s.y, static_cast<std::size_t>(rows) * static_cast<std::size_t>(d));
+    ffn(w, x, rows, s.y.data(), s.h, parallel);
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        Tensor& out = outputs[i];
+        out.rows = inputs[i]->rows;
+        out.cols = d;
+        out.data.assign(s.y.begin() + at, s.y.begin() + at + std::int64_t{out.rows} * d);
+        at += std::int64_t{out.rows} * d;
+    }
+}
+
+Tensor feed_forward(const PackedBlock& w, const Tensor& x) {
+    const Tensor* in[1] = {&x};
+    Tensor out[1];
+    feed_forward(w, in, out);
+    return std::move(out[0]);
 }
 
 Tensor block_forward(const BlockWeights& w, const Tensor& x) { return block_forward(PackedBlock(w), x); }

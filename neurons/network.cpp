@@ -11,7 +11,7 @@
 #include <spikenn/portable_math.hpp>
 #include <spikenn/rng.hpp>
 
-#include "prefetch.hpp"
+#include "block_batcher.hpp"
 
 namespace spikenn {
 
@@ -20,7 +20,7 @@ Network::~Network() = default;
 Network::Network(Network&&) noexcept = default;
 Network& Network::operator=(Network&& o) noexcept {
     // The workers read the neurons: they stop before the neurons they read are replaced.
-    prefetch_.reset();
+    batcher_.reset();
     seed = o.seed;
     names = std::move(o.names);
     neurons = std::move(o.neurons);
@@ -31,7 +31,8 @@ Network& Network::operator=(Network&& o) noexcept {
     next_occurrence_ = std::move(o.next_occurrence_);
     loaded_ = std::move(o.loaded_);
     spike_outputs_ = std::move(o.spike_outputs_);
-    prefetch_ = std::move(o.prefetch_);
+    batch_ = o.batch_;
+    batcher_ = std::move(o.batcher_);
     return *this;
 }
 
@@ -192,21 +193,24 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target)
     return {};
 }
 
-void Network::set_threads(unsigned threads) {
-    prefetch_.reset();
-    if (threads > 1) {
-        prefetch_ = std::make_unique<BlockPrefetcher>(threads - 1, neurons.size());
-        for (EntityId id = 0; id < neurons.size(); ++id) prefetch_->note_potential(id, neurons[id].state.potential);
-    }
+void Network::set_compute(unsigned threads, bool batch) {
+    batcher_.reset();
+    batch_ = batch;
+    batcher_ = std::make_unique<BlockBatcher>(threads, batch);
 }
 
-void Network::prefetch(const Event& e, Simulator& sim) {
-    if (!prefetch_) return;
+BatchStats Network::batch_stats() const { return batcher_ ? batcher_->stats() : BatchStats{}; }
+
+BlockBatcher& Network::batcher() {
+    if (!batcher_) batcher_ = std::make_unique<BlockBatcher>(1, batch_);
+    return *batcher_;
+}
+
+void Network::prefetch(const Event& e, Simulator&) {
     // An input that arrives within the target's current refractory period will be dropped:
     // the neuron cannot spike again before the period ends. Its block is not needed.
-    const TransformerNeuron& n = neurons[e.key.target];
-    if (n.refractory_at(e.key.time)) return;
-    prefetch_->submit(e.key, n, sim.payloads().get(e.payload), e.efficacy);
+    if (neurons[e.key.target].refractory_at(e.key.time)) return;
+    batcher().submit(e, neurons);
 }
 
 void Network::schedule_occurrence(Simulator& sim, std::size_t drive, std::uint64_t k) {
@@ -239,14 +243,13 @@ std::optional<Time> later(Time t, Time d) {
 } // namespace
 
 void Network::start(Simulator& sim) {
-    if (prefetch_) prefetch_->clear();
+    batcher().clear();
     spike_outputs_.clear();
     // A run starts from the parameters, whatever an earlier run left in the state.
     for (EntityId id = 0; id < neurons.size(); ++id) {
         TransformerNeuron& n = neurons[id];
         n.state = NeuronState{};
         n.state.potential = n.params.reset_potential; // as the seed
-        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
     }
     make_drives();
     next_occurrence_.assign(drives_.size(), 1);
@@ -283,13 +286,11 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
     n.state.potential = n.potential_at(t);
     n.state.last_update = t;
     if (n.refractory_at(t)) {
-        if (prefetch_) prefetch_->take(e.key, false);
+        batcher().drop(e.key, neurons);
         update_decay_event(id, sim);
         return {Outcome::dropped, n.state.potential, no_payload};
     }
-    std::optional<BlockResult> block;
-    if (prefetch_) block = prefetch_->take(e.key, true);
-    if (!block) block = compute_block(n, sim.payloads().get(e.payload));
+    std::optional<BlockResult> block = batcher().take(e, neurons, sim.payloads());
     if (!block->finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
     // The input's efficacy scales the potential change (exactly: at 1 the readout is added
     // as it is).
@@ -311,6 +312,7 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
         }
         return {Outcome::spiked, n.state.potential, no_payload};
     }
+    if (block->spike_output) batcher().spike_output_unused();
     update_decay_event(id, sim);
     return {Outcome::accumulated, n.state.potential, no_payload};
 }
@@ -339,7 +341,6 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
     if (n.params.refractory_period > Time::zero()) {
         const auto end = later(t, n.params.refractory_period);
         if (end) sim.schedule(own_event(id, *end, EventKind::refractory_end, sim));
-        if (prefetch_) prefetch_->refractory(id, end.value_or(Time::max()));
     }
     // Targets share one tensor per distinct weight: the output itself for weight 1, one
     // scaled copy for each other weight. Each holds a reference per delivery.
@@ -386,15 +387,9 @@ EventResult Network::handle(const Event& e, Simulator& sim) {
                 schedule_occurrence(sim, d, e.key.seq + 1);
             }
         }
-        const EventResult r = on_input(id, e, sim);
-        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
-        return r;
+        return on_input(id, e, sim);
     }
-    case EventKind::spike: {
-        const EventResult r = on_spike(id, e, sim);
-        if (prefetch_) prefetch_->note_potential(id, n.state.potential);
-        return r;
-    }
+    case EventKind::spike: return on_spike(id, e, sim);
     case EventKind::decay_update:
         n.state.pending_decay.reset();
         return {Outcome::decay_update, n.potential_at(e.key.time), no_payload};
@@ -586,6 +581,7 @@ void Network::load_state(StateReader& in, SavedState& saved) {
     std::vector<std::uint64_t> last_pending(drives_.size(), 0);
     std::vector<char> has_pending(drives_.size(), 0);
     for (const Event& e: saved.pending) {
+        if (e.key.kind == EventKind::input && !saved.is_cancelled(e.key)) l.inputs.push_back(e);
         if (e.key.kind != EventKind::input || !is_external(e.key.source)) continue;
         const std::size_t d = drive_of(external_index(e.key.source), e.key.target);
         last_pending[d] = has_pending[d] ? std::max(last_pending[d], e.key.seq) : e.key.seq;
@@ -602,11 +598,14 @@ void Network::load_state(StateReader& in, SavedState& saved) {
 
 void Network::commit_state() {
     if (!loaded_) throw InternalError("Network::commit_state: no state was loaded");
-    if (prefetch_) prefetch_->clear(); // the queued blocks belong to the replaced state
+    batcher().clear(); // the registered inputs belong to the replaced state
     spike_outputs_.clear();
-    for (EntityId i = 0; i < neurons.size(); ++i) {
-        neurons[i].state = loaded_->neurons[i];
-        if (prefetch_) prefetch_->note_potential(i, neurons[i].state.potential);
+    for (EntityId i = 0; i < neurons.size(); ++i) neurons[i].state = loaded_->neurons[i];
+    // The loaded state's pending inputs, registered as a run that got here registered them
+    // (with the refractory check against the state then, so a resumed run batches alike as
+    // far as that check goes).
+    for (const Event& e: loaded_->inputs) {
+        if (!neurons[e.key.target].refractory_at(e.key.time)) batcher().submit(e, neurons);
     }
     next_occurrence_ = std::move(loaded_->next_occurrence);
     loaded_.reset();

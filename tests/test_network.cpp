@@ -6,7 +6,7 @@
 #include <spikenn/rng.hpp>
 #include <spikenn/network.hpp>
 #include <spikenn/network_builder.hpp>
-#include "prefetch.hpp"
+#include "block_batcher.hpp"
 
 using namespace spikenn;
 
@@ -254,28 +254,43 @@ TEST_CASE("restoring a saved state and re-running reaches the same state") {
     CHECK_THROWS_AS(sim.load_state(r), StateError);
 }
 
-// The prefetcher's hints (a spike's refractory period, the potential) only steer which blocks
-// are computed ahead: a block skipped on a hint that turns out to be needed is computed then,
-// with the result it has anyway.
-TEST_CASE("a block skipped on a hint is still computed when needed") {
-    const TransformerNeuron n = neuron("hinted", 0.25f);
-    Tensor x(3, 8);
-    RandomStream rs(2, entity_id("x"), 0);
-    for (auto& v: x.data) v = rs.normal();
-    const BlockResult direct = compute_block(n, x);
-    BlockPrefetcher p(0, 1); // no workers: nothing runs behind the test's back
-    const EventKey k1{parse_time("5ms"), EventKind::input, 0, 1, 0};
-    const EventKey k2{parse_time("5ms"), EventKind::input, 0, 2, 0};
-    p.submit(k1, n, x);
-    p.submit(k2, n, x);
-    p.refractory(0, parse_time("15ms")); // both look dropped now
-    const auto r1 = p.take(k1, true);
-    REQUIRE(r1);
-    CHECK(r1->readout == direct.readout);
-    CHECK(r1->finite);
-    const auto r2 = p.take(k2, false); // dropped after all: nothing to compute
-    REQUIRE(r2);
-    CHECK(!p.take(k2, true)); // taken once only
-    const EventKey never{parse_time("6ms"), EventKind::input, 0, 3, 0};
-    CHECK(!p.take(never, true));
+// The batcher computes the inputs due at one time to neurons with the same weights together,
+// except those whose target is refractory then; each gets the result it would get alone; a
+// dropped input is counted as unused; an input never registered is computed alone.
+TEST_CASE("a batch gives each input its own result, and skips refractory targets") {
+    std::vector<TransformerNeuron> ns = {neuron("a", 0.25f), neuron("b", 0.25f), neuron("c", 0.25f)};
+    ns[1].weights = ns[0].weights; // a and b share weights; c has its own
+    ns[2].weights = std::make_shared<const PackedBlock>(BlockWeights::random(ns[2].params.shape, 9, entity_id("other")));
+    ns[1].state.last_spike = parse_time("4ms"); // b is refractory at 5ms (its period is 1s)
+    PayloadStore payloads;
+    std::vector<Event> events;
+    for (EntityId target: {0u, 0u, 1u, 2u}) {
+        Tensor x(3, 8);
+        RandomStream rs(2, entity_id("x"), static_cast<std::uint32_t>(events.size()));
+        for (auto& v: x.data) v = rs.normal();
+        Event e;
+        e.key = {parse_time("5ms"), EventKind::input, target, static_cast<EntityId>(10 + events.size()), 0};
+        e.payload = payloads.add(std::move(x), 1);
+        events.push_back(e);
+    }
+    BlockBatcher batcher(1, true);
+    for (const Event& e: events) batcher.submit(e, ns);
+    const BlockResult r0 = batcher.take(events[0], ns, payloads);
+    // One batch of the two inputs to a (b is refractory, c has other weights).
+    CHECK(batcher.stats().batches == 1);
+    CHECK(batcher.stats().blocks == 2);
+    CHECK(r0.readout == compute_block(ns[0], payloads.get(events[0].payload)).readout);
+    const BlockResult r1 = batcher.take(events[1], ns, payloads);
+    CHECK(batcher.stats().batches == 1); // computed already
+    CHECK(r1.readout == compute_block(ns[0], payloads.get(events[1].payload)).readout);
+    const BlockResult r3 = batcher.take(events[3], ns, payloads);
+    CHECK(batcher.stats().batches == 2);
+    CHECK(r3.readout == compute_block(ns[2], payloads.get(events[3].payload)).readout);
+    batcher.drop(events[2].key, ns); // b's input: dropped, never computed
+    CHECK(batcher.stats().blocks == 3);
+    CHECK(batcher.stats().unused == 0);
+    Event never = events[3];
+    never.key.seq = 7;
+    CHECK(batcher.take(never, ns, payloads).readout == r3.readout); // alone
+    CHECK(batcher.stats().batches == 3);
 }

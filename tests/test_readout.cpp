@@ -20,7 +20,7 @@
 #include <spikenn/simulation.hpp>
 #include <spikenn/tensor_io.hpp>
 #include "cli_util.hpp"
-#include "prefetch.hpp"
+#include "block_batcher.hpp"
 
 using namespace spikenn;
 namespace fs = std::filesystem;

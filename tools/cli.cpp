@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <spikenn/block.hpp>
 #include <spikenn/error.hpp>
 #include <spikenn/checkpoint.hpp>
 #include <spikenn/hex.hpp>
@@ -41,6 +42,7 @@ struct RunOptions {
     std::uint64_t break_at_event = 0;
     std::string break_on_spike;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    bool no_batch = false;
     bool plot = false;
     bool quiet = false;
 };
@@ -155,6 +157,7 @@ int do_run(const RunOptions& o) {
     if (!o.resume.empty()) rs.resume = o.resume;
     rs.break_at_event = o.break_at_event;
     rs.threads = o.threads;
+    rs.batch = !o.no_batch;
     if (!o.break_on_spike.empty()) {
         const auto& names = sc.network.names;
         const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
@@ -195,7 +198,13 @@ int do_run(const RunOptions& o) {
     s += "\n  outcomes   ";
     for (int k = 0; k < outcome_count; ++k) s += fmt::format(" {} {}{}", to_string(static_cast<Outcome>(k)), counts.by_outcome[static_cast<std::size_t>(k)], k + 1 < outcome_count ? "," : "");
     s += fmt::format("\n  fingerprint {}\n", hex64(rep.fingerprint));
-    s += fmt::format("  wall time   {:.3f} s ({:.0f} events/s)\n\n", rep.wall_seconds, rep.wall_seconds > 0 ? static_cast<double>(counts.events) / rep.wall_seconds : 0.0);
+    s += fmt::format("  wall time   {:.3f} s ({:.0f} events/s)\n", rep.wall_seconds, rep.wall_seconds > 0 ? static_cast<double>(counts.events) / rep.wall_seconds : 0.0);
+    if (rep.blocks.blocks > 0) {
+        const BatchStats& b = rep.blocks;
+        s += fmt::format("  blocks      {} in {} products ({:.1f} inputs each), {} for inputs then dropped; {} spike outputs ahead, {} unused\n", b.blocks,
+            b.batches, static_cast<double>(b.blocks) / static_cast<double>(std::max<std::uint64_t>(1, b.batches)), b.unused, b.spike_outputs, b.spike_unused);
+    }
+    s += "\n";
     s += neuron_table(sc, rep.end, counts);
     s += fmt::format("\n  files in {}: {}\n", rs.out_dir.string(), fmt::join(rep.files, ", "));
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
@@ -290,6 +299,7 @@ int cli_main(int argc, char** argv) {
     run->add_option("--resume", ro.resume, "Continue an interrupted run from one of its checkpoints (same scenario, output directory and --record)");
     run->add_option("--threads", ro.threads, "Threads for the blocks (default: the machine's cores); results do not depend on it")
         ->check(CLI::Range(1, 256));
+    run->add_flag("--no-batch", ro.no_batch, "Compute every block alone, not the inputs due together to the same weights as one product (to compare: results do not depend on it)");
     run->add_option("--break-at-event", ro.break_at_event, "For gdb: call spikenn_break_here() before event N")->check(CLI::PositiveNumber);
     run->add_option("--break-on-spike", ro.break_on_spike, "For gdb: call spikenn_break_here() before each spike of this neuron");
     run->add_flag("--plot", ro.plot, "Also draw OUT/plot.svg from the event log (recorded to OUT/events.evlog unless --record is given)");
@@ -367,6 +377,16 @@ int cli_main(int argc, char** argv) {
     catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
+    }
+    if (*run || *replay || *debug) {
+        // A forced product kernel this CPU lacks is refused before anything runs.
+        try {
+            (void)product_kernel();
+        }
+        catch (const std::invalid_argument& e) {
+            std::cerr << "spikenn: error: " << e.what() << "\n";
+            return 2;
+        }
     }
     try {
         if (*run) return do_run(ro);

@@ -192,7 +192,9 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     std::optional<LogHeader> header;
     if (rs.record) header = make_log_header(sc, rs.scenario_arg);
     // The network goes into the simulation for the run and comes back with its final state.
-    Simulation sim(std::move(sc.network), sc.simulation_options(rs.threads));
+    SimulationOptions options = sc.simulation_options(rs.threads);
+    options.batch = rs.batch;
+    Simulation sim(std::move(sc.network), options);
     struct GiveBack {
         Scenario& sc;
         Simulation& sim;
@@ -292,6 +294,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
     rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     rep.fingerprint = sim.fingerprint();
+    rep.blocks = sim.network().batch_stats();
     rep.end = sim.now();
     rep.counts = sim.counts();
     if (files) rep.files = files->file_names();

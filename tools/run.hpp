@@ -30,6 +30,7 @@ struct RunSettings {
     std::uint64_t checkpoint_keep = 0;           // keep this run's last N checkpoints; 0: all
     std::optional<std::filesystem::path> resume; // a checkpoint of this scenario
     unsigned threads = 1;                        // block computations on this many threads
+    bool batch = true;                           // inputs due together to the same weights as one product
     std::uint64_t break_at_event = 0;            // for gdb: call spikenn_break_here before this event
     std::optional<EntityId> break_on_spike;      // for gdb: ... before each spike of this neuron
 };
@@ -40,6 +41,7 @@ struct RunReport {
     std::uint64_t fingerprint = 0;
     Time end;
     double wall_seconds = 0; // for the terminal only
+    BatchStats blocks;       // how the blocks were computed: for the terminal only
     std::vector<std::string> files;
 };
 

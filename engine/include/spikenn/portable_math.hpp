@@ -9,9 +9,14 @@
 // compares them with the C library's), not correctly rounded.
 #pragma once
 
+#include <cstddef>
+
 namespace spikenn {
 
 double portable_exp(double x);
+// v[i] = float(portable_exp(double(v[i]))) for i < n, four at a time where the CPU has AVX2:
+// the same operations per element, so the same bits as the scalar loop.
+void portable_exp_floats(float* v, std::size_t n);
 // The natural logarithm; NaN below 0, -infinity at 0.
 double portable_log(double x);
 // For |x| up to about 1e9; the range reduction loses accuracy beyond.

@@ -95,6 +95,11 @@ private:
 // head through it; no split changes a bit.
 using ParallelFor = std::function<void(std::size_t n, const std::function<void(std::size_t)>& f)>;
 
+// The product kernel the blocks use: "sse2", "avx2" or "avx512", the widest this CPU has
+// unless the environment variable SPIKENN_KERNEL names another (every kernel gives the same
+// bits). Throws std::invalid_argument if SPIKENN_KERNEL names one this CPU cannot run.
+std::string_view product_kernel();
+
 // LayerNorm2's output for input x (rows = seq_len, cols = embed_dim).
 Tensor block_forward(const PackedBlock& w, const Tensor& x);
 // The blocks of several inputs to the same weights at once: every Linear layer is one product
@@ -102,6 +107,8 @@ Tensor block_forward(const PackedBlock& w, const Tensor& x);
 void block_forward(const PackedBlock& w, std::span<const Tensor* const> inputs, std::span<Tensor> outputs, const ParallelFor* parallel = nullptr);
 // The feed-forward network alone, fc2(ReLU(fc1(x))): the seed's spike output.
 Tensor feed_forward(const PackedBlock& w, const Tensor& x);
+// The same for several inputs as one product per layer; outputs[i] is feed_forward(w, *inputs[i]).
+void feed_forward(const PackedBlock& w, std::span<const Tensor* const> inputs, std::span<Tensor> outputs, const ParallelFor* parallel = nullptr);
 // The same from unpacked weights (packs them first: for tests and one-off use).
 Tensor block_forward(const BlockWeights& w, const Tensor& x);
 Tensor feed_forward(const BlockWeights& w, const Tensor& x);

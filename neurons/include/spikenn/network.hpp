@@ -14,7 +14,17 @@
 
 namespace spikenn {
 
-class BlockPrefetcher; // neurons/prefetch.hpp
+class BlockBatcher; // neurons/block_batcher.hpp
+
+// How the blocks of a run were computed (neurons/block_batcher.hpp): counts of work, not of
+// results, which are the same whichever way they were computed.
+struct BatchStats {
+    std::uint64_t blocks = 0;        // blocks computed
+    std::uint64_t batches = 0;       // the products they were computed in
+    std::uint64_t unused = 0;        // blocks of inputs that were then dropped
+    std::uint64_t spike_outputs = 0; // spike outputs computed ahead, with a batch
+    std::uint64_t spike_unused = 0;  // of those, for inputs that did not make a spike
+};
 
 struct Synapse {
     EntityId target = 0;
@@ -99,9 +109,13 @@ public:
     void check() const;
 
     std::size_t size() const { return neurons.size(); }
-    // With threads > 1, blocks are computed ahead on threads - 1 workers (neurons/prefetch.hpp);
-    // no result depends on it.
-    void set_threads(unsigned threads);
+    // How blocks are computed: on `threads` threads (the event loop's and threads - 1
+    // workers), and with batch, the inputs due at one time to neurons with the same weights
+    // as one product (neurons/block_batcher.hpp). No result depends on either.
+    void set_compute(unsigned threads, bool batch = true);
+    void set_threads(unsigned threads) { set_compute(threads, batch_); }
+    // Counts of the blocks computed since the network was built.
+    BatchStats batch_stats() const;
     // The tensor stimulus s delivers at occurrence k (to `target`: the draws of an
     // independent stimulus differ between targets).
     Tensor stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target) const;
@@ -123,7 +137,9 @@ private:
     void update_decay_event(EntityId id, Simulator& sim);
     Event own_event(EntityId id, Time t, EventKind kind, Simulator& sim);
 
+    // Registers a scheduled input with the batcher.
     void prefetch(const Event& e, Simulator& sim);
+    BlockBatcher& batcher();
 
     std::vector<Drive> drives_;
     std::vector<std::size_t> first_drive_;       // per stimulus, into drives_
@@ -132,13 +148,15 @@ private:
     struct LoadedState {
         std::vector<NeuronState> neurons;
         std::vector<std::uint64_t> next_occurrence;
+        std::vector<Event> inputs; // the pending inputs, for the batcher
     };
     std::optional<LoadedState> loaded_;
-    // Per neuron: the output of its pending spike, when a worker computed it ahead (a cache,
+    // Per neuron: the output of its pending spike, when a batch computed it ahead (a cache,
     // not state: without it the spike computes the same tensor).
     std::vector<std::shared_ptr<const Tensor>> spike_outputs_;
+    bool batch_ = true;
     // Last, so that its workers stop before the neurons they read are destroyed.
-    std::unique_ptr<BlockPrefetcher> prefetch_;
+    std::unique_ptr<BlockBatcher> batcher_;
 };
 
 } // namespace spikenn

@@ -32,7 +32,10 @@ namespace spikenn {
 struct SimulationOptions {
     Time until = Time::max();              // inclusive: no event after it is processed
     std::uint64_t max_events = UINT64_MAX; // events processed, cancelled ones included
-    unsigned threads = 1;                  // blocks computed ahead on threads - 1 workers
+    unsigned threads = 1;                  // the blocks' work split over this many threads
+    // The inputs due at one time to neurons with the same weights computed as one product
+    // (neurons/block_batcher.hpp). Off only to compare: the results are the same.
+    bool batch = true;
     // What checkpoints say they are of: the hash of the scenario text the network was
     // loaded from; 0 for a hash of the network's description (seed, names, parameters,
     // synapses, stimuli; not its weights). A checkpoint of another source is refused, and so

@@ -1,0 +1,101 @@
+// Blocks computed in batches: the inputs that come due at the same time to neurons with the
+// same weights (one neuron's volley, or a shared-weights population driven together) run as
+// one product per layer (block_forward over a span of inputs), on the event loop's thread and
+// the workers of a WorkerPool.
+//
+// A block's output is a pure function of the weights and the input tensor, and a row's result
+// does not depend on the rows computed with it (neurons/gemm.hpp), so batching changes no
+// bit. Which inputs are batched depends on the event stream only, never on the thread count:
+// every input is registered (submit) when it is scheduled, and the first time the event loop
+// needs the block of an input at time t, every registered input at t to a neuron with the
+// same weights is computed with it, except those whose target is then refractory at t (they
+// will be dropped). All inputs at t exist by then: an input is scheduled by an event before t
+// (a connection's delay is at least one tick; a stimulus schedules its next occurrence when
+// it delivers one).
+//
+// Inputs at t to a neuron that arrive after the one that makes it spike are dropped too, so
+// their blocks are wasted; a batch also computes, for each input the readouts say will make
+// its neuron spike, the spike's output (feed_forward) with the others. Both are guesses made
+// from the state when the batch is formed, counted in BatchStats; a wrong guess costs time,
+// never a result: an input or spike without a result computes its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include <spikenn/event.hpp>
+#include <spikenn/network.hpp>
+#include <spikenn/neuron.hpp>
+#include <spikenn/payload.hpp>
+#include "worker_pool.hpp"
+
+namespace spikenn {
+
+struct BlockResult {
+    double readout = 0;
+    bool finite = true; // every element of the block's output is finite
+    // The spike output, feed_forward(x), when the batch expected this input to make the
+    // neuron spike and computed it too.
+    std::shared_ptr<const Tensor> spike_output;
+};
+
+// The block and readout of `n` for input x alone.
+BlockResult compute_block(const TransformerNeuron& n, const Tensor& x);
+
+class BlockBatcher {
+public:
+    // With batch == false every block is computed alone (for comparison: the same results).
+    BlockBatcher(unsigned threads, bool batch);
+
+    // Registers input e (to neurons[e.key.target]) as one whose block may be needed.
+    void submit(const Event& e, std::span<const TransformerNeuron> neurons);
+    // The block of input e, computed with its batch if it has no result yet.
+    BlockResult take(const Event& e, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
+    // Input `key` is dropped: its block is not needed.
+    void drop(const EventKey& key, std::span<const TransformerNeuron> neurons);
+    // Forgets every registered input (the state was replaced).
+    void clear();
+
+    const BatchStats& stats() const { return stats_; }
+    // A spike output computed ahead for an input that did not make a spike after all.
+    void spike_output_unused() { ++stats_.spike_unused; }
+    // Runs work on the event loop's thread and the workers.
+    const ParallelFor* parallel() const { return pool_.workers() ? &parallel_ : nullptr; }
+
+private:
+    struct Entry {
+        PayloadId payload = no_payload;
+        float efficacy = 1.0f;
+        std::optional<BlockResult> result;
+    };
+    // Registered inputs by time, then weights, then key: a batch is one contiguous range.
+    // (The weights' addresses order the groups of one time among themselves; no result and
+    // no batch depends on that order.)
+    struct Slot {
+        Time time;
+        const PackedBlock* weights = nullptr;
+        EventKey key;
+        bool operator<(const Slot& o) const {
+            if (time != o.time) return time < o.time;
+            if (weights != o.weights) return std::less<const PackedBlock*>{}(weights, o.weights);
+            return key < o.key;
+        }
+    };
+    using Pending = std::map<Slot, Entry>;
+    void compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
+    static Slot slot(const EventKey& key, std::span<const TransformerNeuron> neurons) {
+        return {key.time, neurons[key.target].weights.get(), key};
+    }
+
+    bool batch_;
+    Pending pending_;
+    BatchStats stats_;
+    WorkerPool pool_;
+    ParallelFor parallel_;
+};
+
+} // namespace spikenn
