@@ -12,6 +12,10 @@ namespace {
 // Inputs of one neuron at one time taken per batch: after the one that makes it spike the
 // rest are dropped, and a chunk wastes at most volley_chunk - 1 blocks per spike.
 constexpr int volley_chunk = 4;
+// Rows per batch at most: the product's speed has long levelled off by then, and the batch's
+// workspace (about (7 embed_dim + hidden_dim) floats a row) stays bounded however large a
+// population is driven together. A batch takes at least the input it was formed for.
+constexpr std::int32_t max_batch_rows = 1024;
 
 BlockResult result_of(const TransformerNeuron& n, const Tensor& out) {
     BlockResult r;
@@ -76,6 +80,7 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
         bool spikes = false;
     };
     std::map<EntityId, Guess> guess;
+    std::int32_t rows = 0;
     if (batch_) {
         for (auto it = pending_.lower_bound(Slot{t, weights, EventKey{}}); it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
             const EntityId target = it->first.key.target;
@@ -95,6 +100,9 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
             }
             // A neuron's volley in chunks, so that few blocks are computed past its spike.
             if (gs.taken < volley_chunk) {
+                const std::int32_t r = payloads.get(it->second.payload).rows;
+                if (!members.empty() && rows + r > max_batch_rows) break;
+                rows += r;
                 ++gs.taken;
                 members.push_back(it);
             }

@@ -9,12 +9,16 @@
 // every input is registered (submit) when it is scheduled, and the first time the event loop
 // needs the block of an input at time t, every registered input at t to a neuron with the
 // same weights is computed with it, except those whose target is then refractory at t (they
-// will be dropped). All inputs at t exist by then: an input is scheduled by an event before t
-// (a connection's delay is at least one tick; a stimulus schedules its next occurrence when
-// it delivers one).
+// will be dropped). All inputs at t usually exist by then: an input is scheduled by an event
+// before t (a connection's delay is at least one tick; a stimulus schedules its next
+// occurrence when it delivers one, and only two Poisson occurrences in one tick come later:
+// that one forms a batch of its own when it is needed).
 //
 // Inputs at t to a neuron that arrive after the one that makes it spike are dropped too, so
-// their blocks are wasted; a batch also computes, for each input the readouts say will make
+// their blocks are wasted: a batch takes up to 4 inputs of each neuron, in key order, and none
+// of a neuron the readouts already say spikes before them; and at most 1024 rows, which bounds
+// its workspace. The input a batch is formed for is the first of its group (the event loop
+// goes in key order), so it is always in. A batch also computes, for each input the readouts say will make
 // its neuron spike, the spike's output (feed_forward) with the others. Both are guesses made
 // from the state when the batch is formed, counted in BatchStats; a wrong guess costs time,
 // never a result: an input or spike without a result computes its own.

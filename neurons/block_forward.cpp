@@ -96,10 +96,15 @@ void for_each(std::size_t n, const ParallelFor* parallel, const std::function<vo
     for (std::size_t i = 0; i < n; ++i) f(i);
 }
 
+// Work below this many multiply-adds runs on the calling thread: waking the workers and
+// waiting for them costs more than they would save (measured on bench/large.yaml's products
+// of 30 rows by 128 by 384).
+constexpr double min_parallel_work = 8e6;
+
 // C = A·B + bias, split into column chunks of a few panels for `parallel`.
 void product(const GemmArgs& g, const ParallelFor* parallel) {
     const std::int32_t panels = g.b->panels();
-    if (!parallel || panels < 2) {
+    if (!parallel || panels < 2 || static_cast<double>(g.m) * g.b->n * g.b->k < min_parallel_work) {
         gemm(g);
         return;
     }
@@ -150,7 +155,9 @@ void block_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs,
     const auto scale = static_cast<float>(std::sqrt(static_cast<double>(hd)));
     const float* qkv = s.qkv.data();
     float* concat = s.concat.data();
-    for_each(inputs.size() * static_cast<std::size_t>(heads), parallel, [&](std::size_t task) {
+    double attention_work = 0;
+    for (const Tensor* in: inputs) attention_work += 2.0 * in->rows * in->rows * d;
+    for_each(inputs.size() * static_cast<std::size_t>(heads), attention_work >= min_parallel_work ? parallel : nullptr, [&](std::size_t task) {
         const std::size_t i = task / static_cast<std::size_t>(heads);
         const auto h = static_cast<std::int32_t>(task % static_cast<std::size_t>(heads));
         const std::int32_t r0 = first_row[i], n = inputs[i]->rows;

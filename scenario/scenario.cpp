@@ -414,7 +414,6 @@ private:
     std::int64_t max_seq_len_ = 0;      // of every stimulus: a block's input is a stimulus's or a spike output of the same length
     std::int64_t max_embed_dim_ = 0, max_hidden_dim_ = 0;
     double embed_dims_ = 0;             // summed over the neurons
-    double synapse_count_ = 0;
 };
 
 void Loader::load_run(const At& at, Scenario& sc) {
@@ -462,13 +461,12 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
 void Loader::charge_run(const At& at) {
     if (!estimate() || max_seq_len_ == 0) return; // nothing will run
     const double n = static_cast<double>(max_seq_len_), d = static_cast<double>(max_embed_dim_), h = static_cast<double>(max_hidden_dim_);
-    // Attention's scores (n x n) and a dozen n x embed_dim and two n x hidden_dim matrices
-    // (block.cpp), for each block computed at once (one per thread).
-    const double block = 4 * (n * n + 12 * n * d + 2 * n * h);
-    double bytes = block * std::max(1u, threads_);
+    // A batch of up to 1024 rows (neurons/block_batcher.cpp; at least one input): seven
+    // rows x embed_dim and one rows x hidden_dim matrices (block_forward.cpp), and per thread
+    // attention's scores (n x n) and a head's keys and values.
+    const double rows = std::max(1024.0, n);
+    double bytes = 4 * rows * (7 * d + h) + 4 * (n * n + 2 * n * d) * std::max(1u, threads_);
     bytes += 4 * n * embed_dims_; // a spike output in flight from every neuron
-    // With worker threads each queued input holds a copy of its tensor: one per synapse.
-    if (threads_ > 1) bytes += 4 * n * d * synapse_count_;
     memory_.blocks = 0; // recomputed with the longest input so far
     charge(at, &MemoryEstimate::blocks, bytes, "use a shorter seq_len, fewer connections or fewer --threads");
 }
@@ -734,7 +732,6 @@ void Loader::prescan(const At& top) {
             }
             // Each synapse is stored (a vector grown by doubling), listed while it is made,
             // and may carry a spike in flight.
-            synapse_count_ += made;
             charge(c, &MemoryEstimate::synapses, made * (2 * sizeof(Synapse) + sizeof(std::pair<EntityId, EntityId>) + sizeof(Event)), advice);
         }
         catch (const MemoryRefused&) {
