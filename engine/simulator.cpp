@@ -44,7 +44,14 @@ void Simulator::cancel(const EventKey& key) {
     if (!cancelled_.insert(key).second) {
         throw InternalError(fmt::format("the event at {} for neuron {} was cancelled twice", key.time, key.target));
     }
-    ++cancel_slots_[KeyHash{}(key) & 0xffff];
+}
+
+bool Simulator::take_cancelled(const EventKey& key) {
+    auto it = cancelled_.begin();
+    if (*it != key) it = cancelled_.find(key); // a stale key is smaller: look the event's up
+    if (it == cancelled_.end()) return false;
+    cancelled_.erase(it);
+    return true;
 }
 
 std::optional<EventRecord> Simulator::step() {
@@ -53,7 +60,8 @@ std::optional<EventRecord> Simulator::step() {
         stop_ = StopReason::queue_empty;
         return std::nullopt;
     }
-    if (queue_->top().key.time > limits_.end) {
+    const Event& next = queue_->top();
+    if (next.key.time > limits_.end) {
         stop_ = StopReason::end_time;
         return std::nullopt;
     }
@@ -62,13 +70,16 @@ std::optional<EventRecord> Simulator::step() {
         return std::nullopt;
     }
     stop_.reset();
-    EventRecord rec;
-    rec.event = queue_->pop();
+    // The record is built where it is returned, and the event copied from the queue's own
+    // storage before pop(): copies through temporaries, written field by field and read back
+    // in wider words, stalled on store forwarding at every event.
+    std::optional<EventRecord> out(std::in_place);
+    EventRecord& rec = *out;
+    rec.event = next;
+    queue_->pop();
     now_ = rec.event.key.time;
     rec.number = ++processed_;
-    std::uint32_t* slot = cancelled_.empty() ? nullptr : &cancel_slots_[KeyHash{}(rec.event.key) & 0xffff];
-    if (slot && *slot && cancelled_.erase(rec.event.key) > 0) {
-        --*slot;
+    if (!cancelled_.empty() && !(rec.event.key < *cancelled_.begin()) && take_cancelled(rec.event.key)) {
         rec.result = model_.cancelled(rec.event, *this);
         rec.result.outcome = Outcome::cancelled;
     }
@@ -89,7 +100,7 @@ std::optional<EventRecord> Simulator::step() {
     for (const auto& o: observers_) o(rec, *this);
     if (rec.event.payload != no_payload) payloads_.release(rec.event.payload);
     if (rec.result.produced != no_payload) payloads_.release(rec.result.produced);
-    return rec;
+    return out;
 }
 
 void put_key(StateWriter& out, const EventKey& k) {
@@ -164,10 +175,8 @@ void Simulator::save_state(StateWriter& out) const {
     const std::vector<Event> pending = queue_->pending();
     out.put<std::uint64_t>(pending.size());
     for (const Event& e: pending) put_event(out, e);
-    std::vector<EventKey> cancelled(cancelled_.begin(), cancelled_.end());
-    std::sort(cancelled.begin(), cancelled.end());
-    out.put<std::uint64_t>(cancelled.size());
-    for (const EventKey& k: cancelled) put_event(out, Event{k});
+    out.put<std::uint64_t>(cancelled_.size());
+    for (const EventKey& k: cancelled_) put_event(out, Event{k}); // in key order
     payloads_.save_state(out);
     model_.save_state(out);
 }
@@ -235,9 +244,7 @@ void Simulator::load_state(StateReader& in, std::uint32_t layout) {
     model_.commit_state();
     while (!queue_->empty()) queue_->pop();
     for (const Event& e: saved.pending) queue_->push(e);
-    cancelled_ = std::unordered_set<EventKey, KeyHash>(saved.cancelled.begin(), saved.cancelled.end());
-    std::fill(cancel_slots_.begin(), cancel_slots_.end(), 0u);
-    for (const EventKey& k: saved.cancelled) ++cancel_slots_[KeyHash{}(k) & 0xffff];
+    cancelled_ = std::set<EventKey>(saved.cancelled.begin(), saved.cancelled.end());
     payloads_ = std::move(saved.payloads);
     now_ = saved.now;
     processed_ = saved.processed;
