@@ -55,37 +55,43 @@ bool Simulator::take_cancelled(const EventKey& key) {
 }
 
 std::optional<EventRecord> Simulator::step() {
+    // One optional returned on every path, so that it is built in the caller's storage.
+    std::optional<EventRecord> out;
     start();
     if (queue_->empty()) {
         stop_ = StopReason::queue_empty;
-        return std::nullopt;
+        return out;
     }
     const Event& next = queue_->top();
     if (next.key.time > limits_.end) {
         stop_ = StopReason::end_time;
-        return std::nullopt;
+        return out;
     }
     if (processed_ >= limits_.max_events) {
         stop_ = StopReason::max_events;
-        return std::nullopt;
+        return out;
     }
     stop_.reset();
-    // The record is built where it is returned, and the event copied from the queue's own
-    // storage before pop(): copies through temporaries, written field by field and read back
-    // in wider words, stalled on store forwarding at every event.
-    std::optional<EventRecord> out(std::in_place);
-    EventRecord& rec = *out;
+    // The event is copied from the queue's own storage before pop(), and the model's result
+    // field by field: whole-struct copies through temporaries, written field by field and
+    // read back in wider words, stalled on store forwarding at every event.
+    EventRecord& rec = out.emplace();
     rec.event = next;
     queue_->pop();
     now_ = rec.event.key.time;
     rec.number = ++processed_;
+    const auto take = [&rec](const EventResult& r) {
+        rec.result.outcome = r.outcome;
+        rec.result.potential = r.potential;
+        rec.result.produced = r.produced;
+    };
     if (!cancelled_.empty() && !(rec.event.key < *cancelled_.begin()) && take_cancelled(rec.event.key)) {
-        rec.result = model_.cancelled(rec.event, *this);
+        take(model_.cancelled(rec.event, *this));
         rec.result.outcome = Outcome::cancelled;
     }
     else {
         try {
-            rec.result = model_.handle(rec.event, *this);
+            take(model_.handle(rec.event, *this));
         }
         catch (const SimulationError&) {
             throw;
