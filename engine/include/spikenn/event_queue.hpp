@@ -54,10 +54,10 @@ private:
 // pop is O(1) from the sorted run or O(log k) from the side heap, plus amortised O(1)
 // redistribution: an event moves only to lower buckets, at most 64 times, and in practice
 // once or twice. Events are kept in the buckets by value; each bucket knows its earliest
-// time, so that redistribution reads a bucket once. The run is sorted by an LSD radix sort
-// on the key packed into two words, over only the bytes in which its keys differ: a
-// comparison sort mispredicted a branch at about every other comparison, and was half the
-// cost of an event.
+// time, so that redistribution reads a bucket once. A run of 256 events or more is sorted
+// by an LSD radix sort on its keys packed into one word (each field less its least value in
+// the run), and popped through the sorted index: a comparison sort mispredicted a branch at
+// about every other comparison, and was half the cost of an event.
 class RadixHeapQueue final: public EventQueue {
 public:
     RadixHeapQueue();
