@@ -144,10 +144,10 @@ void RadixHeapQueue::sort_run() const {
         lo.seq = std::min(lo.seq, k.seq);
         hi.seq = std::max(hi.seq, k.seq);
     }
-    const int w_kind = std::bit_width(static_cast<unsigned>(hi.kind) - static_cast<unsigned>(lo.kind));
-    const int w_target = std::bit_width(hi.target - lo.target);
-    const int w_source = std::bit_width(hi.source - lo.source);
-    const int w_seq = std::bit_width(hi.seq - lo.seq);
+    const int w_kind = static_cast<int>(std::bit_width(static_cast<unsigned>(hi.kind) - static_cast<unsigned>(lo.kind)));
+    const int w_target = static_cast<int>(std::bit_width(hi.target - lo.target));
+    const int w_source = static_cast<int>(std::bit_width(hi.source - lo.source));
+    const int w_seq = static_cast<int>(std::bit_width(hi.seq - lo.seq));
     const int width = w_kind + w_target + w_source + w_seq;
     if (width > 64) {
         std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) { return run[a].key < run[b].key; });
