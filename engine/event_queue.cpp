@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <numeric>
 #include <stdexcept>
 
 namespace spikenn {
@@ -155,6 +156,9 @@ void RadixHeapQueue::sort_run() const {
     }
     digits_.resize(n);
     digits_out_.resize(n);
+    // Every pass's counts at once, while packing: the counts do not depend on the order.
+    const int passes = (width + 7) / 8;
+    std::uint32_t count[8][256] = {};
     for (std::size_t i = 0; i < n; ++i) {
         const EventKey& k = run[i].key;
         // Shifts by 64 cannot happen: a field that is shifted by the others' widths leaves
@@ -164,21 +168,27 @@ void RadixHeapQueue::sort_run() const {
         w = (w << w_source) | (k.source - lo.source);
         w = w_seq == 64 ? k.seq - lo.seq : (w << w_seq) | (k.seq - lo.seq);
         digits_[i] = {w, static_cast<std::uint32_t>(i)};
+        for (int p = 0; p < passes; ++p) ++count[p][(w >> (8 * p)) & 0xff];
     }
-    // Least significant digit first, each pass a stable counting sort on one byte.
-    for (int shift = 0; shift < width; shift += 8) {
-        std::uint32_t count[256] = {};
-        for (const Digit& d: digits_) ++count[(d.word >> shift) & 0xff];
+    // Least significant digit first, each pass a stable counting sort on one byte; the last
+    // writes the order itself.
+    for (int p = 0; p < passes; ++p) {
         std::uint32_t at = 0;
-        for (std::uint32_t& c: count) {
+        for (std::uint32_t& c: count[p]) {
             const std::uint32_t here = c;
             c = at;
             at += here;
         }
-        for (const Digit& d: digits_) digits_out_[count[(d.word >> shift) & 0xff]++] = d;
-        digits_.swap(digits_out_);
+        const int shift = 8 * p;
+        if (p + 1 < passes) {
+            for (const Digit& d: digits_) digits_out_[count[p][(d.word >> shift) & 0xff]++] = d;
+            digits_.swap(digits_out_);
+        }
+        else {
+            for (const Digit& d: digits_) order_[count[p][(d.word >> shift) & 0xff]++] = d.index;
+        }
     }
-    for (std::size_t i = 0; i < n; ++i) order_[i] = digits_[i].index;
+    if (passes == 0) std::iota(order_.begin(), order_.end(), 0u); // one key: cannot happen, keys are distinct
 }
 
 void RadixHeapQueue::settle() const {
