@@ -122,12 +122,6 @@ void RadixHeapQueue::sort_run() const {
     next_ = 0;
     for (std::size_t i = 0; i < n; ++i) order_[i] = static_cast<std::uint32_t>(i);
     if (n < 2) return;
-    // A radix pass costs its counters on top of its n moves: small runs sort faster by
-    // comparison.
-    if (n < 256) {
-        std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) { return run[a].key < run[b].key; });
-        return;
-    }
     // Within one time the key is (kind, target, source, seq). Each field less its least value
     // in the run needs only as many bits as its range; when the four ranges fit 64 bits
     // together, the concatenation is one word whose order is the key's, and the sort needs
@@ -156,17 +150,27 @@ void RadixHeapQueue::sort_run() const {
     }
     digits_.resize(n);
     digits_out_.resize(n);
+    // Shifts by 64 cannot happen: a field that is shifted by the others' widths leaves room
+    // for them, and the whole fits 64 bits. A field of width 0 contributes 0.
+    const auto pack = [&](const EventKey& k) {
+        std::uint64_t w = static_cast<std::uint64_t>(static_cast<unsigned>(k.kind) - static_cast<unsigned>(lo.kind));
+        w = (w << w_target) | (k.target - lo.target);
+        w = (w << w_source) | (k.source - lo.source);
+        return w_seq == 64 ? k.seq - lo.seq : (w << w_seq) | (k.seq - lo.seq);
+    };
+    // A radix pass costs its counters on top of its n moves: small runs sort faster by
+    // comparison, of the packed words rather than of whole keys.
+    if (n < 256) {
+        for (std::size_t i = 0; i < n; ++i) digits_[i] = {pack(run[i].key), static_cast<std::uint32_t>(i)};
+        std::sort(digits_.begin(), digits_.end(), [](const Digit& a, const Digit& b) { return a.word < b.word; });
+        for (std::size_t i = 0; i < n; ++i) order_[i] = digits_[i].index;
+        return;
+    }
     // Every pass's counts at once, while packing: the counts do not depend on the order.
     const int passes = (width + 7) / 8;
     std::uint32_t count[8][256] = {};
     for (std::size_t i = 0; i < n; ++i) {
-        const EventKey& k = run[i].key;
-        // Shifts by 64 cannot happen: a field that is shifted by the others' widths leaves
-        // room for them, and the whole fits 64 bits. A field of width 0 contributes 0.
-        std::uint64_t w = static_cast<std::uint64_t>(static_cast<unsigned>(k.kind) - static_cast<unsigned>(lo.kind));
-        w = (w << w_target) | (k.target - lo.target);
-        w = (w << w_source) | (k.source - lo.source);
-        w = w_seq == 64 ? k.seq - lo.seq : (w << w_seq) | (k.seq - lo.seq);
+        const std::uint64_t w = pack(run[i].key);
         digits_[i] = {w, static_cast<std::uint32_t>(i)};
         for (int p = 0; p < passes; ++p) ++count[p][(w >> (8 * p)) & 0xff];
     }
