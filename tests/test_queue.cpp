@@ -66,6 +66,53 @@ TEST_CASE_TEMPLATE("queue conformance against a reference under random operation
     }
 }
 
+// The radix heap sorts a large run of events at one time by a radix sort on the key packed
+// into one word, and falls back to a comparison sort when the fields' ranges do not fit one
+// word (external sources, large sequence numbers): both must pop in key order, and events
+// pushed at the current time while a run is being popped must interleave with it.
+TEST_CASE("radix heap: large runs at one time pop in key order, packed or not") {
+    for (int variant = 0; variant < 3; ++variant) {
+        std::mt19937_64 rng(100 + variant);
+        RadixHeapQueue q;
+        std::multiset<EventKey> ref;
+        std::uint64_t seq = variant == 2 ? std::uint64_t{1} << 62 : 0;
+        const auto make = [&](std::int64_t t) {
+            Event e;
+            e.key.time = Time::from_ticks(t);
+            e.key.kind = static_cast<EventKind>(rng() % event_kind_count);
+            e.key.target = static_cast<EntityId>(rng() % 3000);
+            e.key.source = variant == 1 && rng() % 3 == 0 ? external_source(static_cast<std::uint32_t>(rng() % 5)) : static_cast<EntityId>(rng() % 3000);
+            // Sequence numbers far apart now and then: runs of 47 bits packed (variant 0), of
+            // 61 with a 32-bit source range (1), more than 64 (2, a comparison sort).
+            const std::uint64_t jump = variant == 0 ? std::uint64_t{1} << 20 : variant == 2 ? std::uint64_t{1} << 40 : 0;
+            e.key.seq = seq++ + (rng() % 50 == 0 ? jump : 0);
+            e.payload = static_cast<PayloadId>(e.key.seq);
+            return e;
+        };
+        for (int i = 0; i < 20000; ++i) {
+            const Event e = make(static_cast<std::int64_t>(rng() % 16)); // runs of about 1,250
+            q.push(e);
+            ref.insert(e.key);
+        }
+        std::int64_t now = 0;
+        while (!ref.empty()) {
+            REQUIRE(q.top().key == *ref.begin());
+            const Event e = q.pop();
+            REQUIRE(e.key == *ref.begin());
+            CHECK(e.payload == static_cast<PayloadId>(e.key.seq));
+            ref.erase(ref.begin());
+            now = e.key.time.ticks();
+            if (rng() % 10 == 0 && now < 40) {
+                // At the current time, mid-run, or later.
+                const Event f = make(now + static_cast<std::int64_t>(rng() % 3));
+                q.push(f);
+                ref.insert(f.key);
+            }
+            REQUIRE(q.size() == ref.size());
+        }
+    }
+}
+
 // Issue 11, item 4: what an assert guarded (and NDEBUG removed) is checked in every build:
 // top or pop of an empty queue, and releasing a payload that is not live, are logic errors
 // rather than reads or writes out of bounds.

@@ -48,14 +48,19 @@ private:
 // A radix heap on the event time (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) for the monotone
 // keys of a discrete-event simulation: no event is ever earlier than the last one popped.
 // Bucket b > 0 holds the events whose time first differs from the last popped time in bit
-// b - 1; bucket 0 holds the events at exactly that time, sorted once on the whole key when
-// that time is reached (many events share a time), with a small heap beside it for events
-// scheduled at that time afterwards (a spike at the time of its input). push is O(1); pop
-// is O(1) from the sorted run or O(log k) from the side heap, plus amortised O(1)
+// b - 1; bucket 0 (the run) holds the events at exactly that time, sorted once on the whole
+// key when that time is reached (many events share a time), with a small heap beside it for
+// events scheduled at that time afterwards (a spike at the time of its input). push is O(1);
+// pop is O(1) from the sorted run or O(log k) from the side heap, plus amortised O(1)
 // redistribution: an event moves only to lower buckets, at most 64 times, and in practice
-// once or twice. Events are kept in the buckets by value.
+// once or twice. Events are kept in the buckets by value; each bucket knows its earliest
+// time, so that redistribution reads a bucket once. A run of 256 events or more is sorted
+// by an LSD radix sort on its keys packed into one word (each field less its least value in
+// the run), and popped through the sorted index: a comparison sort mispredicted a branch at
+// about every other comparison, and was half the cost of an event.
 class RadixHeapQueue final: public EventQueue {
 public:
+    RadixHeapQueue();
     void push(const Event& e) override;
     const Event& top() const override;
     Event pop() override;
@@ -66,21 +71,29 @@ public:
 
 private:
     static int bucket_of(std::int64_t time, std::int64_t last);
-    // Makes bucket 0 hold the earliest events, if there are any.
+    // Makes the run hold the earliest events, if there are any.
     void settle() const;
+    // Moves every event back into the buckets for a new, earlier last time.
+    void rebuild(std::int64_t time);
+    void place(const Event& e) const;
+    void sort_run() const;
+    bool run_empty() const { return next_ == order_.size(); }
+    const Event& run_top() const { return buckets_[0][order_[next_]]; }
+    void run_advance() const;
 
-    mutable std::vector<Event> buckets_[65]; // bucket 0: sorted, latest key first
+    mutable std::vector<Event> buckets_[65]; // bucket 0: the run, in the order it was filled
+    mutable std::int64_t min_time_[65];      // the earliest time in each bucket; INT64_MAX when empty
+    mutable std::uint64_t filled_ = 0;       // bit b - 1 set: bucket b > 0 holds events
+    mutable std::vector<std::uint32_t> order_; // the run in key order, by index into buckets_[0]
+    mutable std::size_t next_ = 0;             // the next of order_ to pop
     mutable std::vector<Event> late_;        // at the current time, pushed after sorting: a heap
-    // Scratch for sorting bucket 0 through 24-byte proxies of the key instead of moving
-    // whole events at every swap.
-    struct Proxy {
-        std::uint64_t hi, lo;
+    // Scratch for sorting the run: the key after its time, packed into one word.
+    struct Digit {
+        std::uint64_t word;
         std::uint32_t index;
     };
-    mutable std::vector<Proxy> proxies_;
-    mutable std::vector<Event> scratch_;
-    void sort_run() const;
-    mutable std::int64_t last_ = INT64_MIN;  // the time of the events in bucket 0
+    mutable std::vector<Digit> digits_, digits_out_;
+    mutable std::int64_t last_ = INT64_MIN;  // the time of the events in the run
     std::size_t size_ = 0;
 };
 

@@ -10,10 +10,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include <spikenn/error.hpp>
@@ -170,15 +170,19 @@ public:
     bool is_cancelled(const EventKey& key) const { return cancelled_.contains(key); }
 
 private:
-    using KeyHash = EventKeyHash;
+    // Removes key from the cancelled keys, if it is one (the smallest is not below it).
+    bool take_cancelled(const EventKey& key);
 
     Model& model_;
     std::unique_ptr<EventQueue> queue_;
     PayloadStore payloads_;
-    std::unordered_set<EventKey, KeyHash> cancelled_;
-    // How many cancelled keys hash to each slot: a pop looks in cancelled_ only when its
-    // slot counts one, so that the common, uncancelled event costs one array read.
-    std::vector<std::uint32_t> cancel_slots_ = std::vector<std::uint32_t>(1u << 16);
+    // Cancelled keys in key order. Events come due in key order and every pending key is at
+    // least the one popped, so a popped event can be cancelled only if no cancelled key is
+    // smaller than its own: the common, uncancelled event costs one comparison with the
+    // smallest cancelled key (a hash and a probe of a table, before, which missed the cache).
+    // A smaller cancelled key is one that is not pending (a model bug); it is kept, and looked
+    // up, as before, so that the semantics do not depend on the model being right.
+    std::set<EventKey> cancelled_;
     std::vector<EventObserver> observers_;
     RunLimits limits_;
     Time now_ = Time::zero();
