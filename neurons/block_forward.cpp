@@ -101,10 +101,28 @@ void for_each(std::size_t n, const ParallelFor* parallel, const std::function<vo
 // of 30 rows by 128 by 384).
 constexpr double min_parallel_work = 8e6;
 
-// C = A·B + bias, split into column chunks of a few panels for `parallel`.
+// C = A·B + bias, split for `parallel`: by rows when there are many (each task streams the
+// weights once and keeps its own rows of A in cache), otherwise by columns, a few panels each.
 void product(const GemmArgs& g, const ParallelFor* parallel) {
     const std::int32_t panels = g.b->panels();
-    if (!parallel || panels < 2 || static_cast<double>(g.m) * g.b->n * g.b->k < min_parallel_work) {
+    if (!parallel || static_cast<double>(g.m) * g.b->n * g.b->k < min_parallel_work) {
+        gemm(g);
+        return;
+    }
+    constexpr std::int32_t row_chunk = 72;
+    if (g.m >= 2 * row_chunk) {
+        const std::int32_t chunks = (g.m + row_chunk - 1) / row_chunk;
+        (*parallel)(static_cast<std::size_t>(chunks), [&](std::size_t i) {
+            const auto r0 = static_cast<std::int32_t>(i) * row_chunk;
+            GemmArgs part = g;
+            part.m = std::min(row_chunk, g.m - r0);
+            part.a = g.a + std::int64_t{r0} * g.lda;
+            part.c = g.c + std::int64_t{r0} * g.ldc;
+            gemm(part);
+        });
+        return;
+    }
+    if (panels < 2) {
         gemm(g);
         return;
     }
