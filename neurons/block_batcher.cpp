@@ -68,67 +68,76 @@ BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron
     return r;
 }
 
-void BlockBatcher::compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
-    const Time t = self->first.time;
-    const PackedBlock* weights = self->first.weights;
+namespace {
+
+// A neuron's guess while a batch is formed and computed: its potential at t plus the readouts
+// known so far, how many of its inputs the batch takes, and whether the readouts say it spikes
+// before the rest.
+struct Guess {
+    double potential = 0;
+    int taken = 0;
+    bool spikes = false;
+};
+
+} // namespace
+
+struct BlockBatcher::Group {
+    const PackedBlock* weights = nullptr;
     std::vector<Pending::iterator> members;
-    // Per neuron of the group: its potential at t plus the readouts known so far, how many
-    // of its inputs this batch takes, and whether the readouts say it spikes before the rest.
-    struct Guess {
-        double potential = 0;
-        int taken = 0;
-        bool spikes = false;
-    };
     std::map<EntityId, Guess> guess;
+    std::uint64_t spike_outputs = 0;
+};
+
+BlockBatcher::Group BlockBatcher::form(Time t, const PackedBlock* weights, const EventKey* self, std::span<const TransformerNeuron> neurons,
+    const PayloadStore& payloads) {
+    Group g;
+    g.weights = weights;
     std::int32_t rows = 0;
-    if (batch_) {
-        for (auto it = pending_.lower_bound(Slot{t, weights, EventKey{}}); it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
-            const EntityId target = it->first.key.target;
-            const TransformerNeuron& n = neurons[target];
-            auto [g, fresh] = guess.try_emplace(target);
-            if (fresh) {
-                g->second.potential = n.potential_at(t);
-                // A neuron refractory at t drops them all (the one being handled is not).
-                g->second.spikes = target != self->first.key.target && n.refractory_at(t);
-            }
-            Guess& gs = g->second;
-            if (gs.spikes) continue;
-            if (it->second.result) {
-                gs.potential += static_cast<double>(it->second.efficacy) * it->second.result->readout;
-                gs.spikes = gs.potential >= n.params.threshold;
-                continue;
-            }
-            // A neuron's volley in chunks, so that few blocks are computed past its spike.
-            if (gs.taken < volley_chunk) {
-                const std::int32_t r = payloads.get(it->second.payload).rows;
-                if (!members.empty() && rows + r > max_batch_rows) break;
-                rows += r;
-                ++gs.taken;
-                members.push_back(it);
-            }
+    for (auto it = pending_.lower_bound(Slot{t, weights, EventKey{}}); it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
+        const EntityId target = it->first.key.target;
+        const TransformerNeuron& n = neurons[target];
+        auto [gi, fresh] = g.guess.try_emplace(target);
+        if (fresh) {
+            gi->second.potential = n.potential_at(t);
+            // A neuron refractory at t drops them all (the one being handled is not).
+            gi->second.spikes = !(self && target == self->target) && n.refractory_at(t);
+        }
+        Guess& gs = gi->second;
+        if (gs.spikes) continue;
+        if (it->second.result) {
+            gs.potential += static_cast<double>(it->second.efficacy) * it->second.result->readout;
+            gs.spikes = gs.potential >= n.params.threshold;
+            continue;
+        }
+        // A neuron's volley in chunks, so that few blocks are computed past its spike.
+        if (gs.taken < volley_chunk) {
+            const std::int32_t r = payloads.get(it->second.payload).rows;
+            if (!g.members.empty() && rows + r > max_batch_rows) break;
+            rows += r;
+            ++gs.taken;
+            g.members.push_back(it);
         }
     }
-    else {
-        members.push_back(self);
-    }
+    return g;
+}
+
+void BlockBatcher::run_group(Group& g, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads, const ParallelFor* parallel) {
     std::vector<const Tensor*> inputs;
-    for (auto m: members) inputs.push_back(&payloads.get(m->second.payload));
+    for (auto m: g.members) inputs.push_back(&payloads.get(m->second.payload));
     std::vector<Tensor> outputs(inputs.size());
-    block_forward(*weights, inputs, outputs, parallel());
-    ++stats_.batches;
-    stats_.blocks += members.size();
-    for (std::size_t i = 0; i < members.size(); ++i) members[i]->second.result = result_of(neurons[members[i]->first.key.target], outputs[i]);
+    block_forward(*g.weights, inputs, outputs, parallel);
+    for (std::size_t i = 0; i < g.members.size(); ++i) g.members[i]->second.result = result_of(neurons[g.members[i]->first.key.target], outputs[i]);
     if (!batch_) return;
     // The inputs the readouts say will make their neuron spike, continuing each neuron's
     // guess in key order (members are in key order).
     std::vector<std::size_t> spiking;
-    for (std::size_t i = 0; i < members.size(); ++i) {
-        const EventKey& k = members[i]->first.key;
-        Guess& g = guess[k.target];
-        if (g.spikes) continue;
-        g.potential += static_cast<double>(members[i]->second.efficacy) * members[i]->second.result->readout;
-        if (g.potential >= neurons[k.target].params.threshold) {
-            g.spikes = true;
+    for (std::size_t i = 0; i < g.members.size(); ++i) {
+        const EventKey& k = g.members[i]->first.key;
+        Guess& gs = g.guess[k.target];
+        if (gs.spikes) continue;
+        gs.potential += static_cast<double>(g.members[i]->second.efficacy) * g.members[i]->second.result->readout;
+        if (gs.potential >= neurons[k.target].params.threshold) {
+            gs.spikes = true;
             spiking.push_back(i);
         }
     }
@@ -136,9 +145,45 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
     std::vector<const Tensor*> spike_inputs;
     for (std::size_t i: spiking) spike_inputs.push_back(inputs[i]);
     std::vector<Tensor> spike_outputs(spiking.size());
-    feed_forward(*weights, spike_inputs, spike_outputs, parallel());
-    stats_.spike_outputs += spiking.size();
-    for (std::size_t j = 0; j < spiking.size(); ++j) members[spiking[j]]->second.result->spike_output = std::make_shared<const Tensor>(std::move(spike_outputs[j]));
+    feed_forward(*g.weights, spike_inputs, spike_outputs, parallel);
+    g.spike_outputs = spiking.size();
+    for (std::size_t j = 0; j < spiking.size(); ++j) g.members[spiking[j]]->second.result->spike_output = std::make_shared<const Tensor>(std::move(spike_outputs[j]));
+}
+
+void BlockBatcher::compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
+    const Time t = self->first.time;
+    std::vector<Group> groups;
+    if (!batch_) {
+        Group g;
+        g.weights = self->first.weights;
+        g.members.push_back(self);
+        groups.push_back(std::move(g));
+    }
+    else {
+        // This input's group, and with it every other group of inputs at t: all are formed
+        // now, at the first need of time t, so that they can be computed side by side.
+        groups.push_back(form(t, self->first.weights, &self->first.key, neurons, payloads));
+        for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && it->first.time == t;) {
+            const PackedBlock* w = it->first.weights;
+            if (w != self->first.weights) {
+                Group g = form(t, w, nullptr, neurons, payloads);
+                if (!g.members.empty()) groups.push_back(std::move(g));
+            }
+            it = pending_.lower_bound(Slot{t, w, EventKey{Time::max(), EventKind{}, 0, 0, 0}}); // the next group
+        }
+    }
+    if (groups.size() == 1 || !parallel()) {
+        // One group: its products split over the threads.
+        for (Group& g: groups) run_group(g, neurons, payloads, parallel());
+    }
+    else {
+        (*parallel())(groups.size(), [&](std::size_t i) { run_group(groups[i], neurons, payloads, nullptr); });
+    }
+    for (const Group& g: groups) {
+        ++stats_.batches;
+        stats_.blocks += g.members.size();
+        stats_.spike_outputs += g.spike_outputs;
+    }
 }
 
 } // namespace spikenn

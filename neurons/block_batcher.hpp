@@ -9,7 +9,9 @@
 // every input is registered (submit) when it is scheduled, and the first time the event loop
 // needs the block of an input at time t, every registered input at t to a neuron with the
 // same weights is computed with it, except those whose target is then refractory at t (they
-// will be dropped). All inputs at t usually exist by then: an input is scheduled by an event
+// will be dropped); the batches of the other weights' inputs at t are formed at the same
+// moment, so that the threads can compute them side by side (one batch per thread; a lone
+// batch splits its products over them instead). All inputs at t usually exist by then: an input is scheduled by an event
 // before t (a connection's delay is at least one tick; a stimulus schedules its next
 // occurrence when it delivers one, and only two Poisson occurrences in one tick come later:
 // that one forms a batch of its own when it is needed).
@@ -90,7 +92,15 @@ private:
         }
     };
     using Pending = std::map<Slot, Entry>;
+    // The inputs of one product: one weights' inputs at one time.
+    struct Group;
     void compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
+    // The members of the batch of `weights` at t; `self` is the input being handled, if it
+    // is of this group.
+    Group form(Time t, const PackedBlock* weights, const EventKey* self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
+    // Computes a group's blocks (and the spike outputs its readouts predict) into its
+    // members' entries: different groups touch different entries, so groups can run at once.
+    void run_group(Group& g, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads, const ParallelFor* parallel);
     static Slot slot(const EventKey& key, std::span<const TransformerNeuron> neurons) {
         return {key.time, neurons[key.target].weights.get(), key};
     }
