@@ -50,11 +50,14 @@ AlignedFloats::AlignedFloats(std::size_t n): n_(n) {
 
 namespace {
 
+// Room for the panels of a k x n matrix, zeroed; a buffer big enough is reused (attention
+// packs a head's keys and values for every input into the same two).
 void allocate(PanelMatrix& out, std::int32_t k, std::int32_t n) {
     out.k = k;
     out.n = n;
-    out.data = AlignedFloats(static_cast<std::size_t>(out.panels()) * static_cast<std::size_t>(k) * panel_width);
-    std::fill_n(out.data.data(), out.data.size(), 0.0f);
+    const std::size_t needed = static_cast<std::size_t>(out.panels()) * static_cast<std::size_t>(k) * panel_width;
+    if (out.data.size() < needed) out.data = AlignedFloats(needed);
+    std::fill_n(out.data.data(), needed, 0.0f);
 }
 
 std::vector<GemmKernel> detect() {

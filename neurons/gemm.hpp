@@ -54,7 +54,7 @@ struct PanelMatrix {
     AlignedFloats data;
     std::int32_t panels() const { return (n + panel_width - 1) / panel_width; }
     const float* panel(std::int32_t p) const { return data.data() + std::int64_t{p} * k * panel_width; }
-    std::size_t bytes() const { return data.size() * sizeof(float); }
+    std::size_t bytes() const { return data.size() * sizeof(float); } // the buffer's, which may be larger
 };
 
 // Packs B = Wᵀ from a torch Linear weight W [n][k] (row-major, rows ldw apart).
