@@ -48,6 +48,12 @@ void BlockBatcher::drop(const EventKey& key, std::span<const TransformerNeuron> 
 
 void BlockBatcher::clear() { pending_.clear(); }
 
+void BlockBatcher::adopt(BlockBatcher& old) {
+    pending_ = std::move(old.pending_);
+    old.pending_.clear();
+    stats_ = old.stats_;
+}
+
 BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
     auto it = pending_.find(slot(e.key, neurons));
     if (it == pending_.end()) {
@@ -169,7 +175,9 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
                 Group g = form(t, w, nullptr, neurons, payloads);
                 if (!g.members.empty()) groups.push_back(std::move(g));
             }
-            it = pending_.lower_bound(Slot{t, w, EventKey{Time::max(), EventKind{}, 0, 0, 0}}); // the next group
+            // On to the next group. (Stepping, not a lower_bound on a key past the group's:
+            // at t = Time::max() no key sorts after an input's, and the search stayed put.)
+            while (it != pending_.end() && it->first.time == t && it->first.weights == w) ++it;
         }
     }
     if (groups.size() == 1 || !parallel()) {

@@ -65,6 +65,9 @@ public:
     void drop(const EventKey& key, std::span<const TransformerNeuron> neurons);
     // Forgets every registered input (the state was replaced).
     void clear();
+    // Takes over the registered inputs and the counts of another batcher (the network's
+    // threads or batching changed while inputs were pending).
+    void adopt(BlockBatcher& old);
 
     const BatchStats& stats() const { return stats_; }
     // A spike output computed ahead for an input that did not make a spike after all.

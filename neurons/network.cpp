@@ -194,9 +194,12 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target)
 }
 
 void Network::set_compute(unsigned threads, bool batch) {
-    batcher_.reset();
     batch_ = batch;
-    batcher_ = std::make_unique<BlockBatcher>(threads, batch);
+    // The inputs registered so far go on to the new batcher: a run continued after this
+    // batches as it would have.
+    auto next = std::make_unique<BlockBatcher>(threads, batch);
+    if (batcher_) next->adopt(*batcher_);
+    batcher_ = std::move(next);
 }
 
 BatchStats Network::batch_stats() const { return batcher_ ? batcher_->stats() : BatchStats{}; }

@@ -25,7 +25,11 @@ double TransformerNeuron::potential_at(Time t) const {
 std::optional<Time> TransformerNeuron::zero_time() const {
     const double v = state.potential;
     if (v == 0) return std::nullopt;
-    if (v < 0) return state.last_update + Time::from_ticks(1); // the clamp lifts it to 0
+    if (v < 0) {
+        // The clamp lifts it to 0 a tick later, if there is a later tick.
+        if (state.last_update == Time::max()) return std::nullopt;
+        return state.last_update + Time::from_ticks(1);
+    }
     if (params.decay.kind == DecayKind::exponential || params.decay.rate <= 0) return std::nullopt;
     const double estimate = std::ceil(v / params.decay.rate * static_cast<double>(Time::ticks_per_second));
     if (!(estimate < 4e18)) return std::nullopt; // beyond any representable time

@@ -332,3 +332,24 @@ stimuli:
     CHECK_NOTHROW(load_scenario_text("shared.yaml", text(false)));
     CHECK_THROWS_WITH_AS(load_scenario_text("independent.yaml", text(true)), doctest::Contains("more than its limit of 24.0 MiB"), InputError);
 }
+
+// Regression (review): inputs due at the last representable time made the batcher's search
+// for the next weights group of that time stay where it was, and the run never ended; and a
+// potential left below 0 there scheduled its decay update a tick past the last time, which
+// wrapped around. Two neurons with weights of their own give two groups at that time.
+TEST_CASE("inputs at the last representable time are handled, batched or not") {
+    for (const bool batch: {true, false}) {
+        CAPTURE(batch);
+        NetworkBuilder b(3);
+        b.add_neuron("a", small());
+        b.add_neuron("b", small());
+        b.add_stimulus("last", "all", Schedule::times({Time::max()}), StimulusTensor::random_normal(2, 1.0f));
+        SimulationOptions o;
+        o.batch = batch;
+        Simulation sim(b.build(), o);
+        const auto& rec = sim.add_recorder(std::make_unique<PotentialRecorder>()).potentials();
+        sim.run();
+        CHECK(rec.size() == 2);
+        CHECK(sim.simulator().now() == Time::max());
+    }
+}
