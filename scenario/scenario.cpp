@@ -461,11 +461,12 @@ void Loader::charge(const At& at, double MemoryEstimate::*part, double bytes, co
 void Loader::charge_run(const At& at) {
     if (!estimate() || max_seq_len_ == 0) return; // nothing will run
     const double n = static_cast<double>(max_seq_len_), d = static_cast<double>(max_embed_dim_), h = static_cast<double>(max_hidden_dim_);
-    // A batch of up to 1024 rows (neurons/block_batcher.cpp; at least one input): seven
-    // rows x embed_dim and one rows x hidden_dim matrices (block_forward.cpp), and per thread
-    // attention's scores (n x n) and a head's keys and values.
+    // Per thread (each may compute a batch of its own at once): a batch of up to 1024 rows
+    // (neurons/block_batcher.cpp; at least one input), seven rows x embed_dim and one
+    // rows x hidden_dim matrices of workspace (block_forward.cpp) and the outputs' rows x
+    // embed_dim, and attention's scores (n x n) and a head's keys and values.
     const double rows = std::max(1024.0, n);
-    double bytes = 4 * rows * (7 * d + h) + 4 * (n * n + 2 * n * d) * std::max(1u, threads_);
+    double bytes = (4 * rows * (8 * d + h) + 4 * (n * n + 2 * n * d)) * std::max(1u, threads_);
     bytes += 4 * n * embed_dims_; // a spike output in flight from every neuron
     memory_.blocks = 0; // recomputed with the longest input so far
     charge(at, &MemoryEstimate::blocks, bytes, "use a shorter seq_len, fewer connections or fewer --threads");
