@@ -49,7 +49,9 @@ TEST_CASE("every product kernel gives the same bits as the documented order") {
     CHECK(kernels.front().name == "sse2");
     MESSAGE("kernels on this CPU: " << kernels.size() << ", in use: " << gemm_kernel_name());
     const Shape shapes[] = {{1, 1, 1}, {10, 512, 512}, {1, 37, 100}, {7, 13, 33}, {64, 20, 48}, {3, 5, 15}, {11, 9, 2048}, {13, 48, 192},
-        {25, 33, 193}, {6, 64, 385}, {12, 16, 7}, {73, 50, 200}, {2, 0, 5}, {4, 17, 0}};
+        {25, 33, 193}, {6, 64, 385}, {12, 16, 7}, {73, 50, 200}, {2, 0, 5}, {4, 17, 0},
+        // Past one row block (72 rows on AVX2, 144 on AVX-512 and SSE2) and one column block (16 panels).
+        {150, 40, 200}, {300, 530, 20}};
     for (const auto& s: shapes) {
         CAPTURE(s.m);
         CAPTURE(s.n);
