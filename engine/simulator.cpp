@@ -79,7 +79,8 @@ std::optional<EventRecord> Simulator::step() {
     // queue's own storage before pop(), and the model's result field by field: whole-struct
     // copies through temporaries, written field by field and read back in wider words,
     // stalled on store forwarding.
-    std::optional<EventRecord> out = next ? std::optional<EventRecord>(std::in_place, processed_ + 1, *next, EventResult{}) : std::nullopt;
+    // (Braces, not std::in_place: clang 14 has no parenthesised aggregate initialisation.)
+    std::optional<EventRecord> out = next ? std::optional<EventRecord>(EventRecord{processed_ + 1, *next, EventResult{}}) : std::nullopt;
     if (!out) return out;
     stop_.reset();
     EventRecord& rec = *out;
