@@ -26,7 +26,12 @@ BlockResult result_of(const TransformerNeuron& n, const Tensor& out) {
 
 } // namespace
 
-BlockResult compute_block(const TransformerNeuron& n, const Tensor& x) { return result_of(n, block_forward(*n.weights, x)); }
+BlockResult compute_block(const TransformerNeuron& n, const Tensor& x, const ParallelFor* parallel) {
+    const Tensor* in[1] = {&x};
+    Tensor out[1];
+    block_forward(*n.weights, in, out, parallel);
+    return result_of(n, out[0]);
+}
 
 BlockBatcher::BlockBatcher(unsigned threads, bool batch): batch_(batch), pool_(threads > 1 ? threads - 1 : 0) {
     parallel_ = [this](std::size_t n, const std::function<void(std::size_t)>& f) { pool_.run(n, f); };
@@ -60,12 +65,7 @@ BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron
         // Never registered (it looked refractory when it was scheduled): alone.
         ++stats_.blocks;
         ++stats_.batches;
-        const TransformerNeuron& n = neurons[e.key.target];
-        if (!parallel()) return compute_block(n, payloads.get(e.payload));
-        const Tensor* in[1] = {&payloads.get(e.payload)};
-        Tensor out[1];
-        block_forward(*n.weights, in, out, parallel());
-        return result_of(n, out[0]);
+        return compute_block(neurons[e.key.target], payloads.get(e.payload), parallel());
     }
     if (!it->second.result) compute_batch(it, neurons, payloads);
     if (!it->second.result) throw InternalError("BlockBatcher: a batch left out the input it was formed for");

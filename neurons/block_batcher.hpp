@@ -49,8 +49,8 @@ struct BlockResult {
     std::shared_ptr<const Tensor> spike_output;
 };
 
-// The block and readout of `n` for input x alone.
-BlockResult compute_block(const TransformerNeuron& n, const Tensor& x);
+// The block and readout of `n` for input x alone (its products split through `parallel`).
+BlockResult compute_block(const TransformerNeuron& n, const Tensor& x, const ParallelFor* parallel = nullptr);
 
 class BlockBatcher {
 public:

@@ -144,6 +144,33 @@ void ffn(const PackedBlock::Impl& w, const float* x, std::int32_t rows, float* y
     product({rows, h.data(), hid, &w.fc2, w.fc2_bias.data(), y, d}, parallel);
 }
 
+// Checks the inputs and stacks them into one [rows][embed_dim] matrix (one input is read
+// where it is): the stacked rows, and where each input's rows begin (first_row[i], and the
+// total last).
+const float* stack(const PackedBlock::Impl& w, std::span<const Tensor* const> inputs, std::vector<float>& buffer, std::vector<std::int32_t>& first_row) {
+    first_row.assign(inputs.size() + 1, 0);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        check_input(w, *inputs[i]);
+        first_row[i + 1] = first_row[i] + inputs[i]->rows;
+    }
+    if (inputs.size() == 1) return inputs[0]->data.data();
+    const std::int64_t d = w.shape.embed_dim;
+    grow(buffer, static_cast<std::size_t>(first_row.back() * d));
+    for (std::size_t i = 0; i < inputs.size(); ++i) std::copy(inputs[i]->data.begin(), inputs[i]->data.end(), buffer.begin() + first_row[i] * d);
+    return buffer.data();
+}
+
+// Each input's rows of the stacked result y, into its output tensor.
+void unstack(const std::vector<float>& y, std::int32_t d, const std::vector<std::int32_t>& first_row, std::span<Tensor> outputs) {
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        Tensor& out = outputs[i];
+        out.rows = first_row[i + 1] - first_row[i];
+        out.cols = d;
+        const auto begin = y.begin() + std::int64_t{first_row[i]} * d;
+        out.data.assign(begin, begin + std::int64_t{out.rows} * d);
+    }
+}
+
 } // namespace
 
 void block_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs, std::span<Tensor> outputs, const ParallelFor* parallel) {
@@ -151,21 +178,11 @@ void block_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs,
     if (outputs.size() != inputs.size()) throw std::invalid_argument("block_forward: as many outputs as inputs");
     if (inputs.empty()) return;
     const std::int32_t d = w.shape.embed_dim, heads = w.shape.num_heads, hd = d / heads;
-    std::vector<std::int32_t> first_row(inputs.size() + 1, 0);
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        check_input(w, *inputs[i]);
-        first_row[i + 1] = first_row[i] + inputs[i]->rows;
-    }
+    Scratch& s = scratch();
+    std::vector<std::int32_t> first_row;
+    const float* x = stack(w, inputs, s.x, first_row);
     const std::int32_t rows = first_row.back();
     const auto cells = static_cast<std::size_t>(rows) * static_cast<std::size_t>(d);
-    Scratch& s = scratch();
-    // The inputs stacked (one input is read where it is).
-    const float* x = inputs[0]->data.data();
-    if (inputs.size() > 1) {
-        grow(s.x, cells);
-        for (std::size_t i = 0; i < inputs.size(); ++i) std::copy(inputs[i]->data.begin(), inputs[i]->data.end(), s.x.begin() + std::int64_t{first_row[i]} * d);
-        x = s.x.data();
-    }
     // Query, key and value of every row, side by side: [rows][3d].
     grow(s.qkv, 3 * cells);
     product({rows, x, d, &w.qkv, w.qkv_bias.data(), s.qkv.data(), 3 * d}, parallel);
@@ -199,13 +216,7 @@ void block_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs,
     ffn(w, s.a.data(), rows, s.y.data(), s.h, parallel);
     for (std::size_t c = 0; c < cells; ++c) s.y[c] = s.y[c] + s.a[c];
     for (std::int32_t r = 0; r < rows; ++r) layer_norm(s.y.data() + std::int64_t{r} * d, d, w.norm2_weight.data(), w.norm2_bias.data(), s.dev.data());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        Tensor& out = outputs[i];
-        out.rows = inputs[i]->rows;
-        out.cols = d;
-        const auto begin = s.y.begin() + std::int64_t{first_row[i]} * d;
-        out.data.assign(begin, begin + std::int64_t{out.rows} * d);
-    }
+    unstack(s.y, d, first_row, outputs);
 }
 
 std::string_view product_kernel() { return gemm_kernel_name(); }
@@ -222,32 +233,13 @@ void feed_forward(const PackedBlock& pw, std::span<const Tensor* const> inputs, 
     if (outputs.size() != inputs.size()) throw std::invalid_argument("feed_forward: as many outputs as inputs");
     if (inputs.empty()) return;
     const std::int32_t d = w.shape.embed_dim;
-    std::int32_t rows = 0;
-    for (const Tensor* x: inputs) {
-        check_input(w, *x);
-        rows += x->rows;
-    }
     Scratch& s = scratch();
-    const float* x = inputs[0]->data.data();
-    if (inputs.size() > 1) {
-        grow(s.x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(d));
-        std::int64_t at = 0;
-        for (const Tensor* in: inputs) {
-            std::copy(in->data.begin(), in->data.end(), s.x.begin() + at);
-            at += static_cast<std::int64_t>(in->data.size());
-        }
-        x = s.x.data();
-    }
+    std::vector<std::int32_t> first_row;
+    const float* x = stack(w, inputs, s.x, first_row);
+    const std::int32_t rows = first_row.back();
     grow(s.y, static_cast<std::size_t>(rows) * static_cast<std::size_t>(d));
     ffn(w, x, rows, s.y.data(), s.h, parallel);
-    std::int64_t at = 0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        Tensor& out = outputs[i];
-        out.rows = inputs[i]->rows;
-        out.cols = d;
-        out.data.assign(s.y.begin() + at, s.y.begin() + at + std::int64_t{out.rows} * d);
-        at += std::int64_t{out.rows} * d;
-    }
+    unstack(s.y, d, first_row, outputs);
 }
 
 Tensor feed_forward(const PackedBlock& w, const Tensor& x) {

@@ -60,17 +60,20 @@ void allocate(PanelMatrix& out, std::int32_t k, std::int32_t n) {
     std::fill_n(out.data.data(), needed, 0.0f);
 }
 
-std::vector<GemmKernel> detect() {
-    std::vector<GemmKernel> v{{"sse2", &gemm_sse2::run}};
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v.push_back({"avx2", &gemm_avx2::run});
-    if (__builtin_cpu_supports("avx512f")) v.push_back({"avx512", &gemm_avx512::run});
-    return v;
+// The kernels this CPU runs, narrowest first; detected once.
+const std::vector<GemmKernel>& available() {
+    static const std::vector<GemmKernel> all = [] {
+        std::vector<GemmKernel> v{{"sse2", &gemm_sse2::run}};
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v.push_back({"avx2", &gemm_avx2::run});
+        if (__builtin_cpu_supports("avx512f")) v.push_back({"avx512", &gemm_avx512::run});
+        return v;
+    }();
+    return all;
 }
 
 const GemmKernel* find_kernel(std::string_view name) {
-    static const std::vector<GemmKernel> all = detect();
-    for (const auto& k: all)
+    for (const auto& k: available())
         if (k.name == name) return &k;
     return nullptr;
 }
@@ -83,8 +86,7 @@ const GemmKernel* initial_kernel() {
         throw std::invalid_argument(std::string("SPIKENN_KERNEL=") + env + ": this CPU has no such product kernel (it has sse2" +
             (find_kernel("avx2") ? ", avx2" : "") + (find_kernel("avx512") ? ", avx512" : "") + ")");
     }
-    static const std::vector<GemmKernel> all = detect();
-    return find_kernel(all.back().name);
+    return &available().back();
 }
 
 std::atomic<const GemmKernel*>& current() {
@@ -126,7 +128,7 @@ void gemm(const GemmArgs& args, std::int32_t first_panel, std::int32_t last_pane
     current().load(std::memory_order_relaxed)->run(args, first_panel, last_panel);
 }
 
-std::vector<GemmKernel> gemm_kernels() { return detect(); }
+std::vector<GemmKernel> gemm_kernels() { return available(); }
 
 std::string_view gemm_kernel_name() { return current().load()->name; }
 

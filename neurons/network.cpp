@@ -293,11 +293,11 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
         update_decay_event(id, sim);
         return {Outcome::dropped, n.state.potential, no_payload};
     }
-    std::optional<BlockResult> block = batcher().take(e, neurons, sim.payloads());
-    if (!block->finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
+    BlockResult block = batcher().take(e, neurons, sim.payloads());
+    if (!block.finite) throw std::runtime_error(fmt::format("neuron {}: the block's output is not finite (NaN or infinity)", names[id]));
     // The input's efficacy scales the potential change (exactly: at 1 the readout is added
     // as it is).
-    const double r = static_cast<double>(e.efficacy) * block->readout;
+    const double r = static_cast<double>(e.efficacy) * block.readout;
     if (!std::isfinite(r)) throw std::runtime_error(fmt::format("neuron {}: the readout is not finite ({})", names[id], r));
     n.state.potential += r;
     if (n.state.potential >= n.params.threshold) {
@@ -309,13 +309,13 @@ EventResult Network::on_input(EntityId id, const Event& e, Simulator& sim) {
             n.state.pending_decay.reset();
         }
         sim.schedule(own_event(id, t, EventKind::spike, sim));
-        if (block->spike_output) {
+        if (block.spike_output) {
             spike_outputs_.resize(neurons.size());
-            spike_outputs_[id] = std::move(block->spike_output);
+            spike_outputs_[id] = std::move(block.spike_output);
         }
         return {Outcome::spiked, n.state.potential, no_payload};
     }
-    if (block->spike_output) batcher().spike_output_unused();
+    if (block.spike_output) batcher().spike_output_unused();
     update_decay_event(id, sim);
     return {Outcome::accumulated, n.state.potential, no_payload};
 }
