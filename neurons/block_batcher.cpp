@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <spikenn/error.hpp>
+#include <spikenn/state.hpp>
 #include <vector>
 
 namespace spikenn {
@@ -33,7 +34,47 @@ BlockResult compute_block(const TransformerNeuron& n, const Tensor& x, const Par
     return result_of(n, out[0]);
 }
 
-BlockBatcher::BlockBatcher(unsigned threads, bool batch): batch_(batch), pool_(threads > 1 ? threads - 1 : 0) {
+namespace {
+
+// A block's result between ranks: readout, finiteness, and the spike output if there is one.
+void put_result(StateWriter& w, const BlockResult& r) {
+    w.put(r.readout);
+    w.put<std::uint8_t>(r.finite ? 1 : 0);
+    w.put<std::uint8_t>(r.spike_output ? 1 : 0);
+    if (!r.spike_output) return;
+    w.put(r.spike_output->rows);
+    w.put(r.spike_output->cols);
+    w.put_bytes(r.spike_output->data.data(), r.spike_output->data.size() * sizeof(float));
+}
+
+Tensor get_tensor(StateReader& in) {
+    Tensor t;
+    t.rows = in.get<std::int32_t>();
+    t.cols = in.get<std::int32_t>();
+    if (t.rows < 0 || t.cols < 0) throw InternalError("a tensor of negative shape from another rank");
+    t.data.resize(static_cast<std::size_t>(t.rows) * static_cast<std::size_t>(t.cols));
+    in.get_bytes(t.data.data(), t.data.size() * sizeof(float));
+    return t;
+}
+
+BlockResult get_result(StateReader& in) {
+    BlockResult r;
+    r.readout = in.get<double>();
+    r.finite = in.get<std::uint8_t>() != 0;
+    if (in.get<std::uint8_t>() != 0) r.spike_output = std::make_shared<const Tensor>(get_tensor(in));
+    return r;
+}
+
+void put_tensor(StateWriter& w, const Tensor& t) {
+    w.put(t.rows);
+    w.put(t.cols);
+    w.put_bytes(t.data.data(), t.data.size() * sizeof(float));
+}
+
+} // namespace
+
+BlockBatcher::BlockBatcher(unsigned threads, bool batch, std::shared_ptr<Communicator> comm):
+    batch_(batch), pool_(threads > 1 ? threads - 1 : 0), comm_(std::move(comm)) {
     parallel_ = [this](std::size_t n, const std::function<void(std::size_t)>& f) { pool_.run(n, f); };
 }
 
@@ -62,10 +103,21 @@ void BlockBatcher::adopt(BlockBatcher& old) {
 BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
     auto it = pending_.find(slot(e.key, neurons));
     if (it == pending_.end()) {
-        // Never registered (it looked refractory when it was scheduled): alone.
-        ++stats_.blocks;
-        ++stats_.batches;
-        return compute_block(neurons[e.key.target], payloads.get(e.payload), parallel());
+        // Never registered (it looked refractory when it was scheduled): alone, by its
+        // owner, who sends the result to the others.
+        const EntityId id = e.key.target;
+        BlockResult r;
+        if (owns(id)) {
+            ++stats_.blocks;
+            ++stats_.batches;
+            r = compute_block(neurons[id], payloads.get(e.payload), parallel());
+        }
+        if (!comm_) return r;
+        StateWriter w;
+        if (owns(id)) put_result(w, r);
+        const auto bytes = comm_->broadcast(w.bytes(), owner_of(id, comm_->size()));
+        StateReader in(bytes);
+        return get_result(in);
     }
     if (!it->second.result) compute_batch(it, neurons, payloads);
     if (!it->second.result) throw InternalError("BlockBatcher: a batch left out the input it was formed for");
@@ -101,6 +153,7 @@ BlockBatcher::Group BlockBatcher::form(Time t, const PackedBlock* weights, const
     std::int32_t rows = 0;
     for (auto it = pending_.lower_bound(Slot{t, weights, EventKey{}}); it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
         const EntityId target = it->first.key.target;
+        if (!owns(target)) continue; // its owner batches it
         const TransformerNeuron& n = neurons[target];
         auto [gi, fresh] = g.guess.try_emplace(target);
         if (fresh) {
@@ -160,18 +213,22 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
     const Time t = self->first.time;
     std::vector<Group> groups;
     if (!batch_) {
-        Group g;
-        g.weights = self->first.weights;
-        g.members.push_back(self);
-        groups.push_back(std::move(g));
+        if (owns(self->first.key.target)) {
+            Group g;
+            g.weights = self->first.weights;
+            g.members.push_back(self);
+            groups.push_back(std::move(g));
+        }
     }
     else {
         // This input's group, and with it every other group of inputs at t: all are formed
         // now, at the first need of time t, so that they can be computed side by side.
-        groups.push_back(form(t, self->first.weights, &self->first.key, neurons, payloads));
+        // (Of the neurons this rank owns: the others' owners form theirs at the same event.)
+        Group mine = form(t, self->first.weights, &self->first.key, neurons, payloads);
+        if (!mine.members.empty()) groups.push_back(std::move(mine));
         for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && it->first.time == t;) {
             const PackedBlock* w = it->first.weights;
-            if (w != self->first.weights) {
+            if (w && w != self->first.weights) {
                 Group g = form(t, w, nullptr, neurons, payloads);
                 if (!g.members.empty()) groups.push_back(std::move(g));
             }
@@ -192,6 +249,39 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
         stats_.blocks += g.members.size();
         stats_.spike_outputs += g.spike_outputs;
     }
+    if (comm_) exchange(groups, neurons);
+}
+
+void BlockBatcher::exchange(const std::vector<Group>& groups, std::span<const TransformerNeuron> neurons) {
+    StateWriter w;
+    for (const Group& g: groups) {
+        for (auto m: g.members) {
+            put_key(w, m->first.key);
+            put_result(w, *m->second.result);
+        }
+    }
+    const auto all = comm_->all_gather(w.bytes());
+    for (int r = 0; r < comm_->size(); ++r) {
+        if (r == comm_->rank()) continue;
+        StateReader in(all[static_cast<std::size_t>(r)]);
+        while (!in.at_end()) {
+            const EventKey key = get_key(in);
+            const auto it = pending_.find(slot(key, neurons));
+            if (it == pending_.end() || it->second.result) throw InternalError("BlockBatcher: another rank computed an input this rank has not registered, or has a result of");
+            it->second.result = get_result(in);
+        }
+    }
+}
+
+Tensor BlockBatcher::spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x) {
+    Tensor out;
+    if (owns(id)) out = feed_forward(*neurons[id].weights, x);
+    if (!comm_) return out;
+    StateWriter w;
+    if (owns(id)) put_tensor(w, out);
+    const auto bytes = comm_->broadcast(w.bytes(), owner_of(id, comm_->size()));
+    StateReader in(bytes);
+    return get_tensor(in);
 }
 
 } // namespace spikenn

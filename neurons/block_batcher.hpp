@@ -24,6 +24,13 @@
 // its neuron spike, the spike's output (feed_forward) with the others. Both are guesses made
 // from the state when the batch is formed, counted in BatchStats; a wrong guess costs time,
 // never a result: an input or spike without a result computes its own.
+//
+// On several ranks (a Communicator, engine/include/spikenn/communicator.hpp) every rank runs
+// the same event loop, registers the same inputs and so reaches the first need of a time at
+// the same event. Each then forms and computes the batches of the neurons it owns, and the
+// results (readout, finiteness, spike output) are exchanged, so that every rank holds every
+// result of the time before the event loop goes on. The owner decides how its neurons' inputs
+// are batched from the state every rank shares: which results exist is the same on every rank.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +40,7 @@
 #include <optional>
 #include <span>
 
+#include <spikenn/communicator.hpp>
 #include <spikenn/event.hpp>
 #include <spikenn/network.hpp>
 #include <spikenn/neuron.hpp>
@@ -55,7 +63,8 @@ BlockResult compute_block(const TransformerNeuron& n, const Tensor& x, const Par
 class BlockBatcher {
 public:
     // With batch == false every block is computed alone (for comparison: the same results).
-    BlockBatcher(unsigned threads, bool batch);
+    // With `comm`, this rank computes only the blocks of the neurons it owns (owner_of).
+    BlockBatcher(unsigned threads, bool batch, std::shared_ptr<Communicator> comm = nullptr);
 
     // Registers input e (to neurons[e.key.target]) as one whose block may be needed.
     void submit(const Event& e, std::span<const TransformerNeuron> neurons);
@@ -70,6 +79,12 @@ public:
     void adopt(BlockBatcher& old);
 
     const BatchStats& stats() const { return stats_; }
+    unsigned threads() const { return static_cast<unsigned>(pool_.workers()) + 1; }
+    // The spike output of neuron `id` for input x, computed now (no batch computed it ahead):
+    // by its owner, and sent to every other rank.
+    Tensor spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x);
+    // Whether this rank computes neuron id's blocks.
+    bool owns(EntityId id) const { return !comm_ || owner_of(id, comm_->size()) == comm_->rank(); }
     // A spike output computed ahead for an input that did not make a spike after all.
     void spike_output_unused() { ++stats_.spike_unused; }
     // Runs work on the event loop's thread and the workers.
@@ -107,12 +122,15 @@ private:
     static Slot slot(const EventKey& key, std::span<const TransformerNeuron> neurons) {
         return {key.time, neurons[key.target].weights.get(), key};
     }
+    // Sends the results of this rank's groups to the others and takes theirs.
+    void exchange(const std::vector<Group>& groups, std::span<const TransformerNeuron> neurons);
 
     bool batch_;
     Pending pending_;
     BatchStats stats_;
     WorkerPool pool_;
     ParallelFor parallel_;
+    std::shared_ptr<Communicator> comm_;
 };
 
 } // namespace spikenn

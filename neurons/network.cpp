@@ -31,6 +31,8 @@ Network& Network::operator=(Network&& o) noexcept {
     next_occurrence_ = std::move(o.next_occurrence_);
     loaded_ = std::move(o.loaded_);
     spike_outputs_ = std::move(o.spike_outputs_);
+    partition = o.partition;
+    comm_ = std::move(o.comm_);
     batch_ = o.batch_;
     batcher_ = std::move(o.batcher_);
     return *this;
@@ -46,9 +48,11 @@ void Network::check() const {
         const TransformerNeuron& x = neurons[i];
         const BlockShape& s = x.params.shape;
         if (s.embed_dim < 1 || s.num_heads < 1 || s.hidden_dim < 1 || s.embed_dim % s.num_heads != 0) fail(fmt::format("neuron {} has a bad shape", names[i]));
-        if (!x.weights) fail(fmt::format("neuron {} has no weights (the network was built with parameters only)", names[i]));
+        // Built for one rank of several, the others' neurons have no weights here.
+        const bool mine = owner_of(static_cast<EntityId>(i), partition.ranks) == partition.rank;
+        if (!x.weights && mine) fail(fmt::format("neuron {} has no weights (the network was built with parameters only)", names[i]));
         // (A PackedBlock checked its parameters' sizes against its shape when it was made.)
-        if (x.weights->shape() != s) fail(fmt::format("neuron {}'s weights are of another shape", names[i]));
+        if (x.weights && x.weights->shape() != s) fail(fmt::format("neuron {}'s weights are of another shape", names[i]));
         if (x.params.readout == Readout::linear && (!x.linear || x.linear->weight.size() != static_cast<std::size_t>(s.embed_dim))) {
             fail(fmt::format("neuron {} has a linear readout without {} readout weights", names[i], s.embed_dim));
         }
@@ -193,11 +197,28 @@ Tensor Network::stimulus_tensor(std::size_t s, std::uint64_t k, EntityId target)
     return {};
 }
 
+void Network::set_communicator(std::shared_ptr<Communicator> comm) {
+    if (partition.ranks > 1 && (!comm || comm->size() != partition.ranks || comm->rank() != partition.rank)) {
+        throw InputError(fmt::format("the network was built for rank {} of {}, and holds only that rank's weights; it runs on that rank of a run on {} ranks",
+            partition.rank, partition.ranks, partition.ranks));
+    }
+    if (comm && comm->size() > 1) {
+        // Every rank must hold the weights of the neurons it owns.
+        for (EntityId i = 0; i < neurons.size(); ++i) {
+            if (owner_of(i, comm->size()) == comm->rank() && !neurons[i].weights) throw InputError(fmt::format("neuron {} has no weights on rank {}, which owns it", names[i], comm->rank()));
+        }
+    }
+    comm_ = comm && comm->size() > 1 ? std::move(comm) : nullptr;
+    auto next = std::make_unique<BlockBatcher>(batcher_ ? batcher_->threads() : 1, batch_, comm_);
+    if (batcher_) next->adopt(*batcher_);
+    batcher_ = std::move(next);
+}
+
 void Network::set_compute(unsigned threads, bool batch) {
     batch_ = batch;
     // The inputs registered so far go on to the new batcher: a run continued after this
     // batches as it would have.
-    auto next = std::make_unique<BlockBatcher>(threads, batch);
+    auto next = std::make_unique<BlockBatcher>(threads, batch, comm_);
     if (batcher_) next->adopt(*batcher_);
     batcher_ = std::move(next);
 }
@@ -205,7 +226,7 @@ void Network::set_compute(unsigned threads, bool batch) {
 BatchStats Network::batch_stats() const { return batcher_ ? batcher_->stats() : BatchStats{}; }
 
 BlockBatcher& Network::batcher() {
-    if (!batcher_) batcher_ = std::make_unique<BlockBatcher>(1, batch_);
+    if (!batcher_) batcher_ = std::make_unique<BlockBatcher>(1, batch_, comm_);
     return *batcher_;
 }
 
@@ -329,7 +350,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
         spike_outputs_[id].reset();
     }
     else {
-        output = feed_forward(*n.weights, sim.payloads().get(n.state.spike_input));
+        output = batcher().spike_output(neurons, id, sim.payloads().get(n.state.spike_input));
     }
     sim.payloads().release(n.state.spike_input);
     n.state.spike_input = no_payload;

@@ -242,6 +242,9 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         undo_files.done = true;
         return;
     }
+    // Built for one rank of several, only that rank's neurons get weights (owner_of): the
+    // others' are drawn or read by their own ranks.
+    auto mine = [&](std::size_t k) { return owner_of(static_cast<EntityId>(first + k), options_.ranks) == options_.rank; };
     const std::optional<NormFill> fills[4] = {w.norm1.weight, w.norm1.bias, w.norm2.weight, w.norm2.bias};
     const Param norm_params[4] = {Param::norm1_weight, Param::norm1_bias, Param::norm2_weight, Param::norm2_bias};
     // The entity of member k's weights, which also keys its LayerNorm draws.
@@ -295,7 +298,8 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         for (std::size_t k = 0; k < count; ++k) {
             // One packed copy for all when the fills are the same for every member; a copy
             // each when each member draws its own.
-            if (k == 0 || (filled && drawn_fill && !shared)) {
+            if (!mine(k)) continue;
+            if (!ptr || (filled && drawn_fill && !shared)) {
                 BlockWeights copy = *w.given;
                 apply_fills(copy, k);
                 ptr = std::make_shared<const PackedBlock>(copy);
@@ -324,7 +328,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
         std::atomic<std::size_t> next{0};
         auto draw = [&] {
             for (std::size_t k; (k = next++) < count;) {
-                drawn[k] = BlockWeights::random(shape, seed_, entity_id("neuron:" + net_.names[first + k]));
+                if (mine(k)) drawn[k] = BlockWeights::random(shape, seed_, entity_id("neuron:" + net_.names[first + k]));
             }
         };
         std::vector<std::jthread> pool;
@@ -334,6 +338,7 @@ void NetworkBuilder::load_weights(const std::string& item, const std::string& gr
     std::shared_ptr<const PackedBlock> shared_weights;
     for (std::size_t k = 0; k < count; ++k) {
         const std::size_t id = first + k;
+        if (!mine(k)) continue;
         if (shared && shared_weights) {
             net_.neurons[id].weights = shared_weights;
             continue;
@@ -565,6 +570,7 @@ bool NetworkBuilder::ends() const {
 Network NetworkBuilder::build() {
     if (net_.neurons.empty()) fail("network", "neurons", "a network needs at least one neuron");
     Network out = std::move(net_);
+    out.partition = {options_.rank, options_.ranks};
     net_ = Network();
     net_.seed = seed_;
     groups_.clear();

@@ -400,6 +400,7 @@ private:
     unsigned threads_ = 1;
     bool weights_ = true;
     bool check_weights_ = false; // weights_ false: check the files and the memory, build nothing
+    int rank_ = 0, ranks_ = 1;   // the rank the weights are built for, of how many
     bool estimate() const { return weights_ || check_weights_; }
     std::string text_;
     // The network as it is built, with every check on it (neurons/network_builder.hpp).
@@ -929,6 +930,8 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 Scenario Loader::load(const ScenarioOverrides& ov) {
     threads_ = ov.threads;
     weights_ = ov.weights;
+    rank_ = ov.rank;
+    ranks_ = ov.ranks < 1 ? 1 : ov.ranks;
     check_weights_ = !ov.weights && ov.check_weights;
     memory_limit_ = ov.memory_limit ? *ov.memory_limit : default_memory_limit();
     memory_limit_given_ = ov.memory_limit.has_value();
@@ -964,6 +967,12 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
     BuilderOptions bo;
     bo.threads = threads_;
     bo.weights = weights_ ? WeightsMode::build : check_weights_ ? WeightsMode::check : WeightsMode::none;
+    bo.rank = rank_;
+    bo.ranks = ranks_;
+    if (rank_ == 0 && top.has("record") && top.child("record").has("weights") && top.child("record").child("weights").node.IsScalar() &&
+        top.child("record").child("weights").node.as<bool>(false)) {
+        bo.ranks = 1; // it writes weights.safetensors
+    }
     builder_.emplace(sc.seed, bo);
     if (top.has("log")) load_log(top.child("log"), sc);
     prescan(top);

@@ -90,6 +90,7 @@ struct Simulation::Impl {
     Impl(Network n, const SimulationOptions& o): net(std::move(n)), options(o), sim(net), counts(net.size()) {
         sim.set_limits({options.until, options.max_events});
         net.set_compute(options.threads, options.batch);
+        net.set_communicator(options.communicator);
         sim.add_observer([this](const EventRecord& r, const Simulator& s) { observe(r, s); });
     }
     ~Impl() { net.set_threads(1); } // the workers stop before the network they read goes

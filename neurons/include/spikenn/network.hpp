@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <spikenn/communicator.hpp>
 #include <spikenn/simulator.hpp>
 #include <spikenn/neuron.hpp>
 
@@ -91,6 +92,13 @@ public:
     std::vector<TransformerNeuron> neurons;
     std::vector<std::vector<Synapse>> synapses; // outgoing, per neuron
     std::vector<Stimulus> stimuli;
+    // The rank this network was built for, of how many (NetworkBuilder's BuilderOptions): it
+    // holds the weights of the neurons that rank owns (owner_of) and none of the others'.
+    // {0, 1}: every neuron's weights.
+    struct Partition {
+        int rank = 0;
+        int ranks = 1;
+    } partition;
 
     void start(Simulator& sim) override;
     EventResult handle(const Event& e, Simulator& sim) override;
@@ -114,6 +122,12 @@ public:
     // as one product (neurons/block_batcher.hpp). No result depends on either.
     void set_compute(unsigned threads, bool batch = true);
     void set_threads(unsigned threads) { set_compute(threads, batch_); }
+    // Runs as one rank of several (docs/distributed.md): this rank computes the blocks of the
+    // neurons it owns and takes the others' results from their owners through `comm`; every
+    // rank runs the same events. Null, or a communicator of one rank: alone. A network built
+    // for one rank (partition) runs only on that rank of a run of that size (InputError).
+    void set_communicator(std::shared_ptr<Communicator> comm);
+    const std::shared_ptr<Communicator>& communicator() const { return comm_; }
     // Counts of the blocks computed since the network was built.
     BatchStats batch_stats() const;
     // The tensor stimulus s delivers at occurrence k (to `target`: the draws of an
@@ -155,6 +169,7 @@ private:
     // not state: without it the spike computes the same tensor).
     std::vector<std::shared_ptr<const Tensor>> spike_outputs_;
     bool batch_ = true;
+    std::shared_ptr<Communicator> comm_;
     // Last, so that its workers stop before the neurons they read are destroyed.
     std::unique_ptr<BlockBatcher> batcher_;
 };

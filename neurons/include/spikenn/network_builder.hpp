@@ -115,6 +115,11 @@ enum class WeightsMode {
 struct BuilderOptions {
     unsigned threads = 1; // for drawing random weights; no weight depends on it
     WeightsMode weights = WeightsMode::build;
+    // For rank `rank` of a run on `ranks` (docs/distributed.md): only the neurons that rank
+    // owns (owner_of) get their weights, so that a network whose weights do not fit one
+    // process runs on several. Everything else, every rank builds whole.
+    int rank = 0;
+    int ranks = 1;
 };
 
 enum class Pattern {

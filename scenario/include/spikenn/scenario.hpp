@@ -68,6 +68,11 @@ struct ScenarioOverrides {
     // its default of half the machine's memory: for programs with a budget of their own,
     // such as a fuzzer.
     std::optional<std::uint64_t> memory_limit;
+    // Load for rank `rank` of a run on `ranks`: only that rank's neurons get their weights
+    // (BuilderOptions). Rank 0 gets every neuron's when the scenario records the weights,
+    // since it writes the file.
+    int rank = 0;
+    int ranks = 1;
 };
 
 // The header of the event log of a run of sc (`spikenn run --record`): the scenario's text

@@ -41,6 +41,10 @@ struct SimulationOptions {
     // synapses, stimuli; not its weights). A checkpoint of another source is refused, and so
     // is one of another seed or other limits.
     std::uint64_t source_hash = 0;
+    // One rank of a run on several (docs/distributed.md): every rank runs every event, and
+    // computes the blocks of the neurons it owns. The results are the same on any number of
+    // ranks. Null: alone.
+    std::shared_ptr<Communicator> communicator;
 };
 
 // What a checkpoint is loaded for.
