@@ -12,6 +12,7 @@ packages=(g++ cmake ninja-build libfmt-dev libyaml-cpp-dev doctest-dev libspdlog
   nlohmann-json3-dev libpugixml-dev gtkwave librsvg2-bin graphviz) # the last five: the tests read the exports back
 packages+=(pkgconf) # tools/check_install.sh builds an example with pkg-config
 packages+=(libopenblas-dev) # bench/bench_block's reference GEMM, linked by the benchmark only (optional there)
+packages+=(libopenmpi-dev openmpi-bin) # runs on several processes (mpirun); -DSPIKENN_MPI=OFF builds without
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -27,6 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::shared_ptr<Communicator> cli_comm;
+
+bool several_ranks() { return cli_comm && cli_comm->size() > 1; }
+
 struct RunOptions {
     std::string scenario;
     std::string out;
@@ -139,6 +143,10 @@ int do_run(const RunOptions& o) {
         if (checkpoint_every <= Time::zero()) throw InputError("--checkpoint-every: the period must be greater than 0");
     }
     ov.threads = o.threads;
+    if (cli_comm) {
+        ov.rank = cli_comm->rank();
+        ov.ranks = cli_comm->size();
+    }
     Scenario sc = load_scenario(o.scenario, ov);
     if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
         bool endless = false;
@@ -158,6 +166,7 @@ int do_run(const RunOptions& o) {
     rs.break_at_event = o.break_at_event;
     rs.threads = o.threads;
     rs.batch = !o.no_batch;
+    rs.comm = cli_comm;
     if (!o.break_on_spike.empty()) {
         const auto& names = sc.network.names;
         const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
@@ -183,6 +192,8 @@ int do_run(const RunOptions& o) {
             started ? fmt::format("what was recorded is in {}/*.partial{}", rs.out_dir.string(),
                           rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string())
                     : fmt::format("it had not started, and {} is as it was", rs.out_dir.string()));
+        // Rank 0 alone writes files: the other ranks know nothing of this and would wait.
+        if (started && several_ranks()) cli_comm->abort(1);
         return 1;
     }
     const RunCounts& counts = rep.counts;
@@ -204,11 +215,16 @@ int do_run(const RunOptions& o) {
         s += fmt::format("  blocks      {} in {} products ({:.1f} inputs each), {} for inputs then dropped; {} spike outputs ahead, {} unused\n", b.blocks,
             b.batches, static_cast<double>(b.blocks) / static_cast<double>(std::max<std::uint64_t>(1, b.batches)), b.unused, b.spike_outputs, b.spike_unused);
     }
+    if (several_ranks()) {
+        const ExchangeStats& x = rep.exchange;
+        s += fmt::format("  ranks       {} (rank 0: {} exchanges, {:.1f} MB sent, {:.1f} MB received, {:.3f} s in them)\n", cli_comm->size(), x.exchanges,
+            static_cast<double>(x.bytes_sent) / 1e6, static_cast<double>(x.bytes_received) / 1e6, x.wait_seconds);
+    }
     s += "\n";
     s += neuron_table(sc, rep.end, counts);
     s += fmt::format("\n  files in {}: {}\n", rs.out_dir.string(), fmt::join(rep.files, ", "));
     if (rs.record) s += fmt::format("  event log: {}\n", rs.record->string());
-    if (o.plot) {
+    if (o.plot && (!cli_comm || cli_comm->rank() == 0)) {
         const fs::path svg = rs.out_dir / "plot.svg";
         write_file_atomically(svg, plot_svg(*rs.record, {}, log_neuron_params(EventLogReader(*rs.record).header())));
         s += fmt::format("  plot: {}\n", svg.string());
@@ -277,6 +293,8 @@ int do_network(const NetworkCommand& c) {
 }
 
 } // namespace
+
+void set_cli_communicator(std::shared_ptr<Communicator> comm) { cli_comm = std::move(comm); }
 
 int cli_main(int argc, char** argv) {
     CLI::App app{"spike-nn: a discrete-event simulator of spiking transformer neurons"};
@@ -415,6 +433,8 @@ int cli_main(int argc, char** argv) {
     }
     catch (const std::exception& e) { // InternalError, and anything else: a bug of ours
         std::cerr << "spikenn: internal error: " << e.what() << "\n";
+        // Under several ranks, the others may be waiting on this one: end them all.
+        if (several_ranks()) cli_comm->abort(1);
         return 1;
     }
     return 0;

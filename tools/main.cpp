@@ -1,3 +1,32 @@
 #include "tools/cli.hpp"
 
-int main(int argc, char** argv) { return spikenn::cli_main(argc, argv); }
+#ifdef SPIKENN_HAVE_MPI
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "mpi/mpi_communicator.hpp"
+#endif
+
+int main(int argc, char** argv) {
+#ifdef SPIKENN_HAVE_MPI
+    // Under mpirun every rank runs the command; only rank 0 prints (the summary, errors: the
+    // ranks agree on errors before a run, and rank 0 reports the first). The others write
+    // nothing to the terminal, where N copies of each line would only confuse.
+    if (spikenn::MpiCommunicator::launched()) {
+        auto comm = std::make_shared<spikenn::MpiCommunicator>(argc, argv);
+        if (comm->rank() != 0) {
+            const int null = ::open("/dev/null", O_WRONLY);
+            if (null >= 0) {
+                ::dup2(null, 1);
+                ::dup2(null, 2);
+                ::close(null);
+            }
+        }
+        spikenn::set_cli_communicator(comm);
+        const int code = spikenn::cli_main(argc, argv);
+        spikenn::set_cli_communicator(nullptr);
+        return code; // the communicator, gone with the last reference, finalises MPI
+    }
+#endif
+    return spikenn::cli_main(argc, argv);
+}

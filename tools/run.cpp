@@ -166,52 +166,99 @@ private:
 
 } // namespace
 
-RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
-    // A checkpoint to resume from is read and matched against the command first, so that
-    // its errors name the options; the Simulation checks the rest.
-    std::optional<Checkpoint> resume;
-    if (rs.resume) {
-        resume = read_checkpoint(*rs.resume);
-        const std::uint64_t hash = sc.text_hash();
-        if (resume->info.scenario_hash != hash) {
-            throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of {} ({})", rs.resume->string(),
-                hex64(resume->info.scenario_hash), sc.path.string(), hex64(hash)));
+// Under several ranks, the errors each rank met in setting up: if any has one, every rank
+// stops, with its own error or, where it had none, the first other rank's (rank 0 reports it).
+void agree_to_start(const std::shared_ptr<Communicator>& comm, std::exception_ptr failed) {
+    if (!comm || comm->size() == 1) {
+        if (failed) std::rethrow_exception(failed);
+        return;
+    }
+    std::string mine;
+    if (failed) {
+        try {
+            std::rethrow_exception(failed);
         }
-        const CheckpointBody sections = CheckpointBody::decode(*resume, *rs.resume);
-        if (sections.log.empty() == rs.record.has_value()) {
-            throw InputError(fmt::format("{}: {}", rs.resume->string(),
-                rs.record ? "the interrupted run recorded no event log; resume without --record"
-                          : "the interrupted run recorded an event log; resume with --record and that log"));
+        catch (const std::exception& e) {
+            mine = e.what();
+            if (mine.empty()) mine = "an error";
         }
-        if (sections.files.empty() == rs.write_files) {
-            throw InputError(fmt::format("{}: the interrupted run wrote {}output files", rs.resume->string(), rs.write_files ? "no " : ""));
+        catch (...) {
+            mine = "an unknown error";
         }
     }
-    check_paths(sc, rs);
-    const RunLock lock(rs.out_dir);
-    std::optional<LogHeader> header;
-    if (rs.record) header = make_log_header(sc, rs.scenario_arg);
-    // The network goes into the simulation for the run and comes back with its final state.
-    SimulationOptions options = sc.simulation_options(rs.threads);
-    options.batch = rs.batch;
-    Simulation sim(std::move(sc.network), options);
+    const std::vector<std::string> errors = comm->agree(mine);
+    if (failed) std::rethrow_exception(failed);
+    for (std::size_t r = 0; r < errors.size(); ++r) {
+        if (!errors[r].empty()) throw InputError(fmt::format("on rank {}: {}", r, errors[r]));
+    }
+}
+
+RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
+    // Rank 0 of several, or alone: the rank that writes the files, the log and checkpoints.
+    // The other ranks run the same events and write nothing.
+    const bool lead = !rs.comm || rs.comm->rank() == 0;
+    std::optional<Checkpoint> resume;
+    std::optional<RunLock> lock;
+    std::optional<Simulation> simulation;
     struct GiveBack {
         Scenario& sc;
-        Simulation& sim;
-        ~GiveBack() { sc.network = sim.release_network(); }
-    } give_back{sc, sim};
-    // The log first: when its header cannot be written, nothing else has been touched.
-    if (rs.record) sim.add_recorder(std::make_unique<EventLogRecorder>(*rs.record, std::move(*header)));
+        std::optional<Simulation>& sim;
+        ~GiveBack() {
+            if (sim) sc.network = sim->release_network();
+        }
+    } give_back{sc, simulation};
     OutputFiles* files = nullptr;
-    if (rs.write_files) files = &sim.add_recorder(std::make_unique<OutputFiles>(rs.out_dir, sim.network(), sc.output_settings(rs.out_dir)));
-    if (resume) sim.load_checkpoint(*resume, rs.resume->string());
-    // Everything has been checked: only now is anything an earlier run left removed, or
-    // the interrupted run's files cut back to the checkpoint.
-    sim.start();
+    std::exception_ptr failed;
+    try {
+        // A checkpoint to resume from is read and matched against the command first, so that
+        // its errors name the options; the Simulation checks the rest.
+        if (rs.resume) {
+            resume = read_checkpoint(*rs.resume);
+            const std::uint64_t hash = sc.text_hash();
+            if (resume->info.scenario_hash != hash) {
+                throw InputError(fmt::format("{}: a checkpoint of another scenario (scenario hash {}), not of {} ({})", rs.resume->string(),
+                    hex64(resume->info.scenario_hash), sc.path.string(), hex64(hash)));
+            }
+            const CheckpointBody sections = CheckpointBody::decode(*resume, *rs.resume);
+            if (sections.log.empty() == rs.record.has_value()) {
+                throw InputError(fmt::format("{}: {}", rs.resume->string(),
+                    rs.record ? "the interrupted run recorded no event log; resume without --record"
+                              : "the interrupted run recorded an event log; resume with --record and that log"));
+            }
+            if (sections.files.empty() == rs.write_files) {
+                throw InputError(fmt::format("{}: the interrupted run wrote {}output files", rs.resume->string(), rs.write_files ? "no " : ""));
+            }
+        }
+        std::optional<LogHeader> header;
+        if (lead) {
+            check_paths(sc, rs);
+            lock.emplace(rs.out_dir);
+            if (rs.record) header = make_log_header(sc, rs.scenario_arg);
+        }
+        // The network goes into the simulation for the run and comes back with its final state.
+        SimulationOptions options = sc.simulation_options(rs.threads);
+        options.batch = rs.batch;
+        options.communicator = rs.comm;
+        simulation.emplace(std::move(sc.network), options);
+        Simulation& sim = *simulation;
+        // The log first: when its header cannot be written, nothing else has been touched.
+        if (lead && rs.record) sim.add_recorder(std::make_unique<EventLogRecorder>(*rs.record, std::move(*header)));
+        if (lead && rs.write_files) files = &sim.add_recorder(std::make_unique<OutputFiles>(rs.out_dir, sim.network(), sc.output_settings(rs.out_dir)));
+        // The other ranks take the state alone: their recorders are rank 0's.
+        if (resume) sim.load_checkpoint(*resume, rs.resume->string(), lead ? CheckpointUse::resume : CheckpointUse::inspect);
+        // Everything has been checked: only now is anything an earlier run left removed, or
+        // the interrupted run's files cut back to the checkpoint.
+        sim.start();
+    }
+    catch (...) {
+        failed = std::current_exception();
+    }
+    agree_to_start(rs.comm, failed);
+    Simulation& sim = *simulation;
 
     RunReport rep;
     const Network& net = sim.network();
-    auto log = make_logger(sc, rs.out_dir, rs.write_files, rs.log_level);
+    auto log = make_logger(sc, rs.out_dir, lead && rs.write_files, lead ? rs.log_level : "off");
     log->info("{}: {} neurons, {} stimuli, seed {}, until {}", sc.path.string(), net.size(), net.stimuli.size(), sc.seed,
         sc.end == Time::max() ? std::string("no events are left") : format_time(sc.end));
     if (resume) log->info("resumed from {} at {} after {} events", rs.resume->string(), sim.now(), sim.events_processed());
@@ -223,6 +270,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     std::deque<fs::path> kept; // this run's checkpoints, oldest first, for --checkpoint-keep
     // A checkpoint at time T is taken before the first event at or after T.
     auto take_checkpoint = [&](Time t) {
+        if (!lead) return; // every rank holds the same state: rank 0 writes it
         const fs::path path = rs.checkpoint_dir / fmt::format("checkpoint-{:019}.ckpt", t.ticks());
         sim.save_checkpoint(path, t);
         log->info("checkpoint at {} after {} events: {}", t, sim.events_processed(), path.string());
@@ -269,7 +317,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
                 }
             }
             if (!sim.step()) break;
-            if (rs.progress && (sim.events_processed() & 0xfff) == 0) {
+            if (lead && rs.progress && (sim.events_processed() & 0xfff) == 0) {
                 const auto now = std::chrono::steady_clock::now();
                 if (now - last_progress > std::chrono::milliseconds(500)) {
                     last_progress = now;
@@ -295,6 +343,7 @@ RunReport run_scenario(Scenario& sc, const RunSettings& rs) {
     rep.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     rep.fingerprint = sim.fingerprint();
     rep.blocks = sim.network().batch_stats();
+    if (rs.comm) rep.exchange = rs.comm->stats();
     rep.end = sim.now();
     rep.counts = sim.counts();
     if (files) rep.files = files->file_names();

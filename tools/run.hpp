@@ -33,6 +33,8 @@ struct RunSettings {
     bool batch = true;                           // inputs due together to the same weights as one product
     std::uint64_t break_at_event = 0;            // for gdb: call spikenn_break_here before this event
     std::optional<EntityId> break_on_spike;      // for gdb: ... before each spike of this neuron
+    // One rank of a run on several: only rank 0 writes files, the log and checkpoints.
+    std::shared_ptr<Communicator> comm;
 };
 
 struct RunReport {
@@ -42,6 +44,7 @@ struct RunReport {
     Time end;
     double wall_seconds = 0; // for the terminal only
     BatchStats blocks;       // how the blocks were computed: for the terminal only
+    ExchangeStats exchange;  // under several ranks, this rank's exchanges: for the terminal only
     std::vector<std::string> files;
 };
 
@@ -50,7 +53,8 @@ struct RunReport {
 // The name of the lock file a run holds in its output directory.
 inline constexpr const char* run_lock_name = ".spikenn.lock";
 
-// Runs sc. Throws InputError for bad paths or a checkpoint that cannot be restored, before
+// Runs sc. Under several ranks (settings.comm), every rank calls it; an error in setting up
+// on any rank stops every rank (InputError on those that had none). Throws InputError for bad paths or a checkpoint that cannot be restored, before
 // anything an earlier run left is removed; SimulationError when the run fails and IoError
 // when a file cannot be written (the files keep what was recorded under their .partial
 // names; the log keeps its blocks).

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs under mpirun give the sequential run's bytes (docs/distributed.md): for each scenario,
+# the event log, every output file and the fingerprint of `mpirun -np 1`, `2` and `4`, each
+# with 1 and 2 threads per rank, against the run without mpirun; a run checkpointed on 4 ranks
+# and resumed on 1 and on 2 (and one checkpointed alone, resumed on 4); a bad scenario
+# reported once with exit 2 from every rank.
+#   tests/mpi_identical.sh SPIKENN SOURCE_DIR SCRATCH_DIR
+set -uo pipefail
+spikenn=$1 src=$2 scratch=$3
+cd "$src"
+rm -rf "$scratch" && mkdir -p "$scratch"
+# The tests run as root in CI; 4 ranks on a machine of 2 cores need --oversubscribe.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpi=(mpirun --oversubscribe --bind-to none)
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# Runs `$@` and keeps its summary's fingerprint line in $dir/summary.
+fingerprint_of() { grep -E '^  fingerprint 0x' "$1" || echo none; }
+
+for scenario in scenarios/demo.yaml scenarios/seed.yaml bench/large.yaml tests/data/population.yaml; do
+  name=$(basename "$scenario" .yaml)
+  base=$scratch/$name-alone
+  "$spikenn" run "$scenario" --threads 1 --out "$base" --record "$base.evlog" -q > "$base.txt" 2>&1 || fail "$scenario alone: exit $?"
+  for np in 1 2 4; do
+    for threads in 1 2; do
+      run=$scratch/$name-np$np-t$threads
+      "${mpi[@]}" -np $np "$spikenn" run "$scenario" --threads $threads --out "$run" --record "$run.evlog" -q > "$run.txt" 2>&1 \
+        || { fail "$scenario on $np ranks x $threads threads: exit $?"; cat "$run.txt"; continue; }
+      cmp -s "$base.evlog" "$run.evlog" || fail "$scenario on $np ranks x $threads threads: the event log differs"
+      diff -r "$base" "$run" > /dev/null || fail "$scenario on $np ranks x $threads threads: the output files differ"
+      [[ $(fingerprint_of "$base.txt") == $(fingerprint_of "$run.txt") ]] || fail "$scenario on $np ranks x $threads threads: another fingerprint"
+      # One summary: rank 0's.
+      [[ $(grep -c '^spike-nn ' "$run.txt") == 1 ]] || fail "$scenario on $np ranks: the summary was printed $(grep -c '^spike-nn ' "$run.txt") times"
+      echo "ok: $scenario on $np ranks x $threads threads: $(fingerprint_of "$run.txt")"
+    done
+  done
+done
+
+# Checkpoints: every rank holds the whole state, and rank 0 writes it; a checkpoint is the
+# sequential run's byte for byte, and resumes on any number of ranks.
+scenario=tests/data/population.yaml
+seq=$scratch/ck-alone
+"$spikenn" run "$scenario" --threads 1 --out "$seq" --record "$seq.evlog" --checkpoint-every 4ms -q > /dev/null 2>&1 || fail "checkpointed run alone"
+four=$scratch/ck-np4
+"${mpi[@]}" -np 4 "$spikenn" run "$scenario" --out "$four" --record "$four.evlog" --checkpoint-every 4ms -q > /dev/null 2>&1 || fail "checkpointed run on 4 ranks"
+ckpts=$(ls "$seq/checkpoints" | wc -l)
+((ckpts >= 2)) || fail "the checkpointed run wrote $ckpts checkpoints"
+diff -r "$seq/checkpoints" "$four/checkpoints" > /dev/null || fail "the checkpoints of 4 ranks are not the sequential run's"
+mid=$(ls "$four/checkpoints" | sed -n 2p)
+for np in 1 2; do
+  res=$scratch/ck-resume-np$np
+  cp -r "$four" "$res" && cp "$four.evlog" "$res.evlog"
+  launcher=("${mpi[@]}" -np $np)
+  ((np == 1)) && launcher=()
+  "${launcher[@]}" "$spikenn" run "$scenario" --out "$res" --record "$res.evlog" --resume "$res/checkpoints/$mid" -q > "$res.txt" 2>&1 \
+    || { fail "resume on $np ranks: exit $?"; cat "$res.txt"; }
+  cmp -s "$seq.evlog" "$res.evlog" || fail "resumed on $np ranks from 4 ranks' $mid: the event log differs"
+  diff -r --exclude=checkpoints "$seq" "$res" > /dev/null || fail "resumed on $np ranks: the output files differ"
+  echo "ok: checkpoint $mid of 4 ranks resumed on $np"
+done
+res=$scratch/ck-resume-from1-np4
+cp -r "$seq" "$res" && cp "$seq.evlog" "$res.evlog"
+"${mpi[@]}" -np 4 "$spikenn" run "$scenario" --out "$res" --record "$res.evlog" --resume "$res/checkpoints/$mid" -q > "$res.txt" 2>&1 || fail "resume on 4 ranks: exit $?"
+cmp -s "$seq.evlog" "$res.evlog" || fail "a sequential checkpoint resumed on 4 ranks: the event log differs"
+echo "ok: checkpoint $mid of a sequential run resumed on 4 ranks"
+
+# A bad scenario: exit 2 from every rank (mpirun returns it), reported once.
+bad=scenarios/invalid/$(ls scenarios/invalid | grep '\.yaml$' | head -1)
+"${mpi[@]}" -np 2 "$spikenn" run "$bad" --out "$scratch/bad" -q > "$scratch/bad.txt" 2>&1
+code=$?
+[[ $code == 2 ]] || fail "a bad scenario on 2 ranks: exit $code, not 2"
+[[ $(grep -c 'spikenn: error' "$scratch/bad.txt") == 1 ]] || fail "a bad scenario on 2 ranks was reported $(grep -c 'spikenn: error' "$scratch/bad.txt") times"
+echo "ok: $bad on 2 ranks: exit $code, one message"
+
+((failures == 0)) || { echo "$failures failure(s)"; exit 1; }
+echo "all identical"
