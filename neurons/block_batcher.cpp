@@ -1,5 +1,6 @@
 #include "block_batcher.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <spikenn/error.hpp>
@@ -98,6 +99,7 @@ void BlockBatcher::adopt(BlockBatcher& old) {
     pending_ = std::move(old.pending_);
     old.pending_.clear();
     stats_ = old.stats_;
+    window_ = old.window_;
 }
 
 BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
@@ -141,6 +143,10 @@ struct Guess {
 
 struct BlockBatcher::Group {
     const PackedBlock* weights = nullptr;
+    // Whether to compute the spike outputs the readouts predict: only for a group at the time
+    // of the need, whose neurons' state is that time's (at a later time of the window the
+    // inputs before it would make the guess wrong).
+    bool predict = true;
     std::vector<Pending::iterator> members;
     std::map<EntityId, Guess> guess;
     std::uint64_t spike_outputs = 0;
@@ -186,7 +192,7 @@ void BlockBatcher::run_group(Group& g, std::span<const TransformerNeuron> neuron
     std::vector<Tensor> outputs(inputs.size());
     block_forward(*g.weights, inputs, outputs, parallel);
     for (std::size_t i = 0; i < g.members.size(); ++i) g.members[i]->second.result = result_of(neurons[g.members[i]->first.key.target], outputs[i]);
-    if (!batch_) return;
+    if (!batch_ || !g.predict) return;
     // The inputs the readouts say will make their neuron spike, continuing each neuron's
     // guess in key order (members are in key order).
     std::vector<std::size_t> spiking;
@@ -221,20 +227,24 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
         }
     }
     else {
-        // This input's group, and with it every other group of inputs at t: all are formed
-        // now, at the first need of time t, so that they can be computed side by side.
-        // (Of the neurons this rank owns: the others' owners form theirs at the same event.)
+        // This input's group, and with it every other group of inputs in the window from t:
+        // all are formed now, at the first need of time t, so that they can be computed side
+        // by side and, on several ranks, exchanged at once. (Of the neurons this rank owns:
+        // the others' owners form theirs at the same event.)
         Group mine = form(t, self->first.weights, &self->first.key, neurons, payloads);
         if (!mine.members.empty()) groups.push_back(std::move(mine));
-        for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && it->first.time == t;) {
+        const Time end = t.ticks() > Time::max().ticks() - window_.ticks() ? Time::max() : t + window_;
+        for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == t);) {
+            const Time at = it->first.time;
             const PackedBlock* w = it->first.weights;
-            if (w && w != self->first.weights) {
-                Group g = form(t, w, nullptr, neurons, payloads);
+            if (w && !(at == t && w == self->first.weights)) {
+                Group g = form(at, w, nullptr, neurons, payloads);
+                g.predict = at == t;
                 if (!g.members.empty()) groups.push_back(std::move(g));
             }
             // On to the next group. (Stepping, not a lower_bound on a key past the group's:
             // at t = Time::max() no key sorts after an input's, and the search stayed put.)
-            while (it != pending_.end() && it->first.time == t && it->first.weights == w) ++it;
+            while (it != pending_.end() && it->first.time == at && it->first.weights == w) ++it;
         }
     }
     if (groups.size() == 1 || !parallel()) {
@@ -273,13 +283,90 @@ void BlockBatcher::exchange(const std::vector<Group>& groups, std::span<const Tr
     }
 }
 
-Tensor BlockBatcher::spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x) {
-    Tensor out;
-    if (owns(id)) out = feed_forward(*neurons[id].weights, x);
-    if (!comm_) return out;
+Tensor BlockBatcher::spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x, Time t, const PayloadStore& payloads) {
+    // This spike's output, and with it, in the same products, those of the inputs still to
+    // come at t that the readouts, known by now, say will make their neuron spike: the
+    // neurons' state is t's, so the guess is as good as the one a batch at t makes.
+    struct Job {
+        const PackedBlock* weights;
+        std::vector<Pending::iterator> members;
+        std::vector<const Tensor*> inputs;
+        std::vector<Tensor> outputs;
+    };
+    std::vector<Job> jobs;
+    Tensor own;
+    bool own_done = false;
+    if (batch_) {
+        std::map<EntityId, Guess> guess;
+        for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && it->first.time == t; ++it) {
+            const EntityId target = it->first.key.target;
+            if (target == id || !owns(target) || !it->second.result || it->second.result->spike_output) continue;
+            const TransformerNeuron& n = neurons[target];
+            auto [gi, fresh] = guess.try_emplace(target);
+            if (fresh) {
+                gi->second.potential = n.potential_at(t);
+                gi->second.spikes = n.refractory_at(t);
+            }
+            Guess& gs = gi->second;
+            if (gs.spikes) continue;
+            gs.potential += static_cast<double>(it->second.efficacy) * it->second.result->readout;
+            if (gs.potential < n.params.threshold) continue;
+            gs.spikes = true;
+            if (jobs.empty() || jobs.back().weights != it->first.weights) jobs.push_back({it->first.weights, {}, {}, {}});
+            jobs.back().members.push_back(it);
+            jobs.back().inputs.push_back(&payloads.get(it->second.payload));
+        }
+    }
+    if (owns(id)) {
+        // With the jobs of its weights, if there are any.
+        const PackedBlock* w = neurons[id].weights.get();
+        auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.weights == w; });
+        if (it == jobs.end()) {
+            jobs.push_back({w, {}, {}, {}});
+            it = jobs.end() - 1;
+        }
+        it->members.push_back(pending_.end()); // this spike's own
+        it->inputs.push_back(&x);
+    }
+    for (Job& j: jobs) j.outputs.resize(j.inputs.size());
+    if (jobs.size() == 1 || !parallel()) {
+        for (Job& j: jobs) feed_forward(*j.weights, j.inputs, j.outputs, parallel());
+    }
+    else {
+        (*parallel())(jobs.size(), [&](std::size_t i) { feed_forward(*jobs[i].weights, jobs[i].inputs, jobs[i].outputs, nullptr); });
+    }
     StateWriter w;
-    if (owns(id)) put_tensor(w, out);
-    const auto bytes = comm_->broadcast(w.bytes(), owner_of(id, comm_->size()));
+    for (Job& j: jobs) {
+        for (std::size_t i = 0; i < j.members.size(); ++i) {
+            if (j.members[i] == pending_.end()) {
+                own = std::move(j.outputs[i]);
+                own_done = true;
+                continue;
+            }
+            ++stats_.spike_outputs;
+            if (comm_) {
+                put_key(w, j.members[i]->first.key);
+                put_tensor(w, j.outputs[i]);
+            }
+            j.members[i]->second.result->spike_output = std::make_shared<const Tensor>(std::move(j.outputs[i]));
+        }
+    }
+    if (!comm_) return own;
+    // Every rank's predictions, and then this spike's output from its owner.
+    const auto all = comm_->all_gather(w.bytes());
+    for (int r = 0; r < comm_->size(); ++r) {
+        if (r == comm_->rank()) continue;
+        StateReader in(all[static_cast<std::size_t>(r)]);
+        while (!in.at_end()) {
+            const EventKey key = get_key(in);
+            const auto it = pending_.find(slot(key, neurons));
+            if (it == pending_.end() || !it->second.result || it->second.result->spike_output) throw InternalError("BlockBatcher: another rank computed a spike output this rank has no result for, or has");
+            it->second.result->spike_output = std::make_shared<const Tensor>(get_tensor(in));
+        }
+    }
+    StateWriter mine;
+    if (own_done) put_tensor(mine, own);
+    const auto bytes = comm_->broadcast(mine.bytes(), owner_of(id, comm_->size()));
     StateReader in(bytes);
     return get_tensor(in);
 }

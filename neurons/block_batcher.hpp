@@ -78,11 +78,18 @@ public:
     // threads or batching changed while inputs were pending).
     void adopt(BlockBatcher& old);
 
+    // Inputs due within `w` of the time of a first need are batched with it (one tick: those
+    // at that time only). Where every connection's delay is at least w, no event in the
+    // window schedules an input into it, so the window's inputs are all known (bar a
+    // stimulus's next occurrences): the network sets its smallest delay.
+    void set_window(Time w) { window_ = w < Time::from_ticks(1) ? Time::from_ticks(1) : w; }
     const BatchStats& stats() const { return stats_; }
     unsigned threads() const { return static_cast<unsigned>(pool_.workers()) + 1; }
-    // The spike output of neuron `id` for input x, computed now (no batch computed it ahead):
-    // by its owner, and sent to every other rank.
-    Tensor spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x);
+    // The spike output of neuron `id` for input x at time t, computed now (no batch computed
+    // it ahead): by its owner, and sent to every other rank; with it, the spike outputs of
+    // the inputs still due at t that the readouts now say will make a spike (on several
+    // ranks, each rank its own neurons', exchanged), so that a time's spikes cost one product.
+    Tensor spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x, Time t, const PayloadStore& payloads);
     // Whether this rank computes neuron id's blocks.
     bool owns(EntityId id) const { return !comm_ || owner_of(id, comm_->size()) == comm_->rank(); }
     // A spike output computed ahead for an input that did not make a spike after all.
@@ -126,6 +133,7 @@ private:
     void exchange(const std::vector<Group>& groups, std::span<const TransformerNeuron> neurons);
 
     bool batch_;
+    Time window_ = Time::from_ticks(1);
     Pending pending_;
     BatchStats stats_;
     WorkerPool pool_;

@@ -276,8 +276,17 @@ std::optional<Time> later(Time t, Time d) {
 }
 } // namespace
 
+Time Network::smallest_delay() const {
+    Time d = Time::max();
+    for (const auto& out: synapses) {
+        for (const Synapse& s: out) d = std::min(d, s.delay);
+    }
+    return d;
+}
+
 void Network::start(Simulator& sim) {
     batcher().clear();
+    batcher().set_window(smallest_delay());
     spike_outputs_.clear();
     // A run starts from the parameters, whatever an earlier run left in the state.
     for (EntityId id = 0; id < neurons.size(); ++id) {
@@ -360,7 +369,7 @@ EventResult Network::on_spike(EntityId id, const Event& e, Simulator& sim) {
         spike_outputs_[id].reset();
     }
     else {
-        output = batcher().spike_output(neurons, id, sim.payloads().get(n.state.spike_input));
+        output = batcher().spike_output(neurons, id, sim.payloads().get(n.state.spike_input), t, sim.payloads());
     }
     sim.payloads().release(n.state.spike_input);
     n.state.spike_input = no_payload;
@@ -633,6 +642,7 @@ void Network::load_state(StateReader& in, SavedState& saved) {
 void Network::commit_state() {
     if (!loaded_) throw InternalError("Network::commit_state: no state was loaded");
     batcher().clear(); // the registered inputs belong to the replaced state
+    batcher().set_window(smallest_delay());
     spike_outputs_.clear();
     for (EntityId i = 0; i < neurons.size(); ++i) neurons[i].state = loaded_->neurons[i];
     // The loaded state's pending inputs, registered as a run that got here registered them

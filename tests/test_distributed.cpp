@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -27,6 +28,24 @@ struct RankRun {
     std::map<std::string, std::string> files; // rank 0's output files
     std::string error;                         // what the run threw, if anything
     std::size_t weights = 0;                   // neurons with weights on this rank
+    ExchangeStats exchanged;                   // this rank's
+    BatchStats blocks;                         // this rank's
+    std::set<std::int64_t> input_times;        // rank 0: the times of the inputs it handled (not dropped)
+    std::uint64_t spikes = 0;                  // rank 0: the spikes
+};
+
+// The times at which inputs were handled, as a run sees them.
+class InputTimes final: public Recorder {
+public:
+    InputTimes(std::set<std::int64_t>& out, std::uint64_t& spikes): out_(out), spikes_(spikes) {}
+    void record(const RecordedEvent& e) override {
+        if (e.event.event.key.kind == EventKind::input && e.event.result.outcome != Outcome::dropped) out_.insert(e.event.event.key.time.ticks());
+        if (e.event.event.key.kind == EventKind::spike) ++spikes_;
+    }
+
+private:
+    std::set<std::int64_t>& out_;
+    std::uint64_t& spikes_;
 };
 
 // Runs `scenario` on `ranks` ranks (threads of this process) with `threads` threads each;
@@ -53,8 +72,11 @@ std::vector<RankRun> run_ranks(const std::string& scenario, int ranks, unsigned 
             if (r == 0) {
                 sim.add_recorder(std::make_unique<EventLogRecorder>(dir / "run.evlog", make_log_header(sc, scenario)));
                 sim.add_recorder(std::make_unique<OutputFiles>(dir / "out", sim.network(), sc.output_settings(dir / "out")));
+                sim.add_recorder(std::make_unique<InputTimes>(me.input_times, me.spikes));
             }
             sim.run();
+            if (ranks > 0) me.exchanged = comms[static_cast<std::size_t>(r)]->stats();
+            me.blocks = sim.network().batch_stats();
             me.fingerprint = sim.fingerprint();
             me.events = sim.events_processed();
         }
@@ -106,6 +128,27 @@ TEST_CASE("ranks as threads record the bytes of the sequential run") {
             }
         }
     }
+}
+
+// The ranks exchange once per window, not once per time: at the first need of a time t every
+// input due before t plus the smallest delay (1ms here) is computed and exchanged, since no
+// event in that window can schedule an input into it. And the spike outputs of a time's
+// spikes are computed together: with the batch when the readouts foresee them, or else all
+// the time's foreseeable ones at its first spike.
+TEST_CASE("ranks exchange once per window of the smallest delay") {
+    const auto runs = run_ranks("tests/data/scattered.yaml", 2, 1, "windows");
+    REQUIRE(runs[0].error == "");
+    const std::size_t times = runs[0].input_times.size();
+    const std::uint64_t exchanges = runs[0].exchanged.exchanges;
+    MESSAGE("input times " << times << ", exchanges " << exchanges);
+    CHECK(times > 100);
+    CHECK(exchanges * 3 < times * 2);
+    // Nearly every spike's output came ahead, computed with a batch or with another spike's
+    // (each rank counts those of its own neurons).
+    const std::uint64_t ahead = runs[0].blocks.spike_outputs + runs[1].blocks.spike_outputs;
+    MESSAGE("spikes " << runs[0].spikes << ", outputs ahead " << ahead);
+    CHECK(runs[0].spikes > 500);
+    CHECK(ahead * 10 >= runs[0].spikes * 9);
 }
 
 // A NaN computed on one rank stops every rank at the same event, with the same message

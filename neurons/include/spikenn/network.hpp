@@ -143,6 +143,8 @@ private:
         Time last_time;
     };
     void make_drives();
+    // The smallest delay of any connection (Time::max() without any): the batcher's window.
+    Time smallest_delay() const;
     std::size_t drive_of(std::uint32_t stimulus, EntityId target) const;
     std::optional<Time> drive_time(Drive& d, std::uint64_t k) const;
     void schedule_occurrence(Simulator& sim, std::size_t drive, std::uint64_t k);
