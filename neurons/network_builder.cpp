@@ -462,6 +462,54 @@ void NetworkBuilder::connect(std::span<const EntityId> from, std::span<const Ent
                 if (a != b && static_cast<double>(rs.word(draw++) >> 8) * 0x1p-24 < probability) pairs.emplace_back(a, b);
         break;
     }
+    case Pattern::fixed_outdegree: {
+        // Straight into the synapse lists, each reserved to its size: a list of pairs as
+        // large as the network's synapses would double the memory building them takes.
+        const double k = probability;
+        if (!(k >= 1 && k == std::floor(k) && k <= 1e9)) fail(item, "outdegree", fmt::format("{} is not a whole number of at least 1", k));
+        const auto degree = static_cast<std::size_t>(k);
+        std::vector<EntityId> targets(to.begin(), to.end());
+        std::sort(targets.begin(), targets.end());
+        targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+        const auto n = static_cast<std::uint32_t>(targets.size());
+        for (EntityId a: from) {
+            const bool self = std::binary_search(targets.begin(), targets.end(), a);
+            if (degree > targets.size() - (self ? 1 : 0)) fail(item, "outdegree", fmt::format("{} has only {} targets other than itself, not {}", net_.names[a], targets.size() - (self ? 1 : 0), degree));
+        }
+        std::vector<EntityId> chosen;
+        for (std::size_t i = 0; i < from.size(); ++i) {
+            const EntityId a = from[i];
+            const RandomStream rs(seed_, entity_id(fmt::format("connections[{}]", connections_)), static_cast<std::uint32_t>(i));
+            std::uint64_t draw = 0;
+            // A target uniform over n, without bias (Lemire's multiply and reject).
+            auto uniform = [&] {
+                for (;;) {
+                    const std::uint64_t m = static_cast<std::uint64_t>(rs.word(draw++)) * n;
+                    const auto low = static_cast<std::uint32_t>(m);
+                    if (low >= (0x1'0000'0000ull - n) % n) return static_cast<std::uint32_t>(m >> 32);
+                }
+            };
+            chosen.clear();
+            while (chosen.size() < degree) {
+                const EntityId b = targets[uniform()];
+                if (b == a || std::find(chosen.begin(), chosen.end(), b) != chosen.end()) continue;
+                chosen.push_back(b);
+            }
+            std::sort(chosen.begin(), chosen.end());
+            for (EntityId b: chosen) {
+                const auto da = net_.neurons[a].params.shape.embed_dim, db = net_.neurons[b].params.shape.embed_dim;
+                if (da != db) {
+                    fail(item, "", fmt::format("{} (embed_dim {}) cannot feed {} (embed_dim {}): connected neurons must have the same embed_dim",
+                        net_.names[a], da, net_.names[b], db));
+                }
+            }
+            auto& out = net_.synapses[a];
+            out.reserve(out.size() + chosen.size());
+            for (EntityId b: chosen) out.push_back({b, c.delay, c.weight, c.efficacy});
+        }
+        ++connections_;
+        return;
+    }
     case Pattern::one_to_one:
         if (from.size() != to.size()) {
             fail(item, "pattern", fmt::format("one_to_one needs as many sources as targets ({} and {})", from.size(), to.size()));

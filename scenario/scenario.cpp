@@ -730,6 +730,12 @@ void Loader::prescan(const At& top) {
                 if (pattern == "all_to_all") made = *from * *to;
                 else if (pattern == "random" && c.has("probability")) made = *from * *to * std::clamp(number(c.child("probability")), 0.0, 1.0);
                 else if (pattern == "one_to_one") made = *from;
+                else if (pattern == "fixed_outdegree" && c.has("outdegree")) {
+                    // Stored exactly (each list reserved), with no list of pairs.
+                    made = *from * number(c.child("outdegree"));
+                    charge(c, &MemoryEstimate::synapses, made * static_cast<double>(sizeof(Synapse) + sizeof(Event)), "use fewer neurons or a smaller outdegree");
+                    continue;
+                }
                 else continue;
             }
             // Each synapse is stored (a vector grown by doubling), listed while it is made,
@@ -772,7 +778,7 @@ void Loader::load_connections(const At& at, Scenario& sc) {
     expect_seq(at);
     for (std::size_t i = 0; i < at.node.size(); ++i) {
         const At c = at.item(i);
-        check_keys(c, {"from", "to", "pattern", "probability", "pairs", "delay", "weight", "efficacy"});
+        check_keys(c, {"from", "to", "pattern", "probability", "outdegree", "pairs", "delay", "weight", "efficacy"});
         Connection conn;
         conn.delay = time(required(c, "delay"));
         if (c.has("weight")) conn.weight = float32(c.child("weight"));
@@ -804,10 +810,14 @@ void Loader::load_connections(const At& at, Scenario& sc) {
             if (name == "all_to_all") pattern = Pattern::all_to_all;
             else if (name == "one_to_one") pattern = Pattern::one_to_one;
             else if (name == "random") pattern = Pattern::random;
-            else error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all, one_to_one or random)", name));
+            else if (name == "fixed_outdegree") pattern = Pattern::fixed_outdegree;
+            else error(c.child("pattern"), fmt::format("unknown pattern '{}' (expected all_to_all, one_to_one, random or fixed_outdegree)", name));
         }
         if (c.has("probability") && pattern != Pattern::random) error(c.child("probability"), "'probability' goes with pattern: random");
-        const double prob = pattern == Pattern::random ? number(required(c, "probability")) : 1.0;
+        if (c.has("outdegree") && pattern != Pattern::fixed_outdegree) error(c.child("outdegree"), "'outdegree' goes with pattern: fixed_outdegree");
+        const double prob = pattern == Pattern::random ? number(required(c, "probability"))
+            : pattern == Pattern::fixed_outdegree  ? static_cast<double>(integer(required(c, "outdegree"), 1, 1'000'000'000))
+                                                   : 1.0;
         built(c, [&] {
             builder_->connect(from, to, pattern, conn, prob);
             return 0;

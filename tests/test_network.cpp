@@ -295,3 +295,38 @@ TEST_CASE("a batch gives each input its own result, and skips refractory targets
     CHECK(batcher.take(never, ns, payloads).readout == r3.readout); // alone
     CHECK(batcher.stats().batches == 3);
 }
+
+// fixed_outdegree gives each source exactly that many distinct targets, never itself, drawn
+// uniformly (every target about as often) and the same on every build; two sources draw
+// different targets.
+TEST_CASE("fixed_outdegree draws that many distinct targets per source") {
+    auto build = [] {
+        NetworkBuilder b(3, {.weights = WeightsMode::none});
+        b.add_population("p", 400, params());
+        b.connect("p", "p", Pattern::fixed_outdegree, {Time::from_ms(1)}, 25);
+        return b.build();
+    };
+    const Network net = build();
+    std::vector<int> in_degree(net.size());
+    for (EntityId a = 0; a < net.size(); ++a) {
+        const auto& out = net.synapses[a];
+        REQUIRE(out.size() == 25);
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            CHECK(out[k].target != a);
+            if (k > 0) CHECK(out[k - 1].target < out[k].target); // sorted, so distinct
+            ++in_degree[out[k].target];
+        }
+    }
+    // In-degrees are binomial about 25 (standard deviation 5): none far off.
+    CHECK(*std::min_element(in_degree.begin(), in_degree.end()) >= 5);
+    CHECK(*std::max_element(in_degree.begin(), in_degree.end()) <= 50);
+    CHECK(net.synapses[0][0].target != net.synapses[1][0].target);
+    const Network again = build();
+    for (EntityId a = 0; a < net.size(); ++a) {
+        for (std::size_t k = 0; k < 25; ++k) CHECK(again.synapses[a][k].target == net.synapses[a][k].target);
+    }
+    NetworkBuilder small(3, {.weights = WeightsMode::none});
+    small.add_population("q", 3, params());
+    CHECK_THROWS_AS(small.connect("q", "q", Pattern::fixed_outdegree, {Time::from_ms(1)}, 3), BuildError);
+    CHECK_THROWS_AS(small.connect("q", "q", Pattern::fixed_outdegree, {Time::from_ms(1)}, 1.5), BuildError);
+}

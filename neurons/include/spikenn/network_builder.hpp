@@ -126,6 +126,10 @@ enum class Pattern {
     all_to_all, // every source to every target but itself
     one_to_one, // the k-th source to the k-th target
     random,     // each pair of all_to_all with a probability, drawn from "connections[k]"
+    // Each source to `outdegree` distinct targets other than itself, drawn uniformly from
+    // "connections[k]" (purpose: the source's place in `from`): a network of a million
+    // neurons with a hundred synapses each, which random's one draw per pair cannot make.
+    fixed_outdegree,
 };
 
 struct Connection {
@@ -176,7 +180,8 @@ public:
     std::vector<EntityId> select(std::initializer_list<std::string_view> names) const;
 
     // One connection entry: synapses from `from` to `to` by `pattern` (probability: for
-    // Pattern::random only). Connected neurons must have the same embed_dim.
+    // Pattern::random only; for Pattern::fixed_outdegree, the out-degree, a whole number).
+    // Connected neurons must have the same embed_dim.
     void connect(std::span<const EntityId> from, std::span<const EntityId> to, Pattern pattern, const Connection& c,
         double probability = 1.0);
     void connect(std::string_view from, std::string_view to, Pattern pattern, const Connection& c, double probability = 1.0);
