@@ -18,6 +18,9 @@ constexpr int volley_chunk = 4;
 // workspace (about (7 embed_dim + hidden_dim) floats a row) stays bounded however large a
 // population is driven together. A batch takes at least the input it was formed for.
 constexpr std::int32_t max_batch_rows = 1024;
+// Batches of one weights at one time formed at one need, at most: enough for the threads and
+// the ranks to share, few enough to bound the results held ahead.
+constexpr int max_batches_per_group = 16;
 
 BlockResult result_of(const TransformerNeuron& n, const Tensor& out) {
     BlockResult r;
@@ -152,12 +155,12 @@ struct BlockBatcher::Group {
     std::uint64_t spike_outputs = 0;
 };
 
-BlockBatcher::Group BlockBatcher::form(Time t, const PackedBlock* weights, const EventKey* self, std::span<const TransformerNeuron> neurons,
-    const PayloadStore& payloads) {
+BlockBatcher::Group BlockBatcher::form(Time t, const PackedBlock* weights, const EventKey* self, Pending::iterator& it,
+    std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
     Group g;
     g.weights = weights;
     std::int32_t rows = 0;
-    for (auto it = pending_.lower_bound(Slot{t, weights, EventKey{}}); it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
+    for (; it != pending_.end() && it->first.time == t && it->first.weights == weights; ++it) {
         const EntityId target = it->first.key.target;
         if (!owns(target)) continue; // its owner batches it
         const TransformerNeuron& n = neurons[target];
@@ -231,20 +234,27 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
         // all are formed now, at the first need of time t, so that they can be computed side
         // by side and, on several ranks, exchanged at once. (Of the neurons this rank owns:
         // the others' owners form theirs at the same event.)
-        Group mine = form(t, self->first.weights, &self->first.key, neurons, payloads);
-        if (!mine.members.empty()) groups.push_back(std::move(mine));
+        // A (time, weights) group's registered inputs in batches of up to max_batch_rows, as
+        // many as max_batches_per_group of them at once (a population of a million driven
+        // together is a thousand batches: the next need forms the next ones).
+        auto add = [&](Time at, const PackedBlock* w, const EventKey* first) {
+            auto it = pending_.lower_bound(Slot{at, w, EventKey{}});
+            for (int b = 0; b < max_batches_per_group; ++b) {
+                Group g = form(at, w, b == 0 ? first : nullptr, it, neurons, payloads);
+                g.predict = at == t;
+                if (!g.members.empty()) groups.push_back(std::move(g));
+                if (it == pending_.end() || it->first.time != at || it->first.weights != w) break;
+            }
+        };
+        add(t, self->first.weights, &self->first.key);
         const Time end = t.ticks() > Time::max().ticks() - window_.ticks() ? Time::max() : t + window_;
         for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == t);) {
             const Time at = it->first.time;
             const PackedBlock* w = it->first.weights;
-            if (w && !(at == t && w == self->first.weights)) {
-                Group g = form(at, w, nullptr, neurons, payloads);
-                g.predict = at == t;
-                if (!g.members.empty()) groups.push_back(std::move(g));
-            }
-            // On to the next group. (Stepping, not a lower_bound on a key past the group's:
-            // at t = Time::max() no key sorts after an input's, and the search stayed put.)
-            while (it != pending_.end() && it->first.time == at && it->first.weights == w) ++it;
+            if (w && !(at == t && w == self->first.weights)) add(at, w, nullptr);
+            // On to the next group: past the greatest key an input can have (a target's id is
+            // below external_bit), so that this holds at Time::max() too.
+            it = pending_.upper_bound(Slot{at, w, EventKey{Time::max(), EventKind::input, UINT32_MAX, UINT32_MAX, UINT64_MAX}});
         }
     }
     if (groups.size() == 1 || !parallel()) {

@@ -122,7 +122,10 @@ private:
     void compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
     // The members of the batch of `weights` at t; `self` is the input being handled, if it
     // is of this group.
-    Group form(Time t, const PackedBlock* weights, const EventKey* self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads);
+    // From `it`, an input of that group, which it leaves at the first input the batch had no
+    // room for (or past the group).
+    Group form(Time t, const PackedBlock* weights, const EventKey* self, Pending::iterator& it, std::span<const TransformerNeuron> neurons,
+        const PayloadStore& payloads);
     // Computes a group's blocks (and the spike outputs its readouts predict) into its
     // members' entries: different groups touch different entries, so groups can run at once.
     void run_group(Group& g, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads, const ParallelFor* parallel);
