@@ -674,8 +674,11 @@ void Loader::prescan(const At& top) {
                 const At r = n.child("readout");
                 const bool linear = r.node.IsDefined() && (r.node.IsMap() || (r.node.IsScalar() && r.node.Scalar() == "linear"));
                 const double floats = 4 * d * d + 2 * d * h + h + 9 * d + (linear ? d + 1 : 0); // a linear readout: w and b
-                charge(n, &MemoryEstimate::weights, 4 * floats * (shared ? 1 : count),
-                    "share the weights ('weights: { shared: true }') or use fewer or smaller neurons");
+                // On one rank of several, its own neurons' weights (owner_of deals them out in
+                // turn: at most one more than an even share).
+                const double here = shared ? 1 : (ranks_ > 1 ? std::ceil(count / ranks_) : count);
+                charge(n, &MemoryEstimate::weights, 4 * floats * here,
+                    "share the weights ('weights: { shared: true }'), use fewer or smaller neurons, or run on more ranks (mpirun)");
             }
             max_embed_dim_ = std::max(max_embed_dim_, static_cast<std::int64_t>(d));
             max_hidden_dim_ = std::max(max_hidden_dim_, static_cast<std::int64_t>(h));

@@ -37,6 +37,18 @@ for scenario in scenarios/demo.yaml scenarios/seed.yaml bench/large.yaml tests/d
   done
 done
 
+# Limits stop every rank at the event the run alone stops at.
+lim=$scratch/limit
+"$spikenn" run scenarios/demo.yaml --max-events 700 --out "$lim-alone" --record "$lim-alone.evlog" -q > /dev/null 2>&1 || fail "demo --max-events 700 alone"
+"${mpi[@]}" -np 2 "$spikenn" run scenarios/demo.yaml --max-events 700 --out "$lim-np2" --record "$lim-np2.evlog" -q > /dev/null 2>&1 || fail "demo --max-events 700 on 2 ranks"
+cmp -s "$lim-alone.evlog" "$lim-np2.evlog" || fail "demo --max-events 700 on 2 ranks: the event log differs"
+diff -r "$lim-alone" "$lim-np2" > /dev/null || fail "demo --max-events 700 on 2 ranks: the output files differ"
+echo "ok: --max-events on 2 ranks"
+
+# A log recorded on 4 ranks replays on one process.
+"$spikenn" replay "$scratch/population-np4-t1.evlog" > "$scratch/replay.txt" 2>&1 || { fail "replay of a 4-rank log: exit $?"; cat "$scratch/replay.txt"; }
+echo "ok: a 4-rank log replays alone"
+
 # Checkpoints: every rank holds the whole state, and rank 0 writes it; a checkpoint is the
 # sequential run's byte for byte, and resumes on any number of ranks.
 scenario=tests/data/population.yaml

@@ -238,3 +238,37 @@ TEST_CASE("LocalGroup exchanges bytes between its ranks") {
     other.join();
     CHECK(aborted == 14);
 }
+
+// A network whose weights do not fit one process runs on several: each rank's memory
+// estimate charges only the weights of the neurons it owns (16 neurons of (256, 4, 1024) with
+// weights of their own are 50 MiB; under a limit of 40 MiB one rank is refused, and each of 2
+// ranks accepted).
+TEST_CASE("each rank's memory estimate charges its own weights") {
+    const std::string text = R"(run: {until: 1ms}
+neurons:
+  - population: p
+    size: 16
+    embed_dim: 256
+    num_heads: 4
+    hidden_dim: 1024
+stimuli:
+  - {name: s, to: all, at: [0ms], tensor: {random: {seq_len: 1}}}
+)";
+    ScenarioOverrides ov;
+    ov.memory_limit = 40ull << 20;
+    ov.weights = false;
+    ov.check_weights = true;
+    std::string refused;
+    try {
+        load_scenario_text("big.yaml", text, ov);
+    }
+    catch (const InputError& e) {
+        refused = e.what();
+    }
+    CHECK(refused.find("run on more ranks") != std::string::npos);
+    for (int r = 0; r < 2; ++r) {
+        ov.rank = r;
+        ov.ranks = 2;
+        CHECK_NOTHROW(load_scenario_text("big.yaml", text, ov));
+    }
+}
