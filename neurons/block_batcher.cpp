@@ -146,13 +146,8 @@ struct Guess {
 
 struct BlockBatcher::Group {
     const PackedBlock* weights = nullptr;
-    // Whether to compute the spike outputs the readouts predict: only for a group at the time
-    // of the need, whose neurons' state is that time's (at a later time of the window the
-    // inputs before it would make the guess wrong).
-    bool predict = true;
     std::vector<Pending::iterator> members;
     std::map<EntityId, Guess> guess;
-    std::uint64_t spike_outputs = 0;
 };
 
 BlockBatcher::Group BlockBatcher::form(Time t, const PackedBlock* weights, const EventKey* self, Pending::iterator& it,
@@ -195,27 +190,7 @@ void BlockBatcher::run_group(Group& g, std::span<const TransformerNeuron> neuron
     std::vector<Tensor> outputs(inputs.size());
     block_forward(*g.weights, inputs, outputs, parallel);
     for (std::size_t i = 0; i < g.members.size(); ++i) g.members[i]->second.result = result_of(neurons[g.members[i]->first.key.target], outputs[i]);
-    if (!batch_ || !g.predict) return;
-    // The inputs the readouts say will make their neuron spike, continuing each neuron's
-    // guess in key order (members are in key order).
-    std::vector<std::size_t> spiking;
-    for (std::size_t i = 0; i < g.members.size(); ++i) {
-        const EventKey& k = g.members[i]->first.key;
-        Guess& gs = g.guess[k.target];
-        if (gs.spikes) continue;
-        gs.potential += static_cast<double>(g.members[i]->second.efficacy) * g.members[i]->second.result->readout;
-        if (gs.potential >= neurons[k.target].params.threshold) {
-            gs.spikes = true;
-            spiking.push_back(i);
-        }
-    }
-    if (spiking.empty()) return;
-    std::vector<const Tensor*> spike_inputs;
-    for (std::size_t i: spiking) spike_inputs.push_back(inputs[i]);
-    std::vector<Tensor> spike_outputs(spiking.size());
-    feed_forward(*g.weights, spike_inputs, spike_outputs, parallel);
-    g.spike_outputs = spiking.size();
-    for (std::size_t j = 0; j < spiking.size(); ++j) g.members[spiking[j]]->second.result->spike_output = std::make_shared<const Tensor>(std::move(spike_outputs[j]));
+    for (auto m: g.members) m->second.round = round_;
 }
 
 void BlockBatcher::compute_batch(Pending::iterator self, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
@@ -241,13 +216,12 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
             auto it = pending_.lower_bound(Slot{at, w, EventKey{}});
             for (int b = 0; b < max_batches_per_group; ++b) {
                 Group g = form(at, w, b == 0 ? first : nullptr, it, neurons, payloads);
-                g.predict = at == t;
                 if (!g.members.empty()) groups.push_back(std::move(g));
                 if (it == pending_.end() || it->first.time != at || it->first.weights != w) break;
             }
         };
         add(t, self->first.weights, &self->first.key);
-        const Time end = t.ticks() > Time::max().ticks() - window_.ticks() ? Time::max() : t + window_;
+        const Time end = window_end(t);
         for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == t);) {
             const Time at = it->first.time;
             const PackedBlock* w = it->first.weights;
@@ -267,28 +241,131 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
     for (const Group& g: groups) {
         ++stats_.batches;
         stats_.blocks += g.members.size();
-        stats_.spike_outputs += g.spike_outputs;
     }
-    if (comm_) exchange(groups, neurons);
+    // The spike outputs the window's readouts foresee, computed with the blocks and sent with
+    // them: a time's spikes then wait for no product of their own.
+    std::vector<Pending::iterator> extra;
+    if (batch_) {
+        const std::vector<Pending::iterator> foreseen = foresee(t, window_end(t), neurons);
+        compute_spike_outputs(foreseen, payloads);
+        stats_.spike_outputs += foreseen.size();
+        for (auto it: foreseen) {
+            if (it->second.round != round_) extra.push_back(it); // its result was sent before
+        }
+    }
+    if (comm_) exchange(groups, extra, neurons);
+    ++round_;
 }
 
-void BlockBatcher::exchange(const std::vector<Group>& groups, std::span<const TransformerNeuron> neurons) {
+std::vector<BlockBatcher::Pending::iterator> BlockBatcher::foresee(Time from, Time end, std::span<const TransformerNeuron> neurons) {
+    // This rank's registered inputs in the window, by neuron, each neuron's in the order the
+    // event loop takes them.
+    std::vector<Pending::iterator> window;
+    for (auto it = pending_.lower_bound(Slot{from, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == from); ++it) {
+        if (owns(it->first.key.target)) window.push_back(it);
+    }
+    std::sort(window.begin(), window.end(), [](Pending::iterator a, Pending::iterator b) {
+        if (a->first.key.target != b->first.key.target) return a->first.key.target < b->first.key.target;
+        return a->first.key < b->first.key;
+    });
+    // Each neuron's run through its inputs, as the event loop will take them: decay to the
+    // input, dropped while refractory, the readout added, a spike and its reset at the
+    // threshold. Nothing else reaches the neuron in the window (a delivery comes at least the
+    // smallest delay after its spike), so the guess is exact up to the first input without a
+    // result (or a stimulus's occurrence not yet registered).
+    std::vector<Pending::iterator> spiking;
+    for (std::size_t i = 0; i < window.size();) {
+        const EntityId id = window[i]->first.key.target;
+        TransformerNeuron n = neurons[id];
+        bool known = true;
+        for (; i < window.size() && window[i]->first.key.target == id; ++i) {
+            const auto it = window[i];
+            if (!known) continue;
+            if (!it->second.result) {
+                known = false;
+                continue;
+            }
+            const Time at = it->first.time;
+            n.state.potential = n.potential_at(at);
+            n.state.last_update = at;
+            if (n.refractory_at(at)) continue;
+            n.state.potential += static_cast<double>(it->second.efficacy) * it->second.result->readout;
+            if (n.state.potential < n.params.threshold) continue;
+            if (!it->second.result->spike_output) spiking.push_back(it);
+            n.state.potential = n.params.reset_potential;
+            n.state.last_spike = at;
+        }
+    }
+    return spiking;
+}
+
+void BlockBatcher::compute_spike_outputs(const std::vector<Pending::iterator>& inputs, const PayloadStore& payloads) {
+    if (inputs.empty()) return;
+    // By weights, in products of up to max_batch_rows rows, side by side on the threads.
+    struct Job {
+        const PackedBlock* weights;
+        std::vector<Pending::iterator> members;
+        std::vector<const Tensor*> inputs;
+        std::vector<Tensor> outputs;
+        std::int32_t rows = 0;
+    };
+    std::map<const PackedBlock*, std::vector<Pending::iterator>, std::less<const PackedBlock*>> by_weights;
+    for (auto it: inputs) by_weights[it->first.weights].push_back(it);
+    std::vector<Job> jobs;
+    for (auto& [w, members]: by_weights) {
+        jobs.push_back({w, {}, {}, {}, 0});
+        for (auto it: members) {
+            const Tensor& x = payloads.get(it->second.payload);
+            if (!jobs.back().members.empty() && jobs.back().rows + x.rows > max_batch_rows) jobs.push_back({w, {}, {}, {}, 0});
+            jobs.back().members.push_back(it);
+            jobs.back().inputs.push_back(&x);
+            jobs.back().rows += x.rows;
+        }
+    }
+    for (Job& j: jobs) j.outputs.resize(j.inputs.size());
+    if (jobs.size() == 1 || !parallel()) {
+        for (Job& j: jobs) feed_forward(*j.weights, j.inputs, j.outputs, parallel());
+    }
+    else {
+        (*parallel())(jobs.size(), [&](std::size_t i) { feed_forward(*jobs[i].weights, jobs[i].inputs, jobs[i].outputs, nullptr); });
+    }
+    for (Job& j: jobs) {
+        for (std::size_t i = 0; i < j.members.size(); ++i) j.members[i]->second.result->spike_output = std::make_shared<const Tensor>(std::move(j.outputs[i]));
+    }
+}
+
+void BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, std::span<const TransformerNeuron> neurons) {
+    // Each record: a tag, the input's key, then its whole result (0) or, for an input whose
+    // result went out before, the spike output now computed for it (1).
     StateWriter w;
     for (const Group& g: groups) {
         for (auto m: g.members) {
+            w.put<std::uint8_t>(0);
             put_key(w, m->first.key);
             put_result(w, *m->second.result);
         }
+    }
+    for (auto it: extra) {
+        w.put<std::uint8_t>(1);
+        put_key(w, it->first.key);
+        put_tensor(w, *it->second.result->spike_output);
     }
     const auto all = comm_->all_gather(w.bytes());
     for (int r = 0; r < comm_->size(); ++r) {
         if (r == comm_->rank()) continue;
         StateReader in(all[static_cast<std::size_t>(r)]);
         while (!in.at_end()) {
+            const auto tag = in.get<std::uint8_t>();
             const EventKey key = get_key(in);
             const auto it = pending_.find(slot(key, neurons));
-            if (it == pending_.end() || it->second.result) throw InternalError("BlockBatcher: another rank computed an input this rank has not registered, or has a result of");
-            it->second.result = get_result(in);
+            if (tag == 0) {
+                if (it == pending_.end() || it->second.result) throw InternalError("BlockBatcher: another rank computed an input this rank has not registered, or has a result of");
+                it->second.result = get_result(in);
+            }
+            else {
+                if (it == pending_.end() || !it->second.result || it->second.result->spike_output) throw InternalError("BlockBatcher: another rank sent a spike output for an input this rank has no result for, or has one");
+                it->second.result->spike_output = std::make_shared<const Tensor>(get_tensor(in));
+            }
         }
     }
 }

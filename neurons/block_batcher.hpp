@@ -102,6 +102,7 @@ private:
         PayloadId payload = no_payload;
         float efficacy = 1.0f;
         std::optional<BlockResult> result;
+        std::uint64_t round = 0; // the need whose batches computed the result
     };
     // Registered inputs by time, then weights, then key: a batch is one contiguous range.
     // (The weights' addresses order the groups of one time among themselves; no result and
@@ -132,11 +133,18 @@ private:
     static Slot slot(const EventKey& key, std::span<const TransformerNeuron> neurons) {
         return {key.time, neurons[key.target].weights.get(), key};
     }
-    // Sends the results of this rank's groups to the others and takes theirs.
-    void exchange(const std::vector<Group>& groups, std::span<const TransformerNeuron> neurons);
+    // Sends the results of this rank's groups, and the spike outputs computed for inputs
+    // whose results went out at an earlier need, to the others, and takes theirs.
+    void exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, std::span<const TransformerNeuron> neurons);
+    // This rank's registered inputs in [from, end) (and at from) that the results known now say
+    // will make their neuron spike, and whose spike output is not yet computed.
+    std::vector<Pending::iterator> foresee(Time from, Time end, std::span<const TransformerNeuron> neurons);
+    void compute_spike_outputs(const std::vector<Pending::iterator>& inputs, const PayloadStore& payloads);
+    Time window_end(Time t) const { return t.ticks() > Time::max().ticks() - window_.ticks() ? Time::max() : t + window_; }
 
     bool batch_;
     Time window_ = Time::from_ticks(1);
+    std::uint64_t round_ = 1; // needs met so far, plus one
     Pending pending_;
     BatchStats stats_;
     WorkerPool pool_;
