@@ -220,7 +220,8 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
                 if (it == pending_.end() || it->first.time != at || it->first.weights != w) break;
             }
         };
-        add(t, self->first.weights, &self->first.key);
+        // (An input of another rank's neuron has no weights here: its owner batches it.)
+        if (self->first.weights) add(t, self->first.weights, &self->first.key);
         const Time end = window_end(t);
         for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == t);) {
             const Time at = it->first.time;
@@ -246,23 +247,23 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
     // them: a time's spikes then wait for no product of their own.
     std::vector<Pending::iterator> extra;
     if (batch_) {
-        const std::vector<Pending::iterator> foreseen = foresee(t, window_end(t), neurons);
+        const std::vector<Pending::iterator> foreseen = foresee(t, window_end(t), neurons, UINT32_MAX);
         compute_spike_outputs(foreseen, payloads);
         stats_.spike_outputs += foreseen.size();
         for (auto it: foreseen) {
             if (it->second.round != round_) extra.push_back(it); // its result was sent before
         }
     }
-    if (comm_) exchange(groups, extra, neurons);
+    if (comm_) exchange(groups, extra, nullptr, neurons);
     ++round_;
 }
 
-std::vector<BlockBatcher::Pending::iterator> BlockBatcher::foresee(Time from, Time end, std::span<const TransformerNeuron> neurons) {
+std::vector<BlockBatcher::Pending::iterator> BlockBatcher::foresee(Time from, Time end, std::span<const TransformerNeuron> neurons, EntityId skip) {
     // This rank's registered inputs in the window, by neuron, each neuron's in the order the
     // event loop takes them.
     std::vector<Pending::iterator> window;
     for (auto it = pending_.lower_bound(Slot{from, nullptr, EventKey{}}); it != pending_.end() && (it->first.time < end || it->first.time == from); ++it) {
-        if (owns(it->first.key.target)) window.push_back(it);
+        if (owns(it->first.key.target) && it->first.key.target != skip) window.push_back(it);
     }
     std::sort(window.begin(), window.end(), [](Pending::iterator a, Pending::iterator b) {
         if (a->first.key.target != b->first.key.target) return a->first.key.target < b->first.key.target;
@@ -334,10 +335,13 @@ void BlockBatcher::compute_spike_outputs(const std::vector<Pending::iterator>& i
     }
 }
 
-void BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, std::span<const TransformerNeuron> neurons) {
-    // Each record: a tag, the input's key, then its whole result (0) or, for an input whose
-    // result went out before, the spike output now computed for it (1).
+std::optional<Tensor> BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, const Tensor* own,
+    std::span<const TransformerNeuron> neurons) {
+    // Each record: a tag, then the input's key and its whole result (0); the key and, for an
+    // input whose result went out before, the spike output now computed for it (1); or the
+    // output of the spike being handled, from its owner (2).
     StateWriter w;
+    std::optional<Tensor> received;
     for (const Group& g: groups) {
         for (auto m: g.members) {
             w.put<std::uint8_t>(0);
@@ -350,12 +354,20 @@ void BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<
         put_key(w, it->first.key);
         put_tensor(w, *it->second.result->spike_output);
     }
+    if (own) {
+        w.put<std::uint8_t>(2);
+        put_tensor(w, *own);
+    }
     const auto all = comm_->all_gather(w.bytes());
     for (int r = 0; r < comm_->size(); ++r) {
         if (r == comm_->rank()) continue;
         StateReader in(all[static_cast<std::size_t>(r)]);
         while (!in.at_end()) {
             const auto tag = in.get<std::uint8_t>();
+            if (tag == 2) {
+                received = get_tensor(in);
+                continue;
+            }
             const EventKey key = get_key(in);
             const auto it = pending_.find(slot(key, neurons));
             if (tag == 0) {
@@ -368,94 +380,29 @@ void BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<
             }
         }
     }
+    return received;
 }
 
 Tensor BlockBatcher::spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x, Time t, const PayloadStore& payloads) {
-    // This spike's output, and with it, in the same products, those of the inputs still to
-    // come at t that the readouts, known by now, say will make their neuron spike: the
-    // neurons' state is t's, so the guess is as good as the one a batch at t makes.
-    struct Job {
-        const PackedBlock* weights;
-        std::vector<Pending::iterator> members;
-        std::vector<const Tensor*> inputs;
-        std::vector<Tensor> outputs;
-    };
-    std::vector<Job> jobs;
-    Tensor own;
-    bool own_done = false;
-    if (batch_) {
-        std::map<EntityId, Guess> guess;
-        for (auto it = pending_.lower_bound(Slot{t, nullptr, EventKey{}}); it != pending_.end() && it->first.time == t; ++it) {
-            const EntityId target = it->first.key.target;
-            if (target == id || !owns(target) || !it->second.result || it->second.result->spike_output) continue;
-            const TransformerNeuron& n = neurons[target];
-            auto [gi, fresh] = guess.try_emplace(target);
-            if (fresh) {
-                gi->second.potential = n.potential_at(t);
-                gi->second.spikes = n.refractory_at(t);
-            }
-            Guess& gs = gi->second;
-            if (gs.spikes) continue;
-            gs.potential += static_cast<double>(it->second.efficacy) * it->second.result->readout;
-            if (gs.potential < n.params.threshold) continue;
-            gs.spikes = true;
-            if (jobs.empty() || jobs.back().weights != it->first.weights) jobs.push_back({it->first.weights, {}, {}, {}});
-            jobs.back().members.push_back(it);
-            jobs.back().inputs.push_back(&payloads.get(it->second.payload));
-        }
-    }
+    // This spike's output, and with it the spike outputs the readouts now foresee for the
+    // rest of the window (the spiking neuron's own left out: its state is about to change).
+    std::vector<Pending::iterator> foreseen;
+    if (batch_) foreseen = foresee(t, window_end(t), neurons, id);
+    std::optional<Tensor> own;
     if (owns(id)) {
-        // With the jobs of its weights, if there are any.
-        const PackedBlock* w = neurons[id].weights.get();
-        auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.weights == w; });
-        if (it == jobs.end()) {
-            jobs.push_back({w, {}, {}, {}});
-            it = jobs.end() - 1;
-        }
-        it->members.push_back(pending_.end()); // this spike's own
-        it->inputs.push_back(&x);
+        const Tensor* in[1] = {&x};
+        Tensor out[1];
+        feed_forward(*neurons[id].weights, in, out, parallel());
+        own = std::move(out[0]);
     }
-    for (Job& j: jobs) j.outputs.resize(j.inputs.size());
-    if (jobs.size() == 1 || !parallel()) {
-        for (Job& j: jobs) feed_forward(*j.weights, j.inputs, j.outputs, parallel());
-    }
-    else {
-        (*parallel())(jobs.size(), [&](std::size_t i) { feed_forward(*jobs[i].weights, jobs[i].inputs, jobs[i].outputs, nullptr); });
-    }
-    StateWriter w;
-    for (Job& j: jobs) {
-        for (std::size_t i = 0; i < j.members.size(); ++i) {
-            if (j.members[i] == pending_.end()) {
-                own = std::move(j.outputs[i]);
-                own_done = true;
-                continue;
-            }
-            ++stats_.spike_outputs;
-            if (comm_) {
-                put_key(w, j.members[i]->first.key);
-                put_tensor(w, j.outputs[i]);
-            }
-            j.members[i]->second.result->spike_output = std::make_shared<const Tensor>(std::move(j.outputs[i]));
-        }
-    }
-    if (!comm_) return own;
-    // Every rank's predictions, and then this spike's output from its owner.
-    const auto all = comm_->all_gather(w.bytes());
-    for (int r = 0; r < comm_->size(); ++r) {
-        if (r == comm_->rank()) continue;
-        StateReader in(all[static_cast<std::size_t>(r)]);
-        while (!in.at_end()) {
-            const EventKey key = get_key(in);
-            const auto it = pending_.find(slot(key, neurons));
-            if (it == pending_.end() || !it->second.result || it->second.result->spike_output) throw InternalError("BlockBatcher: another rank computed a spike output this rank has no result for, or has");
-            it->second.result->spike_output = std::make_shared<const Tensor>(get_tensor(in));
-        }
-    }
-    StateWriter mine;
-    if (own_done) put_tensor(mine, own);
-    const auto bytes = comm_->broadcast(mine.bytes(), owner_of(id, comm_->size()));
-    StateReader in(bytes);
-    return get_tensor(in);
+    compute_spike_outputs(foreseen, payloads);
+    stats_.spike_outputs += foreseen.size();
+    if (!comm_) return std::move(*own);
+    // One exchange: every rank's foreseen outputs, and this one from its owner.
+    std::optional<Tensor> theirs = exchange({}, foreseen, own ? &*own : nullptr, neurons);
+    if (own) return std::move(*own);
+    if (!theirs) throw InternalError("BlockBatcher: the owner of a spiking neuron sent no spike output");
+    return std::move(*theirs);
 }
 
 } // namespace spikenn

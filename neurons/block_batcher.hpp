@@ -86,9 +86,9 @@ public:
     const BatchStats& stats() const { return stats_; }
     unsigned threads() const { return static_cast<unsigned>(pool_.workers()) + 1; }
     // The spike output of neuron `id` for input x at time t, computed now (no batch computed
-    // it ahead): by its owner, and sent to every other rank; with it, the spike outputs of
-    // the inputs still due at t that the readouts now say will make a spike (on several
-    // ranks, each rank its own neurons', exchanged), so that a time's spikes cost one product.
+    // it ahead): by its owner, and sent to every other rank; with it, the spike outputs the
+    // readouts now foresee for the rest of the window (on several ranks, each rank its own
+    // neurons', in the same exchange), so that a window's unforeseen spikes cost one product.
     Tensor spike_output(std::span<const TransformerNeuron> neurons, EntityId id, const Tensor& x, Time t, const PayloadStore& payloads);
     // Whether this rank computes neuron id's blocks.
     bool owns(EntityId id) const { return !comm_ || owner_of(id, comm_->size()) == comm_->rank(); }
@@ -133,12 +133,16 @@ private:
     static Slot slot(const EventKey& key, std::span<const TransformerNeuron> neurons) {
         return {key.time, neurons[key.target].weights.get(), key};
     }
-    // Sends the results of this rank's groups, and the spike outputs computed for inputs
-    // whose results went out at an earlier need, to the others, and takes theirs.
-    void exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, std::span<const TransformerNeuron> neurons);
-    // This rank's registered inputs in [from, end) (and at from) that the results known now say
-    // will make their neuron spike, and whose spike output is not yet computed.
-    std::vector<Pending::iterator> foresee(Time from, Time end, std::span<const TransformerNeuron> neurons);
+    // Sends the results of this rank's groups, the spike outputs computed for inputs whose
+    // results went out at an earlier need, and `own` (the output of the spike being handled,
+    // from its owner), to the others, and takes theirs; returns the spike output another rank
+    // sent, if one did.
+    std::optional<Tensor> exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, const Tensor* own,
+        std::span<const TransformerNeuron> neurons);
+    // This rank's registered inputs in [from, end) (and at from), but those of neuron `skip`,
+    // that the results known now say will make their neuron spike, and whose spike output is
+    // not yet computed.
+    std::vector<Pending::iterator> foresee(Time from, Time end, std::span<const TransformerNeuron> neurons, EntityId skip);
     void compute_spike_outputs(const std::vector<Pending::iterator>& inputs, const PayloadStore& payloads);
     Time window_end(Time t) const { return t.ticks() > Time::max().ticks() - window_.ticks() ? Time::max() : t + window_; }
 
