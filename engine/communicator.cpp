@@ -70,7 +70,9 @@ private:
             b.cv.notify_all();
         }
         b.cv.wait(lock, [&] { return b.aborted || b.round != round; });
-        if (b.aborted) throw AbortedRun{b.abort_code};
+        // A round every rank joined is complete, even if a rank aborted since: this rank
+        // reads it, and meets the abort at its next call.
+        if (b.round == round) throw AbortedRun{b.abort_code};
         std::vector<std::vector<unsigned char>> out;
         if (root < 0) {
             out = b.posted;

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include <mpi.h>
 
 namespace spikenn {
@@ -21,10 +23,6 @@ private:
     std::chrono::steady_clock::time_point start_;
 };
 
-int count_of(std::size_t n) {
-    if (n > static_cast<std::size_t>(std::numeric_limits<int>::max())) throw std::length_error("more than 2 GiB in one exchange");
-    return static_cast<int>(n);
-}
 
 } // namespace
 
@@ -46,20 +44,29 @@ bool MpiCommunicator::launched() {
 
 std::vector<std::vector<unsigned char>> MpiCommunicator::all_gather(std::span<const unsigned char> mine) {
     const Timer timer(stats_);
-    const int n = count_of(mine.size());
-    std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
-    MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    std::size_t total = 0;
-    for (int r = 0; r < size_; ++r) {
-        displs[static_cast<std::size_t>(r)] = count_of(total);
-        total += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
+    // The counts first, in 64 bits, so that every rank sees a size MPI's int counts cannot
+    // carry and all fail together, rather than one failing while the others wait.
+    const std::uint64_t n = mine.size();
+    std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
+    MPI_Allgather(&n, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+    std::uint64_t total = 0;
+    for (std::uint64_t c: sizes) total += c;
+    if (total > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+        throw std::length_error(fmt::format("an exchange between ranks of {} bytes, more than MPI's 2 GiB at once", total));
     }
-    std::vector<unsigned char> all(total);
-    MPI_Allgatherv(mine.data(), n, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, MPI_COMM_WORLD);
+    std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+    int at = 0;
+    for (int r = 0; r < size_; ++r) {
+        counts[static_cast<std::size_t>(r)] = static_cast<int>(sizes[static_cast<std::size_t>(r)]);
+        displs[static_cast<std::size_t>(r)] = at;
+        at += counts[static_cast<std::size_t>(r)];
+    }
+    std::vector<unsigned char> all(static_cast<std::size_t>(total));
+    MPI_Allgatherv(mine.data(), static_cast<int>(n), MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, MPI_COMM_WORLD);
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(size_));
     for (int r = 0; r < size_; ++r) {
-        const auto at = all.begin() + displs[static_cast<std::size_t>(r)];
-        out[static_cast<std::size_t>(r)].assign(at, at + counts[static_cast<std::size_t>(r)]);
+        const auto from = all.begin() + displs[static_cast<std::size_t>(r)];
+        out[static_cast<std::size_t>(r)].assign(from, from + counts[static_cast<std::size_t>(r)]);
     }
     ++stats_.exchanges;
     stats_.bytes_sent += mine.size() * static_cast<std::size_t>(size_ - 1);
@@ -69,11 +76,14 @@ std::vector<std::vector<unsigned char>> MpiCommunicator::all_gather(std::span<co
 
 std::vector<unsigned char> MpiCommunicator::broadcast(std::span<const unsigned char> bytes, int root) {
     const Timer timer(stats_);
-    int n = rank_ == root ? count_of(bytes.size()) : 0;
-    MPI_Bcast(&n, 1, MPI_INT, root, MPI_COMM_WORLD);
+    std::uint64_t n = rank_ == root ? bytes.size() : 0;
+    MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+        throw std::length_error(fmt::format("a broadcast between ranks of {} bytes, more than MPI's 2 GiB at once", n));
+    }
     std::vector<unsigned char> out(static_cast<std::size_t>(n));
     if (rank_ == root) out.assign(bytes.begin(), bytes.end());
-    MPI_Bcast(out.data(), n, MPI_BYTE, root, MPI_COMM_WORLD);
+    MPI_Bcast(out.data(), static_cast<int>(n), MPI_BYTE, root, MPI_COMM_WORLD);
     ++stats_.exchanges;
     if (rank_ == root) stats_.bytes_sent += out.size() * static_cast<std::size_t>(size_ - 1);
     else stats_.bytes_received += out.size();

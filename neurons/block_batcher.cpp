@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include <spikenn/error.hpp>
 #include <spikenn/state.hpp>
@@ -103,6 +106,7 @@ void BlockBatcher::adopt(BlockBatcher& old) {
     old.pending_.clear();
     stats_ = old.stats_;
     window_ = old.window_;
+    round_ = old.round_;
 }
 
 BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron> neurons, const PayloadStore& payloads) {
@@ -112,16 +116,30 @@ BlockResult BlockBatcher::take(const Event& e, std::span<const TransformerNeuron
         // owner, who sends the result to the others.
         const EntityId id = e.key.target;
         BlockResult r;
+        std::string failure;
         if (owns(id)) {
             ++stats_.blocks;
             ++stats_.batches;
-            r = compute_block(neurons[id], payloads.get(e.payload), parallel());
+            try {
+                r = compute_block(neurons[id], payloads.get(e.payload), parallel());
+            }
+            catch (const std::exception& ex) {
+                if (!comm_) throw;
+                failure = ex.what();
+            }
         }
         if (!comm_) return r;
+        // The owner's result, or what failed, so that every rank fails at this event.
         StateWriter w;
-        if (owns(id)) put_result(w, r);
-        const auto bytes = comm_->broadcast(w.bytes(), owner_of(id, comm_->size()));
+        if (owns(id)) {
+            w.put_string(failure);
+            if (failure.empty()) put_result(w, r);
+        }
+        const int owner = owner_of(id, comm_->size());
+        const auto bytes = comm_->broadcast(w.bytes(), owner);
         StateReader in(bytes);
+        const std::string what = in.get_string();
+        if (!what.empty()) throw std::runtime_error(fmt::format("on rank {}: {}", owner, what));
         return get_result(in);
     }
     if (!it->second.result) compute_batch(it, neurons, payloads);
@@ -232,29 +250,38 @@ void BlockBatcher::compute_batch(Pending::iterator self, std::span<const Transfo
             it = pending_.upper_bound(Slot{at, w, EventKey{Time::max(), EventKind::input, UINT32_MAX, UINT32_MAX, UINT64_MAX}});
         }
     }
-    if (groups.size() == 1 || !parallel()) {
-        // One group: its products split over the threads.
-        for (Group& g: groups) run_group(g, neurons, payloads, parallel());
-    }
-    else {
-        (*parallel())(groups.size(), [&](std::size_t i) { run_group(groups[i], neurons, payloads, nullptr); });
-    }
-    for (const Group& g: groups) {
-        ++stats_.batches;
-        stats_.blocks += g.members.size();
-    }
-    // The spike outputs the window's readouts foresee, computed with the blocks and sent with
-    // them: a time's spikes then wait for no product of their own.
     std::vector<Pending::iterator> extra;
-    if (batch_) {
-        const std::vector<Pending::iterator> foreseen = foresee(t, window_end(t), neurons, UINT32_MAX);
-        compute_spike_outputs(foreseen, payloads);
-        stats_.spike_outputs += foreseen.size();
-        for (auto it: foreseen) {
-            if (it->second.round != round_) extra.push_back(it); // its result was sent before
+    // On several ranks a failure here (memory, say) is one rank's: it goes out in the
+    // exchange, so that every rank fails at this event rather than some waiting for the rest.
+    std::optional<std::string> failure;
+    try {
+        if (groups.size() == 1 || !parallel()) {
+            // One group: its products split over the threads.
+            for (Group& g: groups) run_group(g, neurons, payloads, parallel());
+        }
+        else {
+            (*parallel())(groups.size(), [&](std::size_t i) { run_group(groups[i], neurons, payloads, nullptr); });
+        }
+        for (const Group& g: groups) {
+            ++stats_.batches;
+            stats_.blocks += g.members.size();
+        }
+        // The spike outputs the window's readouts foresee, computed with the blocks and sent
+        // with them: a time's spikes then wait for no product of their own.
+        if (batch_) {
+            const std::vector<Pending::iterator> foreseen = foresee(t, window_end(t), neurons, UINT32_MAX);
+            compute_spike_outputs(foreseen, payloads);
+            stats_.spike_outputs += foreseen.size();
+            for (auto it: foreseen) {
+                if (it->second.round != round_) extra.push_back(it); // its result was sent before
+            }
         }
     }
-    if (comm_) exchange(groups, extra, nullptr, neurons);
+    catch (const std::exception& e) {
+        if (!comm_) throw;
+        failure = e.what();
+    }
+    if (comm_) exchange(groups, extra, nullptr, failure ? &*failure : nullptr, neurons);
     ++round_;
 }
 
@@ -336,13 +363,25 @@ void BlockBatcher::compute_spike_outputs(const std::vector<Pending::iterator>& i
 }
 
 std::optional<Tensor> BlockBatcher::exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, const Tensor* own,
-    std::span<const TransformerNeuron> neurons) {
+    const std::string* failure, std::span<const TransformerNeuron> neurons) {
     // Each record: a tag, then the input's key and its whole result (0); the key and, for an
-    // input whose result went out before, the spike output now computed for it (1); or the
-    // output of the spike being handled, from its owner (2).
+    // input whose result went out before, the spike output now computed for it (1); the
+    // output of the spike being handled, from its owner (2); or, alone, what failed (3).
     StateWriter w;
     std::optional<Tensor> received;
+    std::optional<std::string> failed;
+    if (failure) {
+        // One write of the whole record (a one-byte write into the empty buffer first trips
+        // GCC 12's bogus -Wstringop-overflow).
+        StateWriter record;
+        record.put_string(*failure);
+        std::vector<unsigned char> bytes{3};
+        bytes.insert(bytes.end(), record.bytes().begin(), record.bytes().end());
+        w.put_bytes(bytes.data(), bytes.size());
+        failed = fmt::format("on rank {}: {}", comm_->rank(), *failure);
+    }
     for (const Group& g: groups) {
+        if (failure) break;
         for (auto m: g.members) {
             w.put<std::uint8_t>(0);
             put_key(w, m->first.key);
@@ -350,11 +389,12 @@ std::optional<Tensor> BlockBatcher::exchange(const std::vector<Group>& groups, c
         }
     }
     for (auto it: extra) {
+        if (failure) break;
         w.put<std::uint8_t>(1);
         put_key(w, it->first.key);
         put_tensor(w, *it->second.result->spike_output);
     }
-    if (own) {
+    if (own && !failure) {
         w.put<std::uint8_t>(2);
         put_tensor(w, *own);
     }
@@ -368,6 +408,12 @@ std::optional<Tensor> BlockBatcher::exchange(const std::vector<Group>& groups, c
                 received = get_tensor(in);
                 continue;
             }
+            if (tag == 3) {
+                // The first failing rank's, in rank order: the same message on every rank.
+                const std::string what = in.get_string();
+                if (!failed || r < comm_->rank()) failed = fmt::format("on rank {}: {}", r, what);
+                break;
+            }
             const EventKey key = get_key(in);
             const auto it = pending_.find(slot(key, neurons));
             if (tag == 0) {
@@ -380,6 +426,7 @@ std::optional<Tensor> BlockBatcher::exchange(const std::vector<Group>& groups, c
             }
         }
     }
+    if (failed) throw std::runtime_error(*failed);
     return received;
 }
 
@@ -387,19 +434,28 @@ Tensor BlockBatcher::spike_output(std::span<const TransformerNeuron> neurons, En
     // This spike's output, and with it the spike outputs the readouts now foresee for the
     // rest of the window (the spiking neuron's own left out: its state is about to change).
     std::vector<Pending::iterator> foreseen;
-    if (batch_) foreseen = foresee(t, window_end(t), neurons, id);
     std::optional<Tensor> own;
-    if (owns(id)) {
-        const Tensor* in[1] = {&x};
-        Tensor out[1];
-        feed_forward(*neurons[id].weights, in, out, parallel());
-        own = std::move(out[0]);
+    std::optional<std::string> failure;
+    try {
+        if (batch_) foreseen = foresee(t, window_end(t), neurons, id);
+        if (owns(id)) {
+            const Tensor* in[1] = {&x};
+            Tensor out[1];
+            feed_forward(*neurons[id].weights, in, out, parallel());
+            own = std::move(out[0]);
+        }
+        compute_spike_outputs(foreseen, payloads);
+        stats_.spike_outputs += foreseen.size();
     }
-    compute_spike_outputs(foreseen, payloads);
-    stats_.spike_outputs += foreseen.size();
+    catch (const std::exception& e) {
+        if (!comm_) throw;
+        failure = e.what();
+        foreseen.clear();
+        own.reset();
+    }
     if (!comm_) return std::move(*own);
     // One exchange: every rank's foreseen outputs, and this one from its owner.
-    std::optional<Tensor> theirs = exchange({}, foreseen, own ? &*own : nullptr, neurons);
+    std::optional<Tensor> theirs = exchange({}, foreseen, own ? &*own : nullptr, failure ? &*failure : nullptr, neurons);
     if (own) return std::move(*own);
     if (!theirs) throw InternalError("BlockBatcher: the owner of a spiking neuron sent no spike output");
     return std::move(*theirs);

@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 
 #include <spikenn/communicator.hpp>
 #include <spikenn/event.hpp>
@@ -137,8 +138,10 @@ private:
     // results went out at an earlier need, and `own` (the output of the spike being handled,
     // from its owner), to the others, and takes theirs; returns the spike output another rank
     // sent, if one did.
+    // With `failure` (what failed here), only that goes out. Throws std::runtime_error, on
+    // every rank alike, naming the first rank that failed and what failed there.
     std::optional<Tensor> exchange(const std::vector<Group>& groups, const std::vector<Pending::iterator>& extra, const Tensor* own,
-        std::span<const TransformerNeuron> neurons);
+        const std::string* failure, std::span<const TransformerNeuron> neurons);
     // This rank's registered inputs in [from, end) (and at from), but those of neuron `skip`,
     // that the results known now say will make their neuron spike, and whose spike output is
     // not yet computed.

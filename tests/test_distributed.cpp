@@ -16,6 +16,7 @@
 #include <spikenn/outputs.hpp>
 #include <spikenn/scenario.hpp>
 #include <spikenn/simulation.hpp>
+#include "tools/run.hpp"
 
 using namespace spikenn;
 
@@ -82,6 +83,18 @@ std::vector<RankRun> run_ranks(const std::string& scenario, int ranks, unsigned 
         }
         catch (const std::exception& e) {
             me.error = e.what();
+            // A failure of this rank alone would leave the others waiting: end them (a
+            // failure every rank meets alike has no one waiting, and this changes nothing).
+            if (ranks > 0) {
+                try {
+                    comms[static_cast<std::size_t>(r)]->abort(1);
+                }
+                catch (const AbortedRun&) {
+                }
+            }
+        }
+        catch (const AbortedRun&) {
+            me.error = "aborted by another rank";
         }
     };
     std::vector<std::thread> pool;
@@ -271,4 +284,41 @@ stimuli:
         ov.ranks = 2;
         CHECK_NOTHROW(load_scenario_text("big.yaml", text, ov));
     }
+}
+
+// An error in setting up on one rank only (rank 1's weights file lacks its neurons' tensors,
+// say) stops every rank: the failing rank with its own error, the others with an InputError
+// that names the rank and the error, rather than waiting for it in the run's first exchange.
+TEST_CASE("an error on one rank before the run stops every rank") {
+    const auto comms = LocalGroup::make(3);
+    std::vector<std::string> errors(3);
+    std::vector<std::thread> pool;
+    for (int r = 0; r < 3; ++r) {
+        pool.emplace_back([&, r] {
+            std::exception_ptr failed;
+            if (r == 1) failed = std::make_exception_ptr(InputError("weights.safetensors has no tensor 'p.1.fc1.weight'"));
+            try {
+                agree_to_start(comms[static_cast<std::size_t>(r)], failed);
+                errors[static_cast<std::size_t>(r)] = "started";
+            }
+            catch (const InputError& e) {
+                errors[static_cast<std::size_t>(r)] = e.what();
+            }
+        });
+    }
+    for (auto& t: pool) t.join();
+    CHECK(errors[0] == "on rank 1: weights.safetensors has no tensor 'p.1.fc1.weight'");
+    CHECK(errors[1] == "weights.safetensors has no tensor 'p.1.fc1.weight'");
+    CHECK(errors[2] == errors[0]);
+    // No error anywhere: every rank starts.
+    std::vector<int> started(2);
+    const auto two = LocalGroup::make(2);
+    std::thread other([&] {
+        agree_to_start(two[1], nullptr);
+        started[1] = 1;
+    });
+    agree_to_start(two[0], nullptr);
+    started[0] = 1;
+    other.join();
+    CHECK(started == std::vector<int>{1, 1});
 }

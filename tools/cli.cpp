@@ -30,6 +30,8 @@ namespace {
 std::shared_ptr<Communicator> cli_comm;
 
 bool several_ranks() { return cli_comm && cli_comm->size() > 1; }
+// Whether this process reports what every rank meets alike: alone, or rank 0.
+bool speaks() { return !cli_comm || cli_comm->rank() == 0; }
 
 struct RunOptions {
     std::string scenario;
@@ -113,75 +115,89 @@ std::string neuron_table(const Scenario& sc, Time end, const RunCounts& c) {
 
 int do_run(const RunOptions& o) {
     ScenarioOverrides ov;
-    if (o.seed >= 0) ov.seed = static_cast<std::uint64_t>(o.seed);
-    if (!o.until.empty()) {
-        try {
-            ov.end = parse_time(o.until);
-        }
-        catch (const std::invalid_argument& e) {
-            throw InputError(fmt::format("--until: {}", e.what()));
-        }
-        if (*ov.end < Time::zero()) throw InputError("--until: the end time must not be negative");
-    }
-    if (o.max_events > 0) ov.max_events = o.max_events;
-    if (!o.resume.empty()) {
-        // The seed and limits are the interrupted run's.
-        if (ov.seed || ov.end || ov.max_events) throw InputError("--resume takes the seed and the limits from the checkpoint; drop --seed, --until and --max-events");
-        const Checkpoint ck = read_checkpoint(o.resume);
-        ov.seed = ck.info.seed;
-        ov.end = Time::from_ticks(ck.info.end_ticks);
-        ov.max_events = ck.info.max_events;
-    }
-    Time checkpoint_every = Time::zero();
-    if (!o.checkpoint_every.empty()) {
-        try {
-            checkpoint_every = parse_time(o.checkpoint_every);
-        }
-        catch (const std::invalid_argument& e) {
-            throw InputError(fmt::format("--checkpoint-every: {}", e.what()));
-        }
-        if (checkpoint_every <= Time::zero()) throw InputError("--checkpoint-every: the period must be greater than 0");
-    }
-    ov.threads = o.threads;
-    if (cli_comm) {
-        ov.rank = cli_comm->rank();
-        ov.ranks = cli_comm->size();
-    }
-    Scenario sc = load_scenario(o.scenario, ov);
-    if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
-        bool endless = false;
-        for (const auto& s: sc.network.stimuli) endless |= s.endless();
-        if (endless) throw InputError(fmt::format("{}: the run never ends: set run.until or --until", o.scenario));
-    }
+    std::optional<Scenario> loaded;
     RunSettings rs;
-    rs.out_dir = o.out.empty() ? fs::path("out") / fs::path(o.scenario).stem() : fs::path(o.out);
-    if (!o.record.empty()) rs.record = o.record;
-    rs.scenario_arg = o.scenario;
-    rs.log_level = o.log_level;
-    rs.progress = isatty(fileno(stderr)) && !o.quiet;
-    rs.checkpoint_every = checkpoint_every;
-    rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
-    rs.checkpoint_keep = o.checkpoint_keep;
-    if (!o.resume.empty()) rs.resume = o.resume;
-    rs.break_at_event = o.break_at_event;
-    rs.threads = o.threads;
-    rs.batch = !o.no_batch;
-    rs.comm = cli_comm;
-    if (!o.break_on_spike.empty()) {
-        const auto& names = sc.network.names;
-        const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
-        if (it == names.end()) throw InputError(fmt::format("--break-on-spike: the scenario has no neuron '{}'", o.break_on_spike));
-        rs.break_on_spike = static_cast<EntityId>(it - names.begin());
+    // Under several ranks, an error here on one rank (a weights file that lacks a tensor of
+    // its own neurons, a memory limit of its machine) stops every rank: they agree first.
+    std::exception_ptr failed;
+    try {
+        if (o.seed >= 0) ov.seed = static_cast<std::uint64_t>(o.seed);
+        if (!o.until.empty()) {
+            try {
+                ov.end = parse_time(o.until);
+            }
+            catch (const std::invalid_argument& e) {
+                throw InputError(fmt::format("--until: {}", e.what()));
+            }
+            if (*ov.end < Time::zero()) throw InputError("--until: the end time must not be negative");
+        }
+        if (o.max_events > 0) ov.max_events = o.max_events;
+        if (!o.resume.empty()) {
+            // The seed and limits are the interrupted run's.
+            if (ov.seed || ov.end || ov.max_events) throw InputError("--resume takes the seed and the limits from the checkpoint; drop --seed, --until and --max-events");
+            const Checkpoint ck = read_checkpoint(o.resume);
+            ov.seed = ck.info.seed;
+            ov.end = Time::from_ticks(ck.info.end_ticks);
+            ov.max_events = ck.info.max_events;
+        }
+        Time checkpoint_every = Time::zero();
+        if (!o.checkpoint_every.empty()) {
+            try {
+                checkpoint_every = parse_time(o.checkpoint_every);
+            }
+            catch (const std::invalid_argument& e) {
+                throw InputError(fmt::format("--checkpoint-every: {}", e.what()));
+            }
+            if (checkpoint_every <= Time::zero()) throw InputError("--checkpoint-every: the period must be greater than 0");
+        }
+        ov.threads = o.threads;
+        if (cli_comm) {
+            ov.rank = cli_comm->rank();
+            ov.ranks = cli_comm->size();
+        }
+        loaded.emplace(load_scenario(o.scenario, ov));
+        Scenario& sc = *loaded;
+        if (sc.end == Time::max() && sc.max_events == UINT64_MAX) {
+            bool endless = false;
+            for (const auto& s: sc.network.stimuli) endless |= s.endless();
+            if (endless) throw InputError(fmt::format("{}: the run never ends: set run.until or --until", o.scenario));
+        }
+        rs.out_dir = o.out.empty() ? fs::path("out") / fs::path(o.scenario).stem() : fs::path(o.out);
+        if (!o.record.empty()) rs.record = o.record;
+        rs.scenario_arg = o.scenario;
+        rs.log_level = o.log_level;
+        rs.progress = isatty(fileno(stderr)) && !o.quiet;
+        rs.checkpoint_every = checkpoint_every;
+        rs.checkpoint_dir = o.checkpoint_dir.empty() ? rs.out_dir / "checkpoints" : fs::path(o.checkpoint_dir);
+        rs.checkpoint_keep = o.checkpoint_keep;
+        if (!o.resume.empty()) rs.resume = o.resume;
+        rs.break_at_event = o.break_at_event;
+        rs.threads = o.threads;
+        rs.batch = !o.no_batch;
+        rs.comm = cli_comm;
+        if (!o.break_on_spike.empty()) {
+            const auto& names = sc.network.names;
+            const auto it = std::find(names.begin(), names.end(), o.break_on_spike);
+            if (it == names.end()) throw InputError(fmt::format("--break-on-spike: the scenario has no neuron '{}'", o.break_on_spike));
+            rs.break_on_spike = static_cast<EntityId>(it - names.begin());
+        }
+        if (o.plot && !rs.record) rs.record = rs.out_dir / "events.evlog"; // the plot is drawn from the log
+        rs.plot = o.plot;
     }
-    if (o.plot && !rs.record) rs.record = rs.out_dir / "events.evlog"; // the plot is drawn from the log
-    rs.plot = o.plot;
+    catch (...) {
+        failed = std::current_exception();
+    }
+    agree_to_start(cli_comm, failed);
+    Scenario& sc = *loaded;
     RunReport rep;
     try {
         rep = run_scenario(sc, rs);
     }
     catch (const SimulationError&) {
-        std::cerr << fmt::format("spikenn: the run failed; what was recorded is in {}/*.partial{}\n", rs.out_dir.string(),
-            rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
+        if (speaks()) {
+            std::cerr << fmt::format("spikenn: the run failed; what was recorded is in {}/*.partial{}\n", rs.out_dir.string(),
+                rs.record ? fmt::format(" and in the complete blocks of {}", rs.record->string()) : std::string());
+        }
         return 1;
     }
     catch (const IoError& e) {
@@ -236,7 +252,7 @@ int do_run(const RunOptions& o) {
     }
     else if (sc.expect_fingerprint) {
         if (*sc.expect_fingerprint != rep.fingerprint) {
-            std::cerr << fmt::format("spikenn: {}: the fingerprint after {} events is {}, the scenario expects {}\n", o.scenario, counts.events,
+            if (speaks()) std::cerr << fmt::format("spikenn: {}: the fingerprint after {} events is {}, the scenario expects {}\n", o.scenario, counts.events,
                 hex64(rep.fingerprint), hex64(*sc.expect_fingerprint));
             return 1;
         }
@@ -402,10 +418,13 @@ int cli_main(int argc, char** argv) {
             (void)product_kernel();
         }
         catch (const std::invalid_argument& e) {
-            std::cerr << "spikenn: error: " << e.what() << "\n";
+            if (speaks()) std::cerr << "spikenn: error: " << e.what() << "\n";
             return 2;
         }
     }
+    // Under several ranks only `run` shares its work out; any other command is run by rank 0
+    // alone (the others would only do the same, and write the same files at once).
+    if (several_ranks() && !*run && cli_comm->rank() != 0) return 0;
     try {
         if (*run) return do_run(ro);
         if (*validate) return do_validate(vpath);
@@ -419,20 +438,21 @@ int cli_main(int argc, char** argv) {
         if (*diff) return log_diff(diff_a, diff_b);
     }
     // The one place where the library's errors become exit codes (README, "Exit codes").
+    // (Under several ranks, these come alike on every rank, and rank 0 reports them.)
     catch (const InputError& e) { // DamagedFileError included
-        std::cerr << "spikenn: error: " << e.what() << "\n";
+        if (speaks()) std::cerr << "spikenn: error: " << e.what() << "\n";
         return 2;
     }
     catch (const SimulationError& e) {
-        std::cerr << "spikenn: error: the run failed: " << e.what() << "\n";
+        if (speaks()) std::cerr << "spikenn: error: the run failed: " << e.what() << "\n";
         return 1;
     }
     catch (const IoError& e) {
-        std::cerr << "spikenn: error: " << e.what() << "\n";
+        if (speaks()) std::cerr << "spikenn: error: " << e.what() << "\n";
         return 1;
     }
     catch (const std::exception& e) { // InternalError, and anything else: a bug of ours
-        std::cerr << "spikenn: internal error: " << e.what() << "\n";
+        std::cerr << "spikenn: internal error" << (several_ranks() ? fmt::format(" on rank {}", cli_comm->rank()) : std::string()) << ": " << e.what() << "\n";
         // Under several ranks, the others may be waiting on this one: end them all.
         if (several_ranks()) cli_comm->abort(1);
         return 1;

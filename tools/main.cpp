@@ -9,16 +9,16 @@
 
 int main(int argc, char** argv) {
 #ifdef SPIKENN_HAVE_MPI
-    // Under mpirun every rank runs the command; only rank 0 prints (the summary, errors: the
-    // ranks agree on errors before a run, and rank 0 reports the first). The others write
-    // nothing to the terminal, where N copies of each line would only confuse.
+    // Under mpirun every rank runs the command; only rank 0 prints its output (the summary)
+    // and the errors every rank meets alike (the ranks agree on errors before a run, and rank
+    // 0 reports the first). The others' standard output goes nowhere; they keep standard
+    // error for a failure of their own, reported before it ends the run.
     if (spikenn::MpiCommunicator::launched()) {
         auto comm = std::make_shared<spikenn::MpiCommunicator>(argc, argv);
         if (comm->rank() != 0) {
             const int null = ::open("/dev/null", O_WRONLY);
             if (null >= 0) {
                 ::dup2(null, 1);
-                ::dup2(null, 2);
                 ::close(null);
             }
         }

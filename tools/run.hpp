@@ -53,6 +53,11 @@ struct RunReport {
 // The name of the lock file a run holds in its output directory.
 inline constexpr const char* run_lock_name = ".spikenn.lock";
 
+// Under several ranks (comm), the errors each rank met in setting up (`failed`, or none): if
+// any has one, every rank throws, its own error or, where it had none, an InputError naming
+// the first rank that failed and its error. Alone, rethrows `failed`.
+void agree_to_start(const std::shared_ptr<Communicator>& comm, std::exception_ptr failed);
+
 // Runs sc. Under several ranks (settings.comm), every rank calls it; an error in setting up
 // on any rank stops every rank (InputError on those that had none). Throws InputError for bad paths or a checkpoint that cannot be restored, before
 // anything an earlier run left is removed; SimulationError when the run fails and IoError
