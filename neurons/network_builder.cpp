@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -471,38 +472,57 @@ void NetworkBuilder::connect(std::span<const EntityId> from, std::span<const Ent
         std::vector<EntityId> targets(to.begin(), to.end());
         std::sort(targets.begin(), targets.end());
         targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-        const auto n = static_cast<std::uint32_t>(targets.size());
-        for (EntityId a: from) {
-            const bool self = std::binary_search(targets.begin(), targets.end(), a);
-            if (degree > targets.size() - (self ? 1 : 0)) fail(item, "outdegree", fmt::format("{} has only {} targets other than itself, not {}", net_.names[a], targets.size() - (self ? 1 : 0), degree));
+        // Everything is checked before a synapse is made, so that a refused call adds none:
+        // the ids, one embed_dim for all (the pairs are not known before they are drawn),
+        // and enough targets for every source.
+        for (EntityId x: from) {
+            if (x >= net_.size()) fail(item, "from", fmt::format("neuron id {} does not exist", x));
         }
+        if (!targets.empty() && targets.back() >= net_.size()) fail(item, "to", fmt::format("neuron id {} does not exist", targets.back()));
+        if (from.empty() || targets.empty()) break;
+        const auto dim = net_.neurons[from[0]].params.shape.embed_dim;
+        for (auto list: {std::span<const EntityId>(from), std::span<const EntityId>(targets)}) {
+            for (EntityId x: list) {
+                if (net_.neurons[x].params.shape.embed_dim != dim) {
+                    fail(item, "", fmt::format("{} (embed_dim {}) and {} (embed_dim {}): the neurons of a fixed_outdegree connection must have one embed_dim",
+                        net_.names[from[0]], dim, net_.names[x], net_.neurons[x].params.shape.embed_dim));
+                }
+            }
+        }
+        for (EntityId a: from) {
+            const std::size_t others = targets.size() - (std::binary_search(targets.begin(), targets.end(), a) ? 1 : 0);
+            if (degree > others) fail(item, "outdegree", fmt::format("{} has only {} targets other than itself, not {}", net_.names[a], others, degree));
+        }
+        std::unordered_set<std::uint32_t> picked;
         std::vector<EntityId> chosen;
         for (std::size_t i = 0; i < from.size(); ++i) {
             const EntityId a = from[i];
+            // The targets but the source itself, as indices 0..n-1 into `targets` with the
+            // source's own place skipped.
+            const auto self = std::lower_bound(targets.begin(), targets.end(), a);
+            const bool has_self = self != targets.end() && *self == a;
+            const auto self_at = static_cast<std::uint32_t>(self - targets.begin());
+            const auto n = static_cast<std::uint32_t>(targets.size() - (has_self ? 1 : 0));
             const RandomStream rs(seed_, entity_id(fmt::format("connections[{}]", connections_)), static_cast<std::uint32_t>(i));
             std::uint64_t draw = 0;
-            // A target uniform over n, without bias (Lemire's multiply and reject).
-            auto uniform = [&] {
+            // Uniform over 0..m-1 without bias (Lemire's multiply and reject).
+            auto uniform = [&](std::uint32_t m) {
                 for (;;) {
-                    const std::uint64_t m = static_cast<std::uint64_t>(rs.word(draw++)) * n;
-                    const auto low = static_cast<std::uint32_t>(m);
-                    if (low >= (0x1'0000'0000ull - n) % n) return static_cast<std::uint32_t>(m >> 32);
+                    const std::uint64_t x = static_cast<std::uint64_t>(rs.word(draw++)) * m;
+                    if (static_cast<std::uint32_t>(x) >= (0x1'0000'0000ull - m) % m) return static_cast<std::uint32_t>(x >> 32);
                 }
             };
+            // Floyd's sampling: `degree` distinct indices, every subset equally likely, in
+            // `degree` draws whatever the degree.
+            picked.clear();
+            picked.reserve(degree * 2);
+            for (std::uint32_t j = n - static_cast<std::uint32_t>(degree); j < n; ++j) {
+                const std::uint32_t r = uniform(j + 1);
+                picked.insert(picked.contains(r) ? j : r);
+            }
             chosen.clear();
-            while (chosen.size() < degree) {
-                const EntityId b = targets[uniform()];
-                if (b == a || std::find(chosen.begin(), chosen.end(), b) != chosen.end()) continue;
-                chosen.push_back(b);
-            }
+            for (std::uint32_t x: picked) chosen.push_back(targets[has_self && x >= self_at ? x + 1 : x]);
             std::sort(chosen.begin(), chosen.end());
-            for (EntityId b: chosen) {
-                const auto da = net_.neurons[a].params.shape.embed_dim, db = net_.neurons[b].params.shape.embed_dim;
-                if (da != db) {
-                    fail(item, "", fmt::format("{} (embed_dim {}) cannot feed {} (embed_dim {}): connected neurons must have the same embed_dim",
-                        net_.names[a], da, net_.names[b], db));
-                }
-            }
             auto& out = net_.synapses[a];
             out.reserve(out.size() + chosen.size());
             for (EntityId b: chosen) out.push_back({b, c.delay, c.weight, c.efficacy});

@@ -330,3 +330,26 @@ TEST_CASE("fixed_outdegree draws that many distinct targets per source") {
     CHECK_THROWS_AS(small.connect("q", "q", Pattern::fixed_outdegree, {Time::from_ms(1)}, 3), BuildError);
     CHECK_THROWS_AS(small.connect("q", "q", Pattern::fixed_outdegree, {Time::from_ms(1)}, 1.5), BuildError);
 }
+
+// fixed_outdegree at its limit (every other target) draws them all, in as many draws as the
+// degree; a refused call (neurons of two embed_dims) adds no synapse at all.
+TEST_CASE("fixed_outdegree at every other target, and refused whole") {
+    NetworkBuilder b(5, {.weights = WeightsMode::none});
+    b.add_population("p", 300, params());
+    b.connect("p", "p", Pattern::fixed_outdegree, {Time::from_ms(1)}, 299);
+    const Network net = b.build();
+    for (EntityId a = 0; a < net.size(); ++a) {
+        REQUIRE(net.synapses[a].size() == 299);
+        for (const Synapse& s: net.synapses[a]) CHECK(s.target != a);
+    }
+    NetworkBuilder mixed(5, {.weights = WeightsMode::none});
+    mixed.add_population("q", 10, params());
+    NeuronParams wide = params();
+    wide.shape = {16, 2, 16};
+    mixed.add_neuron("wide", wide);
+    CHECK_THROWS_AS(mixed.connect("all", "all", Pattern::fixed_outdegree, {Time::from_ms(1)}, 3), BuildError);
+    mixed.connect("q", "q", Pattern::one_to_one, {Time::from_ms(1)}); // the builder is usable after the refusal
+    const Network m = mixed.build();
+    for (EntityId a = 0; a < 10; ++a) CHECK(m.synapses[a].size() == 1);
+    CHECK(m.synapses[10].empty());
+}
