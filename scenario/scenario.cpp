@@ -401,6 +401,7 @@ private:
     bool weights_ = true;
     bool check_weights_ = false; // weights_ false: check the files and the memory, build nothing
     int rank_ = 0, ranks_ = 1;   // the rank the weights are built for, of how many
+    int weight_ranks_ = 1;       // the ranks this one's weights are a share of (1: all of them)
     bool estimate() const { return weights_ || check_weights_; }
     std::string text_;
     // The network as it is built, with every check on it (neurons/network_builder.hpp).
@@ -676,7 +677,7 @@ void Loader::prescan(const At& top) {
                 const double floats = 4 * d * d + 2 * d * h + h + 9 * d + (linear ? d + 1 : 0); // a linear readout: w and b
                 // On one rank of several, its own neurons' weights (owner_of deals them out in
                 // turn: at most one more than an even share).
-                const double here = shared ? 1 : (ranks_ > 1 ? std::ceil(count / ranks_) : count);
+                const double here = shared ? 1 : (weight_ranks_ > 1 ? std::ceil(count / weight_ranks_) : count);
                 charge(n, &MemoryEstimate::weights, 4 * floats * here,
                     "share the weights ('weights: { shared: true }'), use fewer or smaller neurons, or run on more ranks (mpirun)");
             }
@@ -986,6 +987,7 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
         top.child("record").child("weights").node.as<bool>(false)) {
         bo.ranks = 1; // it writes weights.safetensors
     }
+    weight_ranks_ = bo.ranks;
     builder_.emplace(sc.seed, bo);
     if (top.has("log")) load_log(top.child("log"), sc);
     prescan(top);
