@@ -284,6 +284,12 @@ stimuli:
         ov.ranks = 2;
         CHECK_NOTHROW(load_scenario_text("big.yaml", text, ov));
     }
+    // Recording the weights, rank 0 builds them all (it writes the file), and is charged so.
+    const std::string recorded = text + "record: {weights: true}\n";
+    ov.rank = 0;
+    CHECK_THROWS_AS(load_scenario_text("big.yaml", recorded, ov), InputError);
+    ov.rank = 1;
+    CHECK_NOTHROW(load_scenario_text("big.yaml", recorded, ov));
 }
 
 // An error in setting up on one rank only (rank 1's weights file lacks its neurons' tensors,
