@@ -30,6 +30,5 @@ row "1,000,000 neurons x 50 synapses" "$h_kb" "$h_run" "$h_all" "$h_ev"
 awk -v f="$full_kb" -v q="$q_kb" -v h="$h_kb" 'BEGIN {
   synapse = (f - h) * 1024 / (1e6 * 50)              # bytes per synapse
   neuron = (f - q) * 1024 / 750000 - 100 * synapse   # bytes per neuron, its synapses apart
-  fixed = f * 1024 - 1e6 * (neuron + 100 * synapse)
-  printf "per synapse %.1f bytes, per neuron %.0f bytes (without its synapses), the rest %.0f MiB; 4 GiB holds the full run: %s\n",
-    synapse, neuron, fixed / 1048576, (f <= 4 * 1048576) ? "yes" : "no" }'
+  printf "per synapse %.1f bytes, per neuron %.0f bytes (without its synapses); 4 GiB holds the full run: %s\n",
+    synapse, neuron, (f <= 4 * 1048576) ? "yes" : "no" }'
