@@ -43,15 +43,18 @@ BlockResult compute_block(const TransformerNeuron& n, const Tensor& x, const Par
 
 namespace {
 
+void put_tensor(StateWriter& w, const Tensor& t) {
+    w.put(t.rows);
+    w.put(t.cols);
+    w.put_bytes(t.data.data(), t.data.size() * sizeof(float));
+}
+
 // A block's result between ranks: readout, finiteness, and the spike output if there is one.
 void put_result(StateWriter& w, const BlockResult& r) {
     w.put(r.readout);
     w.put<std::uint8_t>(r.finite ? 1 : 0);
     w.put<std::uint8_t>(r.spike_output ? 1 : 0);
-    if (!r.spike_output) return;
-    w.put(r.spike_output->rows);
-    w.put(r.spike_output->cols);
-    w.put_bytes(r.spike_output->data.data(), r.spike_output->data.size() * sizeof(float));
+    if (r.spike_output) put_tensor(w, *r.spike_output);
 }
 
 Tensor get_tensor(StateReader& in) {
@@ -72,11 +75,6 @@ BlockResult get_result(StateReader& in) {
     return r;
 }
 
-void put_tensor(StateWriter& w, const Tensor& t) {
-    w.put(t.rows);
-    w.put(t.cols);
-    w.put_bytes(t.data.data(), t.data.size() * sizeof(float));
-}
 
 } // namespace
 

@@ -209,9 +209,7 @@ void Network::set_communicator(std::shared_ptr<Communicator> comm) {
         }
     }
     comm_ = comm && comm->size() > 1 ? std::move(comm) : nullptr;
-    auto next = std::make_unique<BlockBatcher>(batcher_ ? batcher_->threads() : 1, batch_, comm_);
-    if (batcher_) next->adopt(*batcher_);
-    batcher_ = std::move(next);
+    set_compute(batcher_ ? batcher_->threads() : 1, batch_); // a batcher with the communicator
 }
 
 void Network::set_compute(unsigned threads, bool batch) {
