@@ -3,7 +3,7 @@
 # the event log, every output file and the fingerprint of `mpirun -np 1`, `2` and `4`, each
 # with 1 and 2 threads per rank, against the run without mpirun; a run checkpointed on 4 ranks
 # and resumed on 1 and on 2 (and one checkpointed alone, resumed on 4); a bad scenario
-# reported once with exit 2 from every rank.
+# reported once with exit 2 from every rank; a rank killed midway ending the run.
 #   tests/mpi_identical.sh SPIKENN SOURCE_DIR SCRATCH_DIR
 set -uo pipefail
 spikenn=$1 src=$2 scratch=$3
@@ -84,6 +84,30 @@ code=$?
 [[ $code == 2 ]] || fail "a bad scenario on 2 ranks: exit $code, not 2"
 [[ $(grep -c 'spikenn: error' "$scratch/bad.txt") == 1 ]] || fail "a bad scenario on 2 ranks was reported $(grep -c 'spikenn: error' "$scratch/bad.txt") times"
 echo "ok: $bad on 2 ranks: exit $code, one message"
+
+# A rank that dies ends the others: kill one rank of a run on 2 and mpirun must end, with a
+# failure, well before the run would (a hang fails here after 60 s).
+dead=$scratch/dead
+timeout 60 "${mpi[@]}" -np 2 "$spikenn" run bench/large.yaml --threads 1 --out "$dead" -q > "$dead.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 100); do
+  ranks=$(pgrep -f -- "--out $dead" | grep -v "^$launcher\$" || true)
+  [[ $(wc -w <<< "$ranks") -ge 3 ]] && break # timeout's child mpirun and the 2 ranks
+  sleep 0.1
+done
+victim=$(pgrep -n -f -- "spikenn run bench/large.yaml --threads 1 --out $dead" || true)
+if [[ -z $victim ]]; then
+  fail "a dying rank: no rank to kill was found"
+else
+  kill -9 "$victim"
+  wait "$launcher"
+  code=$?
+  if [[ $code == 0 ]]; then fail "a dying rank: mpirun exited 0"
+  elif [[ $code == 124 ]]; then fail "a dying rank: the other rank hung (timeout)"
+  else echo "ok: a rank killed, mpirun ended with $code"
+  fi
+fi
+pgrep -f -- "--out $dead" > /dev/null && fail "a dying rank: processes left behind"
 
 ((failures == 0)) || { echo "$failures failure(s)"; exit 1; }
 echo "all identical"
