@@ -219,6 +219,8 @@ public:
     Scenario load(const ScenarioOverrides& ov);
 
 private:
+    const ScenarioOverrides* given_ = nullptr; // its given_weights and given_tensors
+    std::set<std::string> used_weights_, used_tensors_;
     std::string message(const At& at, const std::string& what) const {
         const YAML::Mark m = at.node.Mark();
         const std::string where = m.is_null() ? file_.string() : fmt::format("{}:{}:{}", file_.string(), m.line + 1, m.column + 1);
@@ -634,6 +636,12 @@ void Loader::load_neurons(const At& at, Scenario& sc) {
         else if (n.has("size")) error(n.child("size"), "'size' is for populations");
         const NeuronParams params = load_params(n);
         WeightsSpec weights = load_weights(n.child("weights"), population);
+        if (const auto g = given_->given_weights.find(name); g != given_->given_weights.end()) {
+            if (weights.file) error(n.child("weights").child("file"), "weights are given in memory for this entry: it cannot name a file too");
+            weights.given = g->second.block;
+            weights.given_readout = g->second.readout;
+            used_weights_.insert(name);
+        }
         load_readout_init(n, weights);
         built(n, [&] {
             if (population) builder_->add_population(name, count, params, weights);
@@ -872,16 +880,32 @@ void Loader::load_stimuli(const At& at, Scenario& sc) {
         }
         // The targets' width; the builder checks that they agree.
         const auto dim = builder_->params(targets.front()).shape.embed_dim;
-        const At ten = required(s, "tensor");
-        check_keys(ten, {"random", "constant", "npy"});
-        if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
+        const auto given = given_->given_tensors.find(name);
+        const bool in_memory = !name.empty() && given != given_->given_tensors.end();
+        if (in_memory && s.has("tensor")) error(s.child("tensor"), "a tensor is given in memory for this stimulus: it cannot have a 'tensor' key too");
+        const At ten = in_memory ? s : required(s, "tensor");
+        if (!in_memory) {
+            check_keys(ten, {"random", "constant", "npy"});
+            if (ten.node.size() != 1) error(ten, "give exactly one of random, constant or npy");
+        }
         StimulusTensor src;
         // Each occurrence makes a tensor of the stimulus (one per target when independent),
         // and an input in flight to each target.
         const double in_flight = static_cast<double>(targets.size()) * (sizeof(EntityId) + sizeof(Event));
         const double tensors = options.independent ? static_cast<double>(targets.size()) : 1.0;
         At tensor_at = ten;
-        if (ten.has("npy")) {
+        if (in_memory) {
+            const Tensor& t = given->second;
+            if (t.rows < 1 || t.cols != dim || t.data.size() != static_cast<std::size_t>(t.rows) * static_cast<std::size_t>(t.cols)) {
+                error(s, fmt::format("the tensor given in memory is [{}, {}]: expected [seq_len, {}] for targets of embed_dim {}", t.rows, t.cols, dim, dim));
+            }
+            if (estimate()) charge(s, &MemoryEstimate::stimuli, 8.0 * static_cast<double>(t.data.size()) + in_flight, "use a smaller tensor");
+            src = StimulusTensor::fixed(t);
+            max_seq_len_ = std::max<std::int64_t>(max_seq_len_, t.rows);
+            charge_run(s);
+            used_tensors_.insert(name);
+        }
+        else if (ten.has("npy")) {
             const At f = ten.child("npy");
             tensor_at = f;
             const fs::path path = relative_file(f);
@@ -942,6 +966,7 @@ void Loader::load_record(const At& at, Scenario& sc) const {
 }
 
 Scenario Loader::load(const ScenarioOverrides& ov) {
+    given_ = &ov;
     threads_ = ov.threads;
     weights_ = ov.weights;
     rank_ = ov.rank;
@@ -1009,6 +1034,12 @@ Scenario Loader::load(const ScenarioOverrides& ov) {
             }
             sc.expect_fingerprint = v;
         }
+    }
+    for (const auto& [name, w]: ov.given_weights) {
+        if (!used_weights_.contains(name)) throw InputError(InputPlace{file_.string(), 0, 0, "neurons"}, fmt::format("weights are given for '{}', which no entry defines", name));
+    }
+    for (const auto& [name, t]: ov.given_tensors) {
+        if (!used_tensors_.contains(name)) throw InputError(InputPlace{file_.string(), 0, 0, "stimuli"}, fmt::format("a tensor is given for '{}', which no stimulus is named", name));
     }
     sc.network = builder_->build();
     sc.files = files_;

@@ -10,6 +10,8 @@
 #include <spikenn/error.hpp>
 #include "golden_util.hpp"
 #include <spikenn/scenario.hpp>
+#include <spikenn/simulation.hpp>
+#include <spikenn/tensor_io.hpp>
 
 using namespace spikenn;
 namespace fs = std::filesystem;
@@ -262,4 +264,55 @@ TEST_CASE("a scenario that is not a regular file is refused") {
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     CHECK(load_error(fifo).find("scenario.fifo: is a FIFO, not a regular file") != std::string::npos);
     fs::remove(fifo);
+}
+
+// What a program holds in memory (ScenarioOverrides::given_weights, given_tensors: the Python
+// module's state_dicts and arrays) runs as the same weights and tensor from files would.
+TEST_CASE("weights and stimulus tensors given in memory are those of files") {
+    const fs::path dir = fs::temp_directory_path() / "spikenn_test_given_in_memory";
+    fs::create_directories(dir);
+    const BlockShape shape{8, 2, 16};
+    const BlockWeights w = BlockWeights::random(shape, 5, 77);
+    std::vector<NamedTensor> named;
+    for (int k = 0; k < param_count; ++k) {
+        const auto p = static_cast<Param>(k);
+        named.push_back({std::string(param_name(p)), param_shape(p, shape), w[p].data()});
+    }
+    write_safetensors(dir / "w.safetensors", named);
+    std::vector<float> x(3 * 8);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i) - 1.0f;
+    write_npy(dir / "x.npy", {3, 8}, x.data());
+
+    const std::string neurons = "neurons:\n  - name: a\n    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n    threshold: 0.05\n"
+                                "    weights: { norm2: { bias: { normal: { mean: 0.1, std: 0.2 } } } }\n";
+    const std::string files_text = "neurons:\n  - name: a\n    embed_dim: 8\n    num_heads: 2\n    hidden_dim: 16\n    threshold: 0.05\n"
+                                   "    weights: { file: w.safetensors, norm2: { bias: { normal: { mean: 0.1, std: 0.2 } } } }\n"
+                                   "stimuli:\n  - name: s\n    to: a\n    every: 1ms\n    until: 20ms\n    tensor: { npy: x.npy }\n";
+    const std::string memory_text = neurons + "stimuli:\n  - name: s\n    to: a\n    every: 1ms\n    until: 20ms\n";
+    auto fingerprint = [](Scenario sc) {
+        Simulation sim(std::move(sc.network), sc.simulation_options(1));
+        sim.run();
+        return sim.fingerprint();
+    };
+    ScenarioOverrides given;
+    given.given_weights["a"] = {std::make_shared<BlockWeights>(w), nullptr};
+    given.given_tensors["s"] = Tensor(3, 8, x);
+    const auto by_files = fingerprint(load_scenario_text(dir / "files.yaml", files_text));
+    CHECK(fingerprint(load_scenario_text(dir / "memory.yaml", memory_text, given)) == by_files);
+    // Without them, the same text draws other weights (and has no tensor).
+    ScenarioOverrides weights_only;
+    weights_only.given_weights = given.given_weights;
+    CHECK_THROWS_WITH_AS(load_scenario_text(dir / "memory.yaml", memory_text, weights_only), doctest::Contains("stimuli[0].tensor: missing"), InputError);
+
+    // Given for an entry that also names a file, or for a name nothing has: refused.
+    CHECK_THROWS_WITH_AS(load_scenario_text(dir / "files.yaml", files_text, weights_only), doctest::Contains("neurons[0].weights.file: weights are given in memory"), InputError);
+    ScenarioOverrides stray = given;
+    stray.given_weights["b"] = given.given_weights["a"];
+    CHECK_THROWS_WITH_AS(load_scenario_text(dir / "memory.yaml", memory_text, stray), doctest::Contains("weights are given for 'b', which no entry defines"), InputError);
+    ScenarioOverrides tensor_too;
+    tensor_too.given_tensors = given.given_tensors;
+    CHECK_THROWS_WITH_AS(load_scenario_text(dir / "files.yaml", files_text, tensor_too), doctest::Contains("stimuli[0].tensor: a tensor is given in memory"), InputError);
+    ScenarioOverrides wide = given;
+    wide.given_tensors["s"] = Tensor(3, 4, std::vector<float>(12, 0.0f));
+    CHECK_THROWS_WITH_AS(load_scenario_text(dir / "memory.yaml", memory_text, wide), doctest::Contains("the tensor given in memory is [3, 4]: expected [seq_len, 8]"), InputError);
 }

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +52,15 @@ struct Scenario {
     OutputSettings output_settings(const std::filesystem::path& out_dir) const;
 };
 
+// Weights a program holds in memory (the Python module's state_dicts), which a scenario's text
+// cannot hold: those of the neuron or population of a name, in place of a draw
+// (WeightsSpec::given; every member of a population gets them). A linear readout's come in
+// `readout`, or are drawn (`readout: { linear: { init: random } }`).
+struct GivenWeights {
+    std::shared_ptr<const BlockWeights> block;
+    std::shared_ptr<const LinearReadout> readout; // may be null
+};
+
 struct ScenarioOverrides {
     std::optional<std::uint64_t> seed;
     std::optional<Time> end;
@@ -73,6 +84,12 @@ struct ScenarioOverrides {
     // since it writes the file.
     int rank = 0;
     int ranks = 1;
+    // By the name of the neuron or population (an entry's `name` or `population`): its weights
+    // (InputError if the entry also names a weights file, or no entry has the name).
+    std::map<std::string, GivenWeights> given_weights;
+    // By the name of the stimulus: its tensor, [seq_len, embed_dim], for an entry with no
+    // `tensor` key (InputError if it has one, or no stimulus has the name).
+    std::map<std::string, Tensor> given_tensors;
 };
 
 // The header of the event log of a run of sc (`spikenn run --record`): the scenario's text
