@@ -7,8 +7,8 @@
 
 cmake_minimum_required(VERSION 3.20)
 
-# The layers, lowest first; tools/ (the command) is the top.
-set(layers engine neurons trace record simulation scenario viz tools)
+# The layers, lowest first; tools/ (the command) and python/ (the Python module) are the top.
+set(layers engine neurons trace record simulation scenario viz tools python)
 
 if(NOT SOURCE_DIR)
   get_filename_component(SOURCE_DIR ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)

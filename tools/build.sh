@@ -13,6 +13,8 @@ packages=(g++ cmake ninja-build libfmt-dev libyaml-cpp-dev doctest-dev libspdlog
 packages+=(pkgconf) # tools/check_install.sh builds an example with pkg-config
 packages+=(libopenblas-dev) # bench/bench_block's reference GEMM, linked by the benchmark only (optional there)
 packages+=(libopenmpi-dev openmpi-bin) # runs on several processes (mpirun); -DSPIKENN_MPI=OFF builds without
+packages+=(pybind11-dev python3-dev python3-numpy) # the Python module; -DSPIKENN_PYTHON=OFF builds without
+packages+=(python3-pytest python3-matplotlib python3-torch libopenblas0-pthread) # its tests, and the examples they run
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
