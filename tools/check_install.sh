@@ -81,4 +81,23 @@ PKG_CONFIG_PATH=$(dirname "$pc") "$root/examples/pkg-config/build.sh" "$tmp/pkg-
 check_run "load_and_run (pkg-config)" "$tmp/pkg-config/load_and_run"
 check_run "demo_in_code (pkg-config)" "$tmp/pkg-config/demo_in_code"
 
-echo "check_install: the installed library, headers, command, CMake package and pkg-config file work"
+# The Python package, when the build has it: installed under the prefix where the build says,
+# importable from there alone (the source tree's copy is not on the path), and running the demo
+# to its fingerprint.
+pydir=$(sed -n 's/^SPIKENN_PYTHON_INSTALL_DIR:STRING=//p' "$build/CMakeCache.txt")
+python=$(sed -n 's/^Python_EXECUTABLE:[A-Z]*=//p' "$build/CMakeCache.txt")
+if [[ -n $pydir && -d $build/python/spikenn ]]; then
+  [[ -f $prefix/$pydir/spikenn/__init__.py ]] || fail "the Python package is not installed in $pydir"
+  ls "$prefix/$pydir"/spikenn/_spikenn*.so >/dev/null 2>&1 || fail "the Python module _spikenn is not installed in $pydir/spikenn"
+  echo "-- importing the installed Python package from $pydir"
+  got=$(cd "$tmp" && PYTHONPATH="$prefix/$pydir" "$python" -c "
+import spikenn
+assert spikenn.__file__.startswith('$prefix/'), spikenn.__file__
+sim = spikenn.load('$root/scenarios/demo.yaml')
+sim.run()
+print(hex(sim.fingerprint))") || fail "the installed Python package does not run the demo"
+  [[ $got == "$expected" ]] || fail "the installed Python package gave the fingerprint '${got}', scenarios/demo.yaml expects $expected"
+  echo "-- Python: fingerprint $got, as scenarios/demo.yaml expects"
+fi
+
+echo "check_install: the installed library, headers, command, CMake package, pkg-config file and Python package work"
