@@ -28,9 +28,14 @@ const char* kind_of(mode_t mode) {
     return "not a regular file";
 }
 
+// An error of the file as a whole: its place is the file alone, and the message "PATH: problem".
+[[noreturn]] void refuse_file(const fs::path& path, const std::string& problem) {
+    throw InputError(InputPlace{path.string(), 0, 0, ""}, problem, fmt::format("{}: {}", path.string(), problem));
+}
+
 [[noreturn]] void refuse(const fs::path& path, mode_t mode) {
-    if (S_ISDIR(mode)) throw InputError(fmt::format("{}: is a directory, not a file", path.string()));
-    throw InputError(fmt::format("{}: is {}, not a regular file", path.string(), kind_of(mode)));
+    if (S_ISDIR(mode)) refuse_file(path, "is a directory, not a file");
+    refuse_file(path, fmt::format("is {}, not a regular file", kind_of(mode)));
 }
 
 } // namespace
@@ -44,12 +49,12 @@ std::string file_kind(const fs::path& path) {
 InputFile::InputFile(const fs::path& path): path_(path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) throw InputError(fmt::format("{}: no such file", path.string()));
-        throw InputError(fmt::format("{}: cannot be opened for reading: {}", path.string(), std::strerror(errno)));
+        if (errno == ENOENT || errno == ENOTDIR) refuse_file(path, "no such file");
+        refuse_file(path, fmt::format("cannot be opened for reading: {}", std::strerror(errno)));
     }
     if (!S_ISREG(st.st_mode)) refuse(path, st.st_mode);
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd_ < 0) throw InputError(fmt::format("{}: cannot be opened for reading: {}", path.string(), std::strerror(errno)));
+    if (fd_ < 0) refuse_file(path, fmt::format("cannot be opened for reading: {}", std::strerror(errno)));
     if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
         const mode_t mode = st.st_mode;
         ::close(fd_);
@@ -68,8 +73,8 @@ void InputFile::read(std::uint64_t offset, void* out, std::size_t n) const {
     while (n > 0) {
         const ssize_t got = ::pread(fd_, p, n, static_cast<off_t>(offset));
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw InputError(fmt::format("{}: read failed: {}", path_.string(), std::strerror(errno)));
-        if (got == 0) throw InputError(fmt::format("{}: the file ends at byte {}, before the {} bytes it had when opened", path_.string(), offset, size_));
+        if (got < 0) refuse_file(path_, fmt::format("read failed: {}", std::strerror(errno)));
+        if (got == 0) refuse_file(path_, fmt::format("the file ends at byte {}, before the {} bytes it had when opened", offset, size_));
         p += got;
         n -= static_cast<std::size_t>(got);
         offset += static_cast<std::uint64_t>(got);
@@ -94,7 +99,7 @@ void InputFile::read_chunks(std::uint64_t offset, std::uint64_t n, const std::fu
 
 std::string InputFile::read_all(std::uint64_t max_bytes, const char* what) const {
     if (size_ > max_bytes) {
-        throw InputError(fmt::format("{}: {} bytes, more than a {} may have ({} bytes)", path_.string(), size_, what, max_bytes));
+        refuse_file(path_, fmt::format("{} bytes, more than a {} may have ({} bytes)", size_, what, max_bytes));
     }
     return read_string(0, static_cast<std::size_t>(size_));
 }

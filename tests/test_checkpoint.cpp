@@ -512,3 +512,32 @@ TEST_CASE("checkpoints of format versions 1 and 2 resume to the same fingerprint
         CHECK(sim.fingerprint() == 0x72b312c6e6264da6ull);
     }
 }
+
+// A checkpoint that is not one, or damaged, is a DamagedFileError with the byte where it goes
+// wrong, for programs that look at the error rather than its message (Python's
+// DamagedFileError.offset); the messages are as before.
+TEST_CASE("a damaged checkpoint is a DamagedFileError with its byte") {
+    Scenario sc = load_scenario(std::string(SPIKENN_SOURCE_DIR) + "/tests/data/layered.yaml");
+    Simulation sim(std::move(sc.network), sc.simulation_options());
+    for (int i = 0; i < 10; ++i) REQUIRE(sim.step());
+    const std::vector<unsigned char> bytes = sim.checkpoint();
+    auto offset_of = [](std::vector<unsigned char> b) -> std::optional<std::uint64_t> {
+        try {
+            parse_checkpoint(b, "c.ckpt");
+        }
+        catch (const DamagedFileError& e) {
+            CHECK(e.path() == "c.ckpt");
+            CHECK(std::string(e.what()).starts_with("c.ckpt: "));
+            return e.offset();
+        }
+        return std::nullopt;
+    };
+    CHECK_FALSE(offset_of(bytes));
+    std::vector<unsigned char> flipped = bytes;
+    flipped[checkpoint_body_offset + 3] ^= 1;
+    CHECK(offset_of(flipped) == bytes.size() - 8); // the checksum's place
+    CHECK(offset_of({bytes.begin(), bytes.begin() + 20}) == 20);
+    std::vector<unsigned char> other = bytes;
+    other[0] = 'X';
+    CHECK(offset_of(other) == 0);
+}

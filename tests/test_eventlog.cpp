@@ -3,6 +3,7 @@
 #include <random>
 
 #include "cli_util.hpp"
+#include <spikenn/event_log_recorder.hpp>
 #include <spikenn/eventlog.hpp>
 #include <spikenn/hex.hpp>
 
@@ -123,6 +124,7 @@ TEST_CASE("a log cut at an arbitrary byte reads up to its last complete block") 
             message = e.what();
             CHECK(e.event == read);
             CHECK(e.offset() <= cut);
+            CHECK(e.cut); // what a program keeps the blocks before (the Python module's EventLog)
         }
         if (complete < l.block_offsets.size()) CHECK(read == expect_events);
         CHECK(message.find("cut") != std::string::npos);
@@ -144,6 +146,12 @@ TEST_CASE("a flipped byte is a checksum failure in its block") {
         CHECK(m.find("checksum failure in the block of events") != std::string::npos);
         CHECK(offset == l.block_offsets[b]);
         CHECK(event == l.events_before[b]);
+        try {
+            EventLogReader(span_of(damaged), "log").read_all();
+        }
+        catch (const LogError& e) {
+            CHECK_FALSE(e.cut); // damage, not a cut
+        }
     }
     std::string head = bytes;
     head[20] = static_cast<char>(head[20] ^ 1);
@@ -250,4 +258,20 @@ TEST_CASE("a record in saved state keeps its bytes and refuses kinds that do not
     const std::string short_bytes = saved.substr(0, saved_record_bytes - 1);
     StateReader cut(short_bytes);
     CHECK_THROWS_AS((void)get_record(cut, 7), StateError);
+}
+
+// A log that cannot be created is an output that cannot be written (IoError, exit code 1),
+// as every other output's is; EventLogRecorder says that nothing was written yet.
+TEST_CASE("a log that cannot be created is an IoError") {
+    const std::filesystem::path where = std::filesystem::temp_directory_path() / "spikenn_no_such_dir" / "x.evlog";
+    std::filesystem::remove_all(where.parent_path());
+    CHECK_THROWS_AS(EventLogWriter(where, LogHeader{}), IoError);
+    EventLogRecorder recorder(where, LogHeader{});
+    try {
+        recorder.start();
+        FAIL("the log was created");
+    }
+    catch (const IoError& e) {
+        CHECK(e.before_start);
+    }
 }

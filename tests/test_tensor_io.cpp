@@ -140,8 +140,24 @@ TEST_CASE("tensor files that are not regular files are refused") {
         CAPTURE(path);
         CHECK(error_of([&] { read_npy(path); }) == path.string() + what);
         CHECK(error_of([&] { SafetensorsFile f(path); }) == path.string() + what);
+        // The place is the file, for programs that read it rather than the message (Python's ScenarioError.file).
+        try {
+            read_npy(path);
+        }
+        catch (const InputError& e) {
+            CHECK(e.file() == path.string());
+            CHECK(e.problem() == what.substr(2));
+        }
     }
     fs::remove(fifo);
+    try {
+        read_npy(d / "no_such.npy");
+        FAIL("a missing file was read");
+    }
+    catch (const InputError& e) {
+        CHECK(e.file() == (d / "no_such.npy").string());
+        CHECK(e.problem() == "no such file");
+    }
 }
 
 // What a header claims is checked against the file's size before the data is read: a

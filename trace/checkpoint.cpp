@@ -50,20 +50,21 @@ Checkpoint read_checkpoint(const fs::path& path) {
 }
 
 Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& name) {
-    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: {}", name, what)); };
-    if (bytes.size() < 12 || std::memcmp(bytes.data(), magic, 8) != 0) fail("not a spike-nn checkpoint (wrong magic)");
+    // A DamagedFileError, with the byte where the checkpoint goes wrong; its message names the file alone, as it always has.
+    auto fail = [&](const std::string& what, std::uint64_t at) { throw DamagedFileError(name, at, what, fmt::format("{}: {}", name, what)); };
+    if (bytes.size() < 12 || std::memcmp(bytes.data(), magic, 8) != 0) fail("not a spike-nn checkpoint (wrong magic)", 0);
     StateReader r(bytes);
     char m[8];
     r.get_bytes(m, 8);
     Checkpoint c;
     c.version = r.get<std::uint32_t>();
     if (c.version < 1 || c.version > checkpoint_version) {
-        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 to {}", c.version, checkpoint_version));
+        fail(fmt::format("checkpoint format version {} is not known: this spikenn reads versions 1 to {}", c.version, checkpoint_version), 8);
     }
-    if (bytes.size() < checkpoint_body_offset + 8) fail("the checkpoint is cut short");
+    if (bytes.size() < checkpoint_body_offset + 8) fail("the checkpoint is cut short", bytes.size());
     std::uint64_t stored = 0;
     std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
-    if (hash_bytes(bytes.data(), bytes.size() - 8) != stored) fail("the checkpoint is damaged or cut short (checksum failure)");
+    if (hash_bytes(bytes.data(), bytes.size() - 8) != stored) fail("the checkpoint is damaged or cut short (checksum failure)", bytes.size() - 8);
     try {
         c.info.scenario_hash = r.get<std::uint64_t>();
         c.info.seed = r.get<std::uint64_t>();
@@ -76,9 +77,9 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
         if (r.position() != bytes.size() - 8) throw StateError("bytes between the body and the checksum", r.offset());
     }
     catch (const StateError& e) {
-        fail(fmt::format("byte {}: the checkpoint is malformed: {}", e.offset, e.what()));
+        fail(fmt::format("byte {}: the checkpoint is malformed: {}", e.offset, e.what()), e.offset);
     }
-    if (c.info.time_ticks < 0 || c.info.end_ticks < 0) fail(fmt::format("byte {}: the checkpoint's times are negative", c.info.end_ticks < 0 ? 28 : 44));
+    if (c.info.time_ticks < 0 || c.info.end_ticks < 0) fail(fmt::format("byte {}: the checkpoint's times are negative", c.info.end_ticks < 0 ? 28 : 44), c.info.end_ticks < 0 ? 28 : 44);
     return c;
 }
 

@@ -311,7 +311,7 @@ EventLogWriter::EventLogWriter(const fs::path& path, const LogHeader& h): path_(
     struct stat existing {};
     if (::lstat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)) ::unlink(path.c_str());
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw InputError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
+    if (fd_ < 0) throw IoError(fmt::format("{}: cannot be opened for writing: {}", path.string(), std::strerror(errno)));
     std::vector<unsigned char> fields;
     put_field(fields, tag_engine, h.engine_version);
     put_field(fields, tag_path, h.scenario_path);
@@ -649,6 +649,12 @@ void EventLogReader::fail(const std::string& what, std::uint64_t at) const {
     throw LogError(name_, fmt::format("{}: byte {}: {} (reading stopped after event {})", name_, at, what, events_read_), at, events_read_);
 }
 
+void EventLogReader::cut(const std::string& what, std::uint64_t at) const {
+    LogError e(name_, fmt::format("{}: byte {}: {} (reading stopped after event {})", name_, at, what, events_read_), at, events_read_);
+    e.cut = true;
+    throw e;
+}
+
 void EventLogReader::parse_header() {
     if (size_ == 0) fail("the file is empty: not an event log", 0);
     if (size_ < 8 || std::memcmp(data_, header_magic, 8) != 0) fail("not a spike-nn event log (wrong magic)", 0);
@@ -737,9 +743,9 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         done_ = true;
         return false;
     }
-    if (size_ - start < 4) fail(fmt::format("the log is cut: {} stray bytes after the last complete block", size_ - start), start);
+    if (size_ - start < 4) cut(fmt::format("the log is cut: {} stray bytes after the last complete block", size_ - start), start);
     if (std::memcmp(data_ + start, footer_magic, 4) == 0) {
-        if (size_ - start < footer_size) fail("the log is cut in the middle of its footer", start);
+        if (size_ - start < footer_size) cut("the log is cut in the middle of its footer", start);
         const unsigned char* f = data_ + start;
         if (get_at<std::uint32_t>(f + 4) != footer_size - 16) fail("malformed footer", start);
         if (XXH3_64bits(f, footer_size - 8) != get_at<std::uint64_t>(f + footer_size - 8)) fail("footer checksum failure", start);
@@ -769,7 +775,7 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         return false;
     }
     if (std::memcmp(data_ + start, block_magic, 4) != 0) fail("expected a block or the footer, found other bytes", start);
-    if (size_ - start < block_head) fail("the log is cut in the middle of a block", start);
+    if (size_ - start < block_head) cut("the log is cut in the middle of a block", start);
     const std::uint32_t n = get_at<std::uint32_t>(data_ + start + 4);
     const std::uint64_t first = get_at<std::uint64_t>(data_ + start + 8);
     std::int64_t prev_time = get_at<std::int64_t>(data_ + start + 16);
@@ -779,7 +785,7 @@ bool EventLogReader::next_block(std::vector<LogRecord>& out) {
         fail(fmt::format("damaged block header ({} records from event {}, {} bytes; expected events from {})", n, first, len, events_read_ + 1), start);
     }
     if (size_ - start - block_head < static_cast<std::size_t>(len) + 8) {
-        fail(fmt::format("the log is cut in the middle of the block of events {} to {}", first, first + n - 1), start);
+        cut(fmt::format("the log is cut in the middle of the block of events {} to {}", first, first + n - 1), start);
     }
     if (XXH3_64bits(data_ + start, block_head + len) != get_at<std::uint64_t>(data_ + start + block_head + len)) {
         fail(fmt::format("checksum failure in the block of events {} to {} (bytes {} to {})", first, first + n - 1, start,

@@ -191,6 +191,9 @@ class LogError: public DamagedFileError {
 public:
     LogError(const std::string& path, const std::string& what, std::uint64_t offset, std::uint64_t event);
     std::uint64_t event; // number of the last event read completely (0: none)
+    // The file ends in the middle of a block or of the footer: it was cut (a run killed while
+    // it wrote), and what came before is whole; false for bytes that are wrong.
+    bool cut = false;
 };
 
 class EventLogReader {
@@ -230,6 +233,8 @@ private:
         name_(std::move(name)), data_(bytes.data()), size_(bytes.size()), pos_(pos), first_block_(pos), events_read_(events_before), from_start_(false) {}
     void parse_header();
     [[noreturn]] void fail(const std::string& what, std::uint64_t at) const;
+    // The same, for a file that ends before what it holds does (LogError::cut).
+    [[noreturn]] void cut(const std::string& what, std::uint64_t at) const;
 
     std::string name_;
     const unsigned char* data_ = nullptr;
