@@ -140,12 +140,9 @@ class Network:
 
     def to_yaml(self):
         """The scenario as text (JSON, which is YAML): `spikenn run` runs it as this network
-        runs, but for what is held in memory, which a comment names."""
-        text, _, _ = self._scenario()
-        held = [f"the weights of '{w[0]}'" for w in self._weights] + [f"the tensor of stimulus '{t[0]}'" for t in self._tensors]
-        if held:
-            text = f"# Held in memory by the program that built this network, not in this text: {', '.join(held)}.\n" + text
-        return text
+        runs, but for what is held in memory, which a comment names. It is the text a
+        Simulation loads, and so the one its event logs and checkpoints are of."""
+        return self._scenario()[0]
 
     def save(self, path):
         """Writes to_yaml() to path."""
@@ -167,7 +164,11 @@ class Network:
             doc["stimuli"] = self._stimuli
         if self._record:
             doc["record"] = self._record
-        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n", list(self._weights), list(self._tensors)
+        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        held = [f"the weights of '{w[0]}'" for w in self._weights] + [f"the tensor of stimulus '{t[0]}'" for t in self._tensors]
+        if held:
+            text = f"# Held in memory by the program that built this network, not in this text: {', '.join(held)}.\n" + text
+        return text, list(self._weights), list(self._tensors)
 
     def _add_neurons(self, head, params, state_dict, prefix):
         where = f"neurons[{len(self._neurons)}]"

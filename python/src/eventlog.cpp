@@ -1,6 +1,7 @@
 // spikenn.EventLog: an event log (docs/eventlog.md) read whole into one NumPy structured
 // array, with its header as a dict. A log that was cut short gives its complete blocks and
-// a warning, as `spikenn log show` does; a damaged block is an error.
+// a warning, as `spikenn log show` prints them before saying where it stops; a damaged
+// block is an error (or, with damaged="warn", the end of what is read).
 #include "bindings.hpp"
 
 #include <algorithm>
@@ -98,7 +99,9 @@ public:
                 }
             }
             catch (const LogError& e) {
-                if (damaged == "raise") throw;
+                // A cut is what a killed run leaves: its complete blocks are kept, with a
+                // warning, as for a log cut between blocks. Damage is an error unless asked.
+                if (!e.cut && damaged == "raise") throw;
                 damage = e;
             }
         }

@@ -129,7 +129,7 @@ public:
     PySimulation(const py::object& network, const py::object& seed, const py::object& until, const py::object& max_events,
         const py::object& threads) {
         ScenarioOverrides ov = overrides(seed.is_none() ? py::int_(0) : seed, until, max_events, threads);
-        const auto [text, given] = network_scenario(network, true, ov);
+        const std::string text = network_scenario(network, true, ov);
         Scenario sc;
         {
             py::gil_scoped_release unlocked;
@@ -143,13 +143,16 @@ public:
     static void check_network(const py::object& network) {
         ScenarioOverrides ov;
         ov.weights = false;
-        const auto [text, given] = network_scenario(network, false, ov);
+        // The run's end is the Simulation's to give: a schedule that only it ends is not refused
+        // here (a Simulation without `until` refuses it).
+        ov.end = Time::from_ticks(Time::max().ticks() - 1);
+        const std::string text = network_scenario(network, false, ov);
         load_network_text(text, ov);
     }
 
     const char* run() {
         InUse in_use(busy_);
-        started_ = true;
+        check_running("run");
         return stop_name(run_events(std::nullopt));
     }
 
@@ -157,13 +160,13 @@ public:
         InUse in_use(busy_);
         const auto until = optional_time(t, "run_until");
         if (!until) throw py::type_error("run_until: give a time");
-        started_ = true;
+        check_running("run_until");
         return stop_name(run_events(until));
     }
 
     std::optional<PyEvent> step() {
         InUse in_use(busy_);
-        started_ = true;
+        check_running("step");
         std::optional<EventRecord> r;
         guarded([&] {
             py::gil_scoped_release unlocked;
@@ -193,18 +196,34 @@ public:
     void load_checkpoint(const std::filesystem::path& path) {
         InUse in_use(busy_);
         started_ = true;
-        py::gil_scoped_release unlocked;
-        sim_->load_checkpoint(path);
+        {
+            py::gil_scoped_release unlocked;
+            sim_->load_checkpoint(path);
+        }
+        failed_ = false;
     }
 
-    std::int64_t now() const { return sim_->now().ticks(); }
-    std::uint64_t fingerprint() const { return sim_->fingerprint(); }
-    std::uint64_t events_processed() const { return sim_->events_processed(); }
-    bool finished() const { return sim_->finished(); }
-    const std::vector<std::string>& names() const { return sim_->network().names; }
+    std::int64_t now() const {
+        InUse in_use(busy_);
+        return sim_->now().ticks();
+    }
+    std::uint64_t fingerprint() const {
+        InUse in_use(busy_);
+        return sim_->fingerprint();
+    }
+    std::uint64_t events_processed() const {
+        InUse in_use(busy_);
+        return sim_->events_processed();
+    }
+    bool finished() const {
+        InUse in_use(busy_);
+        return sim_->finished();
+    }
+    const std::vector<std::string>& names() const { return names_; }
     std::optional<std::uint64_t> expected_fingerprint() const { return meta_.expect_fingerprint; }
 
     PyNeuron neuron(const std::string& name) const {
+        InUse in_use(busy_);
         const EntityId id = id_of(name, "neuron");
         const TransformerNeuron& n = sim_->network().neurons[id];
         const Time now = sim_->now();
@@ -217,6 +236,7 @@ public:
     }
 
     py::array_t<SpikeRow> spikes() const {
+        InUse in_use(busy_);
         const auto& s = spikes_->spikes();
         py::array_t<SpikeRow> a(static_cast<py::ssize_t>(s.size()));
         auto* out = a.mutable_data();
@@ -225,6 +245,7 @@ public:
     }
 
     py::array_t<PotentialRow> potentials(const py::object& names) const {
+        InUse in_use(busy_);
         std::vector<char> wanted;
         if (!names.is_none()) {
             wanted.assign(sim_->network().size(), 0);
@@ -243,6 +264,7 @@ public:
     }
 
     py::list spike_outputs() const {
+        InUse in_use(busy_);
         if (!outputs_) raise_error("Error", "spike_outputs: the scenario does not record them (record: { outputs: false })", py::dict());
         py::list out;
         for (const auto& o: outputs_->outputs()) out.append(PySpikeOutput{o.neuron, o.time.ticks(), to_array(o.output)});
@@ -267,7 +289,7 @@ private:
 
     // The network's scenario text, and into `ov` what it holds in memory: its stimulus tensors
     // and, with `weights`, the weights of its state_dicts.
-    static std::pair<std::string, int> network_scenario(const py::object& network, bool weights, ScenarioOverrides& ov) {
+    static std::string network_scenario(const py::object& network, bool weights, ScenarioOverrides& ov) {
         const py::tuple t = network.attr("_scenario")();
         const auto text = t[0].cast<std::string>();
         if (weights) {
@@ -288,7 +310,7 @@ private:
             const auto cols = static_cast<std::int32_t>(a.shape(a.ndim() - 1));
             ov.given_tensors[s[0].cast<std::string>()] = Tensor(rows, cols, std::vector<float>(a.data(), a.data() + a.size()));
         }
-        return {text, 0};
+        return text;
     }
 
     // Loads a network's text; its errors name the key, not a place in text the user never saw.
@@ -312,6 +334,7 @@ private:
         // What make_log_header reads of the network: its names and its stimuli's.
         meta_.network = Network();
         meta_.network.names = sim_->network().names;
+        names_ = sim_->network().names;
         for (const Stimulus& s: sim_->network().stimuli) {
             Stimulus named;
             named.name = s.name;
@@ -329,6 +352,12 @@ private:
         Simulation& s = *sim_;
         StopReason stop{};
         guarded([&] {
+            // The stimuli's first events, as the first step would schedule them: until then
+            // the queue is empty, and a run_until would see nothing to look for Ctrl-C between.
+            {
+                py::gil_scoped_release unlocked;
+                s.schedule_initial_events();
+            }
             for (;;) {
                 bool more = true;
                 {
@@ -354,6 +383,13 @@ private:
         return stop;
     }
 
+    // Events go on only while the run does (a SimulationError ends it, run() finishes it).
+    void check_running(const char* what) {
+        if (failed_) raise_error("Error", fmt::format("{}: the simulation failed at an event; load a checkpoint to go on", what), py::dict());
+        if (sim_->finished()) raise_error("Error", fmt::format("{}: the simulation has finished", what), py::dict());
+        started_ = true;
+    }
+
     // Runs f, giving a failed event's SimulationError the name of its neuron.
     template <typename F>
     void guarded(F&& f) {
@@ -361,6 +397,7 @@ private:
             f();
         }
         catch (const SimulationError& e) {
+            failed_ = true;
             py::dict a;
             const EntityId target = e.event.key.target;
             a["neuron"] = is_external(target) || target >= sim_->network().size() ? py::object(py::none()) : py::object(py::str(sim_->network().names[target]));
@@ -373,13 +410,14 @@ private:
     static std::string entity_name(const Network& net, EntityId id) {
         if (is_external(id)) {
             const auto k = external_index(id);
-            return k < net.stimuli.size() ? net.stimuli[k].name : fmt::format("external {}", k);
+            // As the exports name it (`spikenn log export`): a stimulus and a neuron may share a name.
+            return k < net.stimuli.size() ? "stimulus:" + net.stimuli[k].name : fmt::format("stimulus:#{}", k);
         }
         return id < net.size() ? net.names[id] : fmt::format("neuron {}", id);
     }
 
     EntityId id_of(const std::string& name, const char* what) const {
-        const auto& names = sim_->network().names;
+        const auto& names = names_;
         if (index_.empty()) {
             for (std::size_t i = 0; i < names.size(); ++i) index_.emplace(names[i], static_cast<EntityId>(i));
         }
@@ -396,7 +434,9 @@ private:
     SpikeOutputRecorder* outputs_ = nullptr;
     EventLogRecorder* log_ = nullptr;
     bool started_ = false;
-    std::atomic<bool> busy_{false};
+    bool failed_ = false; // an event failed: only a checkpoint takes the run on
+    mutable std::atomic<bool> busy_{false};
+    std::vector<std::string> names_;
     mutable std::map<std::string, EntityId> index_;
 };
 
