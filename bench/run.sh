@@ -18,3 +18,8 @@ echo
 build/bench/spikenn_bench_memory
 echo
 build/bench/spikenn_bench_plot 5
+# The Python module's overheads, in a build that has it.
+if [[ -d build/python/spikenn ]]; then
+  echo
+  PYTHONPATH=build/python /usr/bin/python3 bench/python_overhead.py 21
+fi
