@@ -571,7 +571,7 @@ void Loader::load_readout_init(const At& neuron, WeightsSpec& w) const {
     const std::string v = scalar(init, "'random' or 'file'");
     if (v == "random") w.readout_random = true;
     else if (v == "file") {
-        if (!w.file) error(init, "init 'file' reads readout.weight and readout.bias from the weights file: give weights.file, or init 'random'");
+        if (!w.file && !w.given) error(init, "init 'file' reads readout.weight and readout.bias from the weights file: give weights.file, or init 'random'");
     }
     else {
         error(init, fmt::format("unknown init '{}' (expected random or file)", v));
@@ -685,7 +685,10 @@ void Loader::prescan(const At& top) {
                 const double floats = 4 * d * d + 2 * d * h + h + 9 * d + (linear ? d + 1 : 0); // a linear readout: w and b
                 // On one rank of several, its own neurons' weights (owner_of deals them out in
                 // turn: at most one more than an even share).
-                const double here = shared ? 1 : (weight_ranks_ > 1 ? std::ceil(count / weight_ranks_) : count);
+                // Weights given in memory are held once for every member, unless LayerNorm fills
+                // make each member's its own copy (a fill drawn per element differs between them).
+                const bool given_once = given_->given_weights.contains(name) && !w.has("norm1") && !w.has("norm2");
+                const double here = shared || given_once ? 1 : (weight_ranks_ > 1 ? std::ceil(count / weight_ranks_) : count);
                 charge(n, &MemoryEstimate::weights, 4 * floats * here,
                     "share the weights ('weights: { shared: true }'), use fewer or smaller neurons, or run on more ranks (mpirun)");
             }

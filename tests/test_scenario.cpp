@@ -316,3 +316,17 @@ TEST_CASE("weights and stimulus tensors given in memory are those of files") {
     wide.given_tensors["s"] = Tensor(3, 4, std::vector<float>(12, 0.0f));
     CHECK_THROWS_WITH_AS(load_scenario_text(dir / "memory.yaml", memory_text, wide), doctest::Contains("the tensor given in memory is [3, 4]: expected [seq_len, 8]"), InputError);
 }
+
+// Weights given in memory for a population are held once for all its members (the builder
+// shares them): the memory estimate charged a copy per member, and refused what fits.
+TEST_CASE("weights given in memory for a population are charged once") {
+    const BlockShape shape{64, 4, 256};
+    ScenarioOverrides ov;
+    ov.given_weights["p"] = {std::make_shared<BlockWeights>(BlockWeights::random(shape, 1, 2)), nullptr};
+    ov.memory_limit = 16u << 20; // 600 copies would be 120 MB
+    const std::string text = "neurons:\n  - population: p\n    size: 600\n    embed_dim: 64\n    num_heads: 4\n    hidden_dim: 256\n";
+    CHECK_NOTHROW(load_scenario_text("given.yaml", text, ov));
+    ScenarioOverrides drawn;
+    drawn.memory_limit = ov.memory_limit;
+    CHECK_THROWS_WITH_AS(load_scenario_text("given.yaml", text, drawn), doctest::Contains("memory"), InputError);
+}

@@ -85,7 +85,10 @@ check_run "demo_in_code (pkg-config)" "$tmp/pkg-config/demo_in_code"
 # importable from there alone (the source tree's copy is not on the path), and running the demo
 # to its fingerprint.
 pydir=$(sed -n 's/^SPIKENN_PYTHON_INSTALL_DIR:STRING=//p' "$build/CMakeCache.txt")
+# The interpreter the module was built for: the cache's Python_EXECUTABLE, or what FindPython found.
 python=$(sed -n 's/^Python_EXECUTABLE:[A-Z]*=//p' "$build/CMakeCache.txt")
+[[ -n $python ]] || python=$(sed -n 's/^_Python_EXECUTABLE:INTERNAL=//p' "$build/CMakeCache.txt")
+[[ -n $python ]] || python=/usr/bin/python3
 if [[ -n $pydir && -d $build/python/spikenn ]]; then
   [[ -f $prefix/$pydir/spikenn/__init__.py ]] || fail "the Python package is not installed in $pydir"
   ls "$prefix/$pydir"/spikenn/_spikenn*.so >/dev/null 2>&1 || fail "the Python module _spikenn is not installed in $pydir/spikenn"

@@ -59,6 +59,16 @@ def _values(params, where):
     return out
 
 
+def _takes_readout(readout):
+    """Whether a neuron with this `readout` takes a linear readout's weights from its
+    state_dict, as it would from a weights file: a linear readout not drawn (init: random)."""
+    if readout == "linear":
+        return True
+    if isinstance(readout, dict) and isinstance(readout.get("linear"), dict):
+        return readout["linear"].get("init", "file") != "random"
+    return isinstance(readout, dict) and "linear" in readout
+
+
 def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
@@ -73,7 +83,7 @@ class Network:
         self._connections = []
         self._stimuli = []
         self._record = {}
-        self._weights = []  # (name, state_dict, prefix, (embed_dim, num_heads, hidden_dim), key)
+        self._weights = []  # (name, state_dict, prefix, (embed_dim, num_heads, hidden_dim), key, takes a readout)
         self._tensors = []  # (stimulus name, array, key)
 
     def add_neuron(self, name, *, state_dict=None, prefix="", **params):
@@ -180,8 +190,16 @@ class Network:
         self._append(self._neurons, entry)
         if state_dict is not None:
             name = head.get("name", head.get("population"))
-            dims = (entry["embed_dim"], entry["num_heads"], entry["hidden_dim"])
-            self._weights.append((name, state_dict, prefix, dims, f"{where}.state_dict"))
+            # The loader has read them: whole numbers, perhaps written as text.
+            dims = tuple(int(entry[k]) for k in ("embed_dim", "num_heads", "hidden_dim"))
+            readout = _takes_readout(entry.get("readout"))
+            try:
+                # Every tensor is there, float32 and of its shape, now rather than at Simulation().
+                _spikenn._check_state_dict(state_dict, prefix, *dims, f"{where}.state_dict", readout)
+            except Exception:
+                self._neurons.pop()
+                raise
+            self._weights.append((name, state_dict, prefix, dims, f"{where}.state_dict", readout))
 
     def _append(self, items, entry):
         items.append(entry)

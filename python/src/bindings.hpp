@@ -40,8 +40,9 @@ py::array_t<float, py::array::c_style> as_float32(py::handle value, const std::s
 py::array_t<float> to_array(const Tensor& t);
 
 // A neuron's weights from a state_dict (a mapping of names to torch tensors or float32 arrays)
-// under the seed's names, each looked up as prefix + name; the readout's too when
-// "readout.weight" is there. ScenarioError naming `key` for a missing or misshapen tensor.
-GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& prefix, BlockShape shape, const std::string& key);
+// under the seed's names, each looked up as prefix + name; a linear readout's too when
+// `readout` is set (a linear readout that is not drawn). ScenarioError naming `key` for a
+// missing or misshapen tensor.
+GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& prefix, BlockShape shape, const std::string& key, bool readout);
 
 } // namespace spikenn::python

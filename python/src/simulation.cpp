@@ -89,6 +89,17 @@ const char* stop_name(StopReason r) {
     return "unknown";
 }
 
+// An int argument in [low, high]: TypeError for anything else (a float, a bool), ValueError
+// out of range.
+std::uint64_t whole_number(const py::object& v, const char* what, std::int64_t low, std::int64_t high) {
+    if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v)) {
+        throw py::type_error(fmt::format("{}: expected an int, not {}", what, py::str(py::type::of(v).attr("__name__")).cast<std::string>()));
+    }
+    const py::int_ n = py::reinterpret_borrow<py::int_>(v);
+    if (n < py::int_(low) || n > py::int_(high)) throw py::value_error(fmt::format("{}: from {} to {}", what, low, high));
+    return static_cast<std::uint64_t>(n.cast<std::int64_t>());
+}
+
 std::optional<Time> optional_time(const py::object& v, const char* what) {
     if (v.is_none()) return std::nullopt;
     const Time t = to_time(v, what);
@@ -188,19 +199,24 @@ public:
 
     void save_checkpoint(const std::filesystem::path& path) {
         InUse in_use(busy_);
-        started_ = true;
+        check_running("save_checkpoint");
         py::gil_scoped_release unlocked;
         sim_->save_checkpoint(path);
     }
 
     void load_checkpoint(const std::filesystem::path& path) {
         InUse in_use(busy_);
-        started_ = true;
         {
             py::gil_scoped_release unlocked;
             sim_->load_checkpoint(path);
         }
+        started_ = true;
         failed_ = false;
+        // The results in memory are of the run from the checkpoint on: what came before it,
+        // in this simulation, is of another stretch of time (a rewind would list it twice).
+        spikes_from_ = spikes_->spikes().size();
+        potentials_from_ = potentials_->potentials().size();
+        if (outputs_) outputs_from_ = outputs_->outputs().size();
     }
 
     std::int64_t now() const {
@@ -238,9 +254,9 @@ public:
     py::array_t<SpikeRow> spikes() const {
         InUse in_use(busy_);
         const auto& s = spikes_->spikes();
-        py::array_t<SpikeRow> a(static_cast<py::ssize_t>(s.size()));
+        py::array_t<SpikeRow> a(static_cast<py::ssize_t>(s.size() - spikes_from_));
         auto* out = a.mutable_data();
-        for (std::size_t i = 0; i < s.size(); ++i) out[i] = {s[i].time.ticks(), s[i].neuron};
+        for (std::size_t i = spikes_from_; i < s.size(); ++i) out[i - spikes_from_] = {s[i].time.ticks(), s[i].neuron};
         return a;
     }
 
@@ -249,13 +265,22 @@ public:
         std::vector<char> wanted;
         if (!names.is_none()) {
             wanted.assign(sim_->network().size(), 0);
-            const auto list = py::isinstance<py::str>(names) ? std::vector<std::string>{names.cast<std::string>()} : names.cast<std::vector<std::string>>();
+            std::vector<std::string> list;
+            if (py::isinstance<py::str>(names)) list.push_back(names.cast<std::string>());
+            else {
+                if (!py::isinstance<py::iterable>(names)) throw py::type_error("potentials: names is a neuron's name or a list of names");
+                for (const auto& n: names) {
+                    if (!py::isinstance<py::str>(n)) throw py::type_error("potentials: names is a neuron's name or a list of names");
+                    list.push_back(n.cast<std::string>());
+                }
+            }
             for (const auto& n: list) wanted[id_of(n, "potentials")] = 1;
         }
         const auto& p = potentials_->potentials();
         std::vector<PotentialRow> rows;
-        rows.reserve(wanted.empty() ? p.size() : 0);
-        for (const auto& r: p) {
+        rows.reserve(wanted.empty() ? p.size() - potentials_from_ : 0);
+        for (std::size_t i = potentials_from_; i < p.size(); ++i) {
+            const auto& r = p[i];
             if (wanted.empty() || wanted[r.neuron]) rows.push_back({r.event, r.time.ticks(), r.neuron, r.potential});
         }
         py::array_t<PotentialRow> a(static_cast<py::ssize_t>(rows.size()));
@@ -267,7 +292,8 @@ public:
         InUse in_use(busy_);
         if (!outputs_) raise_error("Error", "spike_outputs: the scenario does not record them (record: { outputs: false })", py::dict());
         py::list out;
-        for (const auto& o: outputs_->outputs()) out.append(PySpikeOutput{o.neuron, o.time.ticks(), to_array(o.output)});
+        const auto& all = outputs_->outputs();
+        for (std::size_t i = outputs_from_; i < all.size(); ++i) out.append(PySpikeOutput{all[i].neuron, all[i].time.ticks(), to_array(all[i].output)});
         return out;
     }
 
@@ -276,14 +302,10 @@ private:
 
     static ScenarioOverrides overrides(const py::object& seed, const py::object& until, const py::object& max_events, const py::object& threads) {
         ScenarioOverrides ov;
-        if (!seed.is_none()) ov.seed = seed.cast<std::uint64_t>();
+        if (!seed.is_none()) ov.seed = whole_number(seed, "seed", 0, INT64_MAX); // run.seed's range
         ov.end = optional_time(until, "until");
-        if (!max_events.is_none()) ov.max_events = max_events.cast<std::uint64_t>();
-        if (!threads.is_none()) {
-            const auto n = threads.cast<std::int64_t>();
-            if (n < 1 || n > 1024) throw py::value_error("threads: from 1 to 1024");
-            ov.threads = static_cast<unsigned>(n);
-        }
+        if (!max_events.is_none()) ov.max_events = whole_number(max_events, "max_events", 0, INT64_MAX);
+        if (!threads.is_none()) ov.threads = static_cast<unsigned>(whole_number(threads, "threads", 1, 1024));
         return ov;
     }
 
@@ -294,10 +316,12 @@ private:
         const auto text = t[0].cast<std::string>();
         if (weights) {
             for (const auto& item: t[1].cast<py::list>()) {
-                const auto w = item.cast<py::tuple>(); // (name, state_dict, prefix, (embed_dim, num_heads, hidden_dim), key)
+                // (name, state_dict, prefix, (embed_dim, num_heads, hidden_dim), key, takes a readout)
+                const auto w = item.cast<py::tuple>();
                 const auto dims = w[3].cast<py::tuple>();
                 const BlockShape shape{dims[0].cast<std::int32_t>(), dims[1].cast<std::int32_t>(), dims[2].cast<std::int32_t>()};
-                ov.given_weights[w[0].cast<std::string>()] = weights_from_state_dict(w[1], w[2].cast<std::string>(), shape, w[4].cast<std::string>());
+                ov.given_weights[w[0].cast<std::string>()] =
+                    weights_from_state_dict(w[1], w[2].cast<std::string>(), shape, w[4].cast<std::string>(), w[5].cast<bool>());
             }
         }
         for (const auto& item: t[2].cast<py::list>()) {
@@ -320,8 +344,11 @@ private:
         }
         catch (const InputError& e) {
             if (e.file() != network_label) throw; // a weights or .npy file's error names that file
-            const std::string what = e.key().empty() ? e.problem() : fmt::format("{}: {}", e.key(), e.problem());
-            throw InputError(InputPlace{"", 0, 0, e.key()}, e.problem(), what);
+            // A Network has no run section: its end is the Simulation's.
+            std::string problem = e.problem();
+            if (const auto at = problem.find("'run.until'"); at != std::string::npos) problem.replace(at, 11, "Simulation(until=...)");
+            const std::string what = e.key().empty() ? problem : fmt::format("{}: {}", e.key(), problem);
+            throw InputError(InputPlace{"", 0, 0, e.key()}, problem, what);
         }
     }
 
@@ -435,6 +462,8 @@ private:
     EventLogRecorder* log_ = nullptr;
     bool started_ = false;
     bool failed_ = false; // an event failed: only a checkpoint takes the run on
+    // Where the results of the run since the last checkpoint loaded begin.
+    std::size_t spikes_from_ = 0, potentials_from_ = 0, outputs_from_ = 0;
     mutable std::atomic<bool> busy_{false};
     std::vector<std::string> names_;
     mutable std::map<std::string, EntityId> index_;

@@ -77,13 +77,13 @@ std::vector<float> take(const py::dict& sd, const std::string& name, const std::
 
 } // namespace
 
-GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& prefix, BlockShape shape, const std::string& key) {
-    if (!py::isinstance<py::dict>(state_dict)) {
-        // A torch state_dict is an OrderedDict, which is a dict; anything else with items() is taken as one too.
-        if (!py::hasattr(state_dict, "items")) throw py::type_error(fmt::format("{}: a state_dict is a mapping of names to tensors", key));
-        state_dict = py::dict(py::reinterpret_borrow<py::object>(state_dict));
-    }
-    const auto sd = py::reinterpret_borrow<py::dict>(state_dict);
+GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& prefix, BlockShape shape, const std::string& key, bool readout) {
+    // A torch state_dict is an OrderedDict, which is a dict; any other mapping is copied into
+    // one, which this function holds while it reads it.
+    py::dict sd;
+    if (py::isinstance<py::dict>(state_dict)) sd = py::reinterpret_borrow<py::dict>(state_dict);
+    else if (py::hasattr(state_dict, "items")) sd = py::dict(py::reinterpret_borrow<py::object>(state_dict));
+    else throw py::type_error(fmt::format("{}: a state_dict is a mapping of names to tensors", key));
     auto w = std::make_shared<BlockWeights>();
     w->shape = shape;
     for (int k = 0; k < param_count; ++k) {
@@ -92,7 +92,12 @@ GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& p
     }
     GivenWeights g;
     g.block = std::move(w);
-    if (sd.contains(prefix + "readout.weight")) {
+    // A linear readout's weights, when the neuron takes them from its state_dict (as from a
+    // weights file: not for another readout, nor for one drawn with init: random).
+    if (readout) {
+        if (!sd.contains(prefix + "readout.weight")) {
+            throw InputError(InputPlace{"", 0, 0, key}, fmt::format("the state_dict has no tensor '{}readout.weight' for the linear readout (or give it readout: {{ linear: {{ init: random }} }})", prefix));
+        }
         auto r = std::make_shared<LinearReadout>();
         r->weight = take(sd, prefix + "readout.weight", {1, shape.embed_dim}, key);
         r->bias = take(sd, prefix + "readout.bias", {1}, key).front();
@@ -102,6 +107,9 @@ GivenWeights weights_from_state_dict(py::handle state_dict, const std::string& p
 }
 
 void bind_tensors(py::module_& m) {
+    m.def("_check_state_dict", [](py::handle sd, const std::string& prefix, std::int32_t e, std::int32_t h, std::int32_t hd, const std::string& key, bool readout) {
+        weights_from_state_dict(sd, prefix, BlockShape{e, h, hd}, key, readout);
+    });
     m.def("read_safetensors", &read_safetensors, py::arg("path"),
         "The float32 tensors of a safetensors file, by name, as NumPy arrays of their shapes.");
     m.def("read_safetensors_metadata", &read_safetensors_metadata, py::arg("path"), "The string metadata of a safetensors file.");

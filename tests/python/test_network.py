@@ -239,3 +239,14 @@ def test_every_key_as_in_yaml(spikenn_run, tmp_path):
     except spikenn.Error:
         kept = []
     assert kept == []
+
+
+def test_an_endless_schedule_names_the_simulations_until():
+    net = spikenn.Network()
+    net.add_neuron("n", embed_dim=8, num_heads=2, hidden_dim=16)
+    net.add_stimulus("s", "n", every="1ms", tensor={"random": {"seq_len": 1}})  # the Simulation may end it
+    with pytest.raises(spikenn.ScenarioError) as e:
+        spikenn.Simulation(net)
+    assert "Simulation(until=...)" in e.value.problem and "run.until" not in str(e.value)
+    sim = spikenn.Simulation(net, until="5ms")
+    assert sim.run() == "end_time" and sim.now == 5_000_000

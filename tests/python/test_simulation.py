@@ -265,3 +265,38 @@ def test_spike_outputs_equal_outputs_safetensors(demo_path, demo_cli):
         assert meta[f"{name}.time_ticks"] == str(o.time_ticks)
         assert files[name].dtype == np.float32
         assert files[name].view(np.uint32).tolist() == o.output.view(np.uint32).tolist()
+
+
+def test_a_checkpoint_loaded_back_in_time_keeps_only_the_results_from_it(demo_path, tmp_path):
+    # A rewind listed the spikes between the checkpoint and the load twice.
+    whole = spikenn.load(demo_path)
+    whole.run()
+    sim = spikenn.load(demo_path)
+    sim.run_until("50ms")
+    sim.save_checkpoint(tmp_path / "c.ckpt")
+    sim.run_until("900ms")
+    sim.load_checkpoint(tmp_path / "c.ckpt")
+    sim.run()
+    assert sim.fingerprint == whole.fingerprint
+    after = whole.spikes[whole.spikes["time_ticks"] >= 50_000_000]
+    assert sim.spikes.tolist() == after.tolist()
+    assert len(sim.spike_outputs()) == len(after)
+    later = whole.potentials()
+    assert sim.potentials().tolist() == later[later["time_ticks"] > 50_000_000].tolist()
+
+
+def test_arguments_of_the_wrong_type_or_range(demo_path):
+    for kwargs, error in [({"seed": -1}, ValueError), ({"seed": "x"}, TypeError), ({"max_events": -1}, ValueError),
+                          ({"threads": 1.5}, TypeError), ({"threads": 0}, ValueError), ({"seed": 2**70}, ValueError)]:
+        with pytest.raises(error):
+            spikenn.load(demo_path, **kwargs)
+    with pytest.raises(TypeError):
+        spikenn.load(demo_path).potentials(names=5)
+
+
+def test_a_checkpoint_of_a_finished_run_is_an_error_of_the_call(demo_path, tmp_path):
+    sim = spikenn.load(demo_path)
+    sim.run()
+    with pytest.raises(spikenn.Error) as e:
+        sim.save_checkpoint(tmp_path / "c.ckpt")
+    assert type(e.value) is spikenn.Error and "finished" in str(e.value)

@@ -216,3 +216,45 @@ def test_a_stimulus_tensor_given_as_a_torch_tensor(torch):
         sim.run()
         fingerprints.append(sim.fingerprint)
     assert fingerprints[0] == fingerprints[1]
+
+
+# --- what a review of the module found ------------------------------------------------------
+
+def one_neuron(state_dict, **extra):
+    net = spikenn.Network()
+    net.add_neuron("n", embed_dim=EMBED, num_heads=HEADS, hidden_dim=HIDDEN, threshold=0.4, state_dict=state_dict, **extra)
+    net.add_stimulus("s", "n", every="3ms", until="60ms", tensor={"random": {"seq_len": 2}})
+    sim = spikenn.Simulation(net)
+    sim.run()
+    return sim
+
+
+def test_a_state_dict_that_is_a_mapping_but_not_a_dict(torch):
+    # It was read after the copy made of it was freed (a crash).
+    import types
+    sd = as_numpy(make_neuron_module(torch, EMBED, HIDDEN).state_dict())
+    assert one_neuron(types.MappingProxyType(sd)).fingerprint == one_neuron(sd).fingerprint
+
+
+def test_readout_tensors_are_ignored_unless_the_readout_takes_them(torch):
+    # As with a weights file: a mean or a drawn readout leaves readout.weight and .bias alone.
+    with_readout = as_numpy(make_neuron_module(torch, EMBED, HIDDEN, readout=True).state_dict())
+    without = {k: v for k, v in with_readout.items() if not k.startswith("readout.")}
+    assert one_neuron(with_readout).fingerprint == one_neuron(without).fingerprint
+    drawn = {"linear": {"init": "random"}}
+    assert one_neuron(with_readout, readout=drawn).fingerprint == one_neuron(without, readout=drawn).fingerprint
+    linear = one_neuron(with_readout, readout="linear")
+    assert linear.fingerprint != one_neuron(with_readout, readout=drawn).fingerprint
+    with pytest.raises(spikenn.ScenarioError) as e:
+        one_neuron(without, readout="linear")
+    assert e.value.key == "neurons[0].state_dict" and "readout.weight" in e.value.problem
+
+
+def test_a_state_dict_is_checked_when_it_is_given(torch):
+    sd = as_numpy(make_neuron_module(torch, EMBED, HIDDEN).state_dict())
+    del sd["norm1.bias"]
+    net = spikenn.Network()
+    with pytest.raises(spikenn.ScenarioError) as e:
+        net.add_neuron("n", embed_dim=EMBED, num_heads=HEADS, hidden_dim=HIDDEN, state_dict=sd)
+    assert e.value.key == "neurons[0].state_dict" and "norm1.bias" in e.value.problem
+    assert '"n"' not in net.to_yaml()  # the refused neuron was not added
